@@ -1,0 +1,190 @@
+"""The machine catalog: logical GPU types and CPU sizes -> each cloud's offerings.
+
+Data, not code: one YAML file per cloud beside this module (``aws.yaml``,
+``gcp.yaml``, ``azure.yaml``) plus ``logical.yaml`` for the logical types.
+Every offering names its machine type, accelerator (where the cloud needs
+one), GPUs per node, the regions it is offered in, and on-demand and spot
+hourly prices; every price cites its source and the date it was read.
+The files are validated on load, so a typo in the data fails every test.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Catalog", "CloudCatalog", "Offering", "Price", "Source", "load_catalog"]
+
+_DIR = Path(__file__).parent
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Source(_Data):
+    """Where figures come from; ``date`` is the date the source states, ``read`` when we read it."""
+
+    url: str
+    date: str | None = None
+    read: str
+    note: str = ""
+
+
+class Price(_Data):
+    """Hourly USD prices for one machine in ``region``; ``None`` where no source gave one."""
+
+    on_demand: float | None
+    spot: float | None = None
+    region: str
+    source: str
+    note: str = ""
+
+
+class Offering(_Data):
+    """One machine type: a GPU offering (``gpu``/``gpus``) or a CPU size (``cpu``)."""
+
+    machine: str
+    gpu: str | None = None
+    gpus: int = 0
+    accelerator: str | None = None
+    spot_only: bool = False
+    cpu: str | None = None
+    vcpus: int
+    memory_gib: float
+    regions: list[str] | Literal["all"] = "all"
+    price: Price
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _kind(self) -> Offering:
+        if (self.gpu is None) == (self.cpu is None):
+            raise ValueError(f"{self.machine}: give exactly one of gpu or cpu")
+        if self.gpu is not None and self.gpus < 1:
+            raise ValueError(f"{self.machine}: a GPU offering needs gpus >= 1")
+        return self
+
+
+class Region(_Data):
+    jurisdiction: str
+    name: str = ""
+
+
+class Kubernetes(_Data):
+    versions: list[str]
+    default: str
+    source: str
+
+
+class ControlPlane(_Data):
+    usd_per_hour: float
+    source: str
+    note: str = ""
+
+
+class CloudCatalog(_Data):
+    """Everything the catalog knows about one cloud."""
+
+    cloud: Literal["aws", "gcp", "azure"]
+    sources: dict[str, Source]
+    regions: dict[str, Region]
+    kubernetes: Kubernetes
+    control_plane: ControlPlane
+    offerings: list[Offering]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CloudCatalog:
+        known = set(self.sources)
+        refs = [self.kubernetes.source, self.control_plane.source, *(o.price.source for o in self.offerings)]
+        for ref in refs:
+            if ref not in known:
+                raise ValueError(f"{self.cloud}: source '{ref}' is not defined under sources")
+        if self.kubernetes.default not in self.kubernetes.versions:
+            raise ValueError(f"{self.cloud}: default Kubernetes version is not in versions")
+        for o in self.offerings:
+            if o.regions != "all":
+                unknown = sorted(set(o.regions) - set(self.regions))
+                if unknown:
+                    raise ValueError(f"{self.cloud}: {o.machine} lists unknown regions {unknown}")
+        return self
+
+    def region_names(self, offering: Offering) -> list[str]:
+        return sorted(self.regions) if offering.regions == "all" else list(offering.regions)
+
+
+class LogicalGpu(_Data):
+    memory_gb: int
+    note: str = ""
+
+
+class LogicalCpu(_Data):
+    vcpus: int
+    memory_gib: int
+
+
+class Logical(_Data):
+    gpus: dict[str, LogicalGpu]
+    cpus: dict[str, LogicalCpu]
+
+
+class Catalog(_Data):
+    """The whole catalog: logical types and every cloud's offerings."""
+
+    logical: Logical
+    clouds: dict[str, CloudCatalog] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _logical_refs(self) -> Catalog:
+        for cloud in self.clouds.values():
+            for o in cloud.offerings:
+                if o.gpu is not None and o.gpu not in self.logical.gpus:
+                    raise ValueError(f"{cloud.cloud}: {o.machine} names unknown logical GPU '{o.gpu}'")
+                if o.cpu is not None and o.cpu not in self.logical.cpus:
+                    raise ValueError(f"{cloud.cloud}: {o.machine} names unknown CPU size '{o.cpu}'")
+        return self
+
+    # -- lookups ---------------------------------------------------------------------
+
+    def gpu_offerings(self, cloud: str, gpu: str) -> list[Offering]:
+        """Offerings of ``gpu`` on ``cloud``, fewest GPUs first."""
+        return sorted(
+            (o for o in self.clouds[cloud].offerings if o.gpu == gpu),
+            key=lambda o: (o.gpus, o.price.on_demand if o.price.on_demand is not None else float("inf"), o.machine),
+        )
+
+    def cpu_offering(self, cloud: str, cpu: str) -> Offering | None:
+        for o in self.clouds[cloud].offerings:
+            if o.cpu == cpu:
+                return o
+        return None
+
+    def where_offered(self, gpu: str, count: int | None = None, clouds: Iterable[str] | None = None) -> dict[str, list[str]]:
+        """``{cloud: [regions]}`` where ``gpu`` (with exactly ``count`` per node, if given) is offered."""
+        out: dict[str, list[str]] = {}
+        for name in sorted(clouds if clouds is not None else self.clouds):
+            cloud = self.clouds[name]
+            regions: set[str] = set()
+            for o in cloud.offerings:
+                if o.gpu == gpu and (count is None or o.gpus == count):
+                    regions.update(cloud.region_names(o))
+            if regions:
+                out[name] = sorted(regions)
+        return out
+
+
+@functools.cache
+def load_catalog(directory: str | None = None) -> Catalog:
+    """Load and validate the catalog files (cached: the data never changes at run time)."""
+    base = Path(directory) if directory else _DIR
+    with open(base / "logical.yaml", encoding="utf-8") as fh:
+        logical = yaml.safe_load(fh)
+    clouds = {}
+    for name in ("aws", "gcp", "azure"):
+        with open(base / f"{name}.yaml", encoding="utf-8") as fh:
+            clouds[name] = yaml.safe_load(fh)
+    return Catalog.model_validate({"logical": logical, "clouds": clouds})

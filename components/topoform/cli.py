@@ -1,0 +1,106 @@
+"""The `topoform` command line.
+
+    topoform validate <env|file>        check a topology (no Pulumi SDK is imported)
+    topoform preview  <env|file> [--json]  run the program offline and show what it creates
+
+``<env>`` is a stack of the Pulumi project (``stacks/Pulumi.<env>.yaml`` names
+its topology file). Exit codes: 0 success; 2 invalid input, one line per
+problem as ``file:line: field.path: message``; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from .errors import TopologyError
+from .loader import load_plan
+from .planner import Plan
+from .project import Target, resolve
+
+__all__ = ["main"]
+
+EXIT_INVALID = 2
+
+
+def _rel(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if not rel.startswith("..") else path
+
+
+def _problems(exc: TopologyError) -> int:
+    for p in exc.problems:
+        if p.location is not None:
+            p = p.__class__(p.path, p.message, p.location.__class__(_rel(p.location.file), p.location.line))
+        print(p.format(), file=sys.stderr)
+    return EXIT_INVALID
+
+
+def _load(arg: str, project: str | None) -> tuple[Target, Plan]:
+    target = resolve(arg, project)
+    _, plan = load_plan(target.topology)
+    return target, plan
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    target, plan = _load(args.target, args.project)
+    pools = sum(len(c.spec["node_pools"]) for c in plan.clusters.values())
+    print(
+        f"{_rel(target.topology)}: valid ({plan.name}/{plan.environment}: {len(plan.sites)} sites, "
+        f"{len(plan.clusters)} clusters, {pools} node pools)"
+    )
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    target, plan = _load(args.target, args.project)
+    from .preview import record  # imports Pulumi: only for commands that run the program
+    from .summary import preview_text
+
+    stack = target.stack or plan.environment
+    rec = record(target.topology, stack=stack, project=target.project, program=target.program)
+    if args.json:
+        sys.stdout.write(rec.to_json())
+    else:
+        sys.stdout.write(preview_text(plan, stack, rec.resources, rec.notices))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="topoform", description="GPU infrastructure on every cloud from one topology file per environment.")
+    parser.add_argument("--project", help="the Pulumi project directory (default: the nearest Pulumi.yaml above the current directory)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check a topology file; imports no Pulumi SDK")
+    p.add_argument("target", help="an environment (stack) name or a topology file")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("preview", help="run the Pulumi program offline under mocks and show every resource")
+    p.add_argument("target", help="an environment (stack) name or a topology file")
+    p.add_argument("--json", action="store_true", help="print the recorded resources as JSON")
+    p.set_defaults(func=cmd_preview)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except TopologyError as exc:
+        return _problems(exc)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line for users; TOPOFORM_DEBUG=1 for the traceback
+        if os.environ.get("TOPOFORM_DEBUG"):
+            raise
+        print(f"topoform: internal error: {type(exc).__name__}: {exc} (set TOPOFORM_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Kubernetes objects that are the same on every cluster, as typed resources.
+
+Typed objects (not Helm charts) so the offline preview, the policies and
+Checkov see every field. The NVIDIA device plugin follows NVIDIA's static
+manifest (``deployments/static/nvidia-device-plugin.yml``) with the platform's
+node affinity and a hardened security context.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, NodePoolSpec
+
+__all__ = ["DEVICE_PLUGIN_IMAGE", "device_plugin", "label_existing_nodes"]
+
+DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.1"
+"""NVIDIA k8s-device-plugin release (NVIDIA/k8s-device-plugin PR #2057, 2026-09-22)."""
+MANAGED_BY = {"app.kubernetes.io/managed-by": "topoform"}
+
+
+def device_plugin(name: str, provider: k8s.Provider, parent: pulumi.Resource) -> k8s.apps.v1.DaemonSet:
+    """The NVIDIA device plugin on every node carrying the platform accelerator label."""
+    labels = {"app.kubernetes.io/name": "nvidia-device-plugin", **MANAGED_BY}
+    return k8s.apps.v1.DaemonSet(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="nvidia-device-plugin", namespace="kube-system", labels=labels),
+        spec=k8s.apps.v1.DaemonSetSpecArgs(
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": "nvidia-device-plugin"}),
+            update_strategy=k8s.apps.v1.DaemonSetUpdateStrategyArgs(type="RollingUpdate"),
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                spec=k8s.core.v1.PodSpecArgs(
+                    priority_class_name="system-node-critical",
+                    automount_service_account_token=False,
+                    tolerations=[k8s.core.v1.TolerationArgs(key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule")],
+                    affinity=k8s.core.v1.AffinityArgs(
+                        node_affinity=k8s.core.v1.NodeAffinityArgs(
+                            required_during_scheduling_ignored_during_execution=k8s.core.v1.NodeSelectorArgs(
+                                node_selector_terms=[
+                                    k8s.core.v1.NodeSelectorTermArgs(
+                                        match_expressions=[
+                                            k8s.core.v1.NodeSelectorRequirementArgs(key=PLATFORM_ACCELERATOR_LABEL, operator="Exists")
+                                        ]
+                                    )
+                                ]
+                            )
+                        )
+                    ),
+                    containers=[
+                        k8s.core.v1.ContainerArgs(
+                            name="nvidia-device-plugin",
+                            image=DEVICE_PLUGIN_IMAGE,
+                            image_pull_policy="IfNotPresent",
+                            security_context=k8s.core.v1.SecurityContextArgs(
+                                allow_privilege_escalation=False,
+                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                            ),
+                            resources=k8s.core.v1.ResourceRequirementsArgs(
+                                requests={"cpu": "10m", "memory": "64Mi"},
+                                limits={"memory": "256Mi"},
+                            ),
+                            volume_mounts=[
+                                k8s.core.v1.VolumeMountArgs(name="device-plugin", mount_path="/var/lib/kubelet/device-plugins")
+                            ],
+                        )
+                    ],
+                    volumes=[
+                        k8s.core.v1.VolumeArgs(
+                            name="device-plugin",
+                            host_path=k8s.core.v1.HostPathVolumeSourceArgs(path="/var/lib/kubelet/device-plugins", type="Directory"),
+                        )
+                    ],
+                ),
+            ),
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+    )
+
+
+def label_existing_nodes(prefix: str, pool: NodePoolSpec, provider: k8s.Provider, parent: pulumi.Resource) -> list[k8s.core.v1.NodePatch]:
+    """Give named existing nodes the pool's platform labels and taints (server-side apply)."""
+    patches = []
+    for node in pool.get("node_names", []):
+        patches.append(
+            k8s.core.v1.NodePatch(
+                f"{prefix}-{node}",
+                metadata=k8s.meta.v1.ObjectMetaPatchArgs(name=node, labels=pool["labels"]),
+                spec=k8s.core.v1.NodeSpecPatchArgs(
+                    taints=[k8s.core.v1.TaintPatchArgs(key=t["key"], value=t["value"], effect=t["effect"]) for t in pool["taints"]]
+                ),
+                opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+            )
+        )
+    return patches

@@ -1,0 +1,538 @@
+"""The topology: one environment's AI infrastructure, provider-neutral.
+
+This is the whole description users write (see the README's topology
+reference): sites, clusters and their node pools, storage, workload
+identities, teams, endpoints, labels, budget, placement and protection.
+Every map is keyed by a stable name; keys become resource names, so
+reordering a file renames nothing. The model is frozen and rejects unknown
+keys; it imports no Pulumi SDK. Cross-references between sections are checked
+by :func:`check_references`, catalog and capability checks by the planner.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from .errors import Path, Problem
+
+__all__ = [
+    "Api",
+    "AwsSite",
+    "AzureSite",
+    "Backup",
+    "Budget",
+    "Cluster",
+    "Endpoint",
+    "Gpu",
+    "Identity",
+    "NodePool",
+    "OnPremSite",
+    "GcpSite",
+    "Placement",
+    "Site",
+    "Store",
+    "Team",
+    "Topology",
+    "check_references",
+]
+
+CLOUDS = ("aws", "gcp", "azure")
+PROVIDERS = (*CLOUDS, "onprem")
+
+_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_K8S_VERSION = re.compile(r"^1\.\d{2}$")
+
+
+def _name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid name: use 1-24 lowercase letters, digits and '-', "
+            "starting with a letter and not ending with '-'"
+        )
+    return value
+
+
+def _dns_label(value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ValueError(f"'{value}' is not a valid Kubernetes name: use lowercase letters, digits and '-' (at most 63)")
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"'{value}' is not a CIDR block ({exc})") from None
+    return str(net)
+
+
+def _domain(value: str) -> str:
+    if not _DOMAIN.match(value):
+        raise ValueError(f"'{value}' is not a DNS name (lowercase, e.g. infer.acme.example)")
+    return value
+
+
+def _k8s_version(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError(f"write the version as a string, e.g. \"{value}\": YAML reads 1.30 as the number 1.3")
+    return value
+
+
+def _version(value: str) -> str:
+    if not _K8S_VERSION.match(value):
+        raise ValueError(f"'{value}' is not a Kubernetes minor version such as \"1.33\"")
+    return value
+
+
+def _labels(value: dict[str, str]) -> dict[str, str]:
+    # Valid on every cloud at once: GCP labels are the strictest (lowercase,
+    # <= 63 characters, letters, digits, '_' and '-'; keys start with a letter).
+    for key, val in value.items():
+        if not _LABEL_KEY.match(key):
+            raise ValueError(
+                f"label key '{key}' is not valid on every cloud: use lowercase letters, digits, '_' and '-', "
+                "start with a letter, at most 63 characters"
+            )
+        if not _LABEL_VALUE.match(val):
+            raise ValueError(
+                f"label '{key}: {val}' is not valid on every cloud: values use lowercase letters, digits, "
+                "'_' and '-', at most 63 characters"
+            )
+    return value
+
+
+_K8S_LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
+_K8S_LABEL_PREFIX = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _kube_labels(value: dict[str, str]) -> dict[str, str]:
+    # Kubernetes label syntax: [prefix/]name, values <= 63 characters.
+    for key, val in value.items():
+        prefix, _, name = key.rpartition("/")
+        if (prefix and not _K8S_LABEL_PREFIX.match(prefix)) or not _K8S_LABEL_NAME.match(name):
+            raise ValueError(f"'{key}' is not a Kubernetes label key ([prefix/]name, name <= 63 characters)")
+        if val and not _K8S_LABEL_NAME.match(val):
+            raise ValueError(f"'{key}: {val}' is not a Kubernetes label value (<= 63 letters, digits, '-', '_', '.')")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_name)]
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Domain = Annotated[str, AfterValidator(_domain)]
+KubernetesVersion = Annotated[str, BeforeValidator(_k8s_version), AfterValidator(_version)]
+Labels = Annotated[dict[str, str], AfterValidator(_labels)]
+KubeLabels = Annotated[dict[str, str], AfterValidator(_kube_labels)]
+PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+Count = Annotated[int, Field(ge=0, strict=True)]
+Api = Literal["private", "public"]
+Access = Literal["read", "write", "admin"]
+Cloud = Literal["aws", "gcp", "azure"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+
+# --------------------------------------------------------------------------- sites
+
+
+class SiteNetwork(_Frozen):
+    """The network a site's clusters live in: created from ``cidr``, or ``existing``."""
+
+    cidr: Cidr = "10.0.0.0/16"
+    pods_cidr: Cidr = "10.244.0.0/14"
+    services_cidr: Cidr = "172.20.0.0/16"
+    zones: Annotated[int, Field(ge=2, le=6, strict=True)] = 3
+    nat: Literal["single", "per_zone"] = "single"
+    existing: ExistingNetwork | None = None
+
+
+class ExistingNetwork(_Frozen):
+    """IDs of a network to reuse instead of creating one (per cloud, the IDs it needs)."""
+
+    vpc_id: str | None = None
+    subnet_ids: list[str] = []
+    network: str | None = None
+    subnetwork: str | None = None
+    pods_range: str | None = None
+    services_range: str | None = None
+    subnet_id: str | None = None
+
+
+SiteNetwork.model_rebuild()
+
+
+class _CloudSite(_Frozen):
+    region: str
+    backup_region: str | None = None
+    network: SiteNetwork = SiteNetwork()
+    jurisdiction: str | None = None
+
+
+class AwsSite(_CloudSite):
+    """An AWS account and region."""
+
+    provider: Literal["aws"]
+    account_id: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
+
+
+class GcpSite(_CloudSite):
+    """A GCP project and region."""
+
+    provider: Literal["gcp"]
+    project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+
+
+class AzureSite(_CloudSite):
+    """An Azure subscription and region."""
+
+    provider: Literal["azure"]
+    subscription_id: Annotated[str, Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")] | None = None
+    resource_group: str | None = None
+
+
+class KubeconfigRef(_Frozen):
+    """Where an existing cluster's kubeconfig comes from: a Pulumi config secret."""
+
+    secret: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")]
+    context: str | None = None
+
+
+class OnPremSite(_Frozen):
+    """An existing Kubernetes cluster in a data centre, reached through a kubeconfig."""
+
+    provider: Literal["onprem"]
+    kubeconfig: KubeconfigRef
+    storage_class: DnsLabel
+    jurisdiction: str | None = None
+    backup_target: Name | None = None
+
+
+Site = Annotated[AwsSite | GcpSite | AzureSite | OnPremSite, Field(discriminator="provider")]
+
+
+# --------------------------------------------------------------------------- clusters
+
+
+class Gpu(_Frozen):
+    """A logical GPU type from the catalog and how many per node."""
+
+    type: str
+    count: PositiveInt = 1
+
+
+class Taint(_Frozen):
+    value: str = ""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+
+
+class PoolOverride(_Frozen):
+    """Escape hatch: the cloud's own machine vocabulary for one pool."""
+
+    machine_type: str | None = None
+    accelerator: str | None = None
+    zones: list[str] = []
+    disk_type: str | None = None
+
+
+class ClusterOverride(_Frozen):
+    """Escape hatch: cloud-specific cluster settings."""
+
+    release_channel: Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"] | None = None
+    sku_tier: Literal["Free", "Standard", "Premium"] | None = None
+    support_type: Literal["STANDARD", "EXTENDED"] | None = None
+    log_retention_days: PositiveInt | None = None
+
+
+class NodePool(_Frozen):
+    """A set of identical nodes: CPU (``instance``) or GPU (``gpu``), autoscaled or fixed."""
+
+    gpu: Gpu | None = None
+    instance: str | None = None
+    min: Count | None = None
+    max: Count | None = None
+    nodes: PositiveInt | None = None
+    spot: bool = False
+    disk_gb: Annotated[int, Field(ge=20, le=16384, strict=True)] | None = None
+    labels: KubeLabels = {}
+    taints: dict[str, Taint] = {}
+    node_selector: dict[str, str] = {}
+    node_names: list[str] = []
+    overrides: dict[Cloud, PoolOverride] = {}
+
+
+class Cluster(_Frozen):
+    """A Kubernetes cluster on a site: created on a cloud, existing on-prem."""
+
+    site: Name
+    kubernetes_version: KubernetesVersion | None = None
+    api: Api = "private"
+    allowed_cidrs: list[Cidr] = []
+    node_pools: dict[Name, NodePool]
+    standby: bool = False
+    previous_names: list[Name] = []
+    labels: Labels = {}
+    overrides: dict[Cloud, ClusterOverride] = {}
+
+
+# --------------------------------------------------------------------------- storage
+
+
+class Backup(_Frozen):
+    """Where a store is replicated: the site's ``backup_region`` unless ``region`` is given."""
+
+    region: str | None = None
+
+
+def _backup(value: Any) -> Any:
+    if value is True:
+        return {}
+    if value is False:
+        return None
+    return value
+
+
+class Store(_Frozen):
+    """An object store (bucket / storage account / PVC on-prem)."""
+
+    site: Name
+    size_gb: Annotated[int, Field(gt=0, strict=True)] | None = None
+    backup: Annotated[Backup | None, BeforeValidator(_backup)] = None
+    retention_days: Annotated[int, Field(ge=1, le=3650, strict=True)] | None = None
+    monthly_change_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
+    access: Literal["private", "public"] = "private"
+    encryption: Literal["customer-managed", "provider-managed"] = "customer-managed"
+    previous_names: list[Name] = []
+
+
+# --------------------------------------------------------------------------- access
+
+
+class Identity(_Frozen):
+    """A workload identity: a Kubernetes service account that gets cloud access to stores."""
+
+    cluster: Name
+    namespace: DnsLabel
+    service_account: DnsLabel
+    access: dict[Name, Access] = {}
+    previous_names: list[Name] = []
+
+
+class Team(_Frozen):
+    """A group of people bound to a built-in Kubernetes role in namespaces of clusters."""
+
+    group: Annotated[str, Field(min_length=1)]
+    role: Literal["view", "edit", "admin"] = "view"
+    namespaces: dict[Name, list[DnsLabel]] = {}
+    gpu_quota: Count | None = None
+
+
+class Service(_Frozen):
+    namespace: DnsLabel
+    name: DnsLabel
+    port: Annotated[int, Field(ge=1, le=65535, strict=True)]
+
+
+class HealthCheck(_Frozen):
+    path: Annotated[str, Field(pattern=r"^/")] = "/healthz"
+    interval_seconds: Annotated[int, Field(ge=5, le=300, strict=True)] = 30
+
+
+class Endpoint(_Frozen):
+    """A load balancer in front of a cluster service."""
+
+    cluster: Name
+    service: Service
+    exposure: Literal["public", "internal"] = "internal"
+    domain: Domain | None = None
+    allowed_cidrs: list[Cidr] = []
+    failover: Name | None = None
+    health_check: HealthCheck = HealthCheck()
+
+
+# --------------------------------------------------------------------------- environment
+
+
+class Budget(_Frozen):
+    monthly_usd: Annotated[float, Field(gt=0)]
+
+
+class Placement(_Frozen):
+    """Where GPU capacity may go when comparing offerings (``topoform place``)."""
+
+    clouds: list[Literal["aws", "gcp", "azure", "onprem"]] = []
+    regions: list[str] = []
+    jurisdictions: list[str] = []
+    spot: bool = True
+
+
+class Topology(_Frozen):
+    """One environment's AI infrastructure."""
+
+    name: Name
+    environment: Name
+    extends: str | None = None
+    labels: Labels = {}
+    budget: Budget | None = None
+    protect: bool | None = None
+    placement: Placement = Placement()
+    sites: dict[Name, Site]
+    clusters: dict[Name, Cluster] = {}
+    storage: dict[Name, Store] = {}
+    identities: dict[Name, Identity] = {}
+    teams: dict[Name, Team] = {}
+    endpoints: dict[Name, Endpoint] = {}
+
+    @field_validator("sites")
+    @classmethod
+    def _some_site(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            raise ValueError("define at least one site")
+        return value
+
+    @property
+    def protected(self) -> bool:
+        """Stateful resources are protected: ``protect:`` if set, else true for prod environments."""
+        if self.protect is not None:
+            return self.protect
+        return self.environment.startswith("prod")
+
+
+# --------------------------------------------------------------------------- references
+
+
+def check_references(t: Topology) -> list[Problem]:
+    """Cross-section checks the field types cannot express; every problem names its path."""
+    return list(_references(t))
+
+
+def _known(kind: str, names: dict[str, Any]) -> str:
+    return f"known {kind}: {', '.join(sorted(names)) or '(none)'}"
+
+
+def _references(t: Topology) -> Iterator[Problem]:
+    yield from _site_refs(t)
+    yield from _cluster_refs(t)
+    yield from _store_refs(t)
+    yield from _access_refs(t)
+    yield from _endpoint_refs(t)
+
+
+def _site_refs(t: Topology) -> Iterator[Problem]:
+    for key, site in t.sites.items():
+        if isinstance(site, (AwsSite, GcpSite, AzureSite)) and site.backup_region == site.region:
+            yield Problem(("sites", key, "backup_region"), f"'{site.backup_region}' is the primary region; a backup region must differ")
+        if isinstance(site, OnPremSite) and site.backup_target is not None:
+            target = t.storage.get(site.backup_target)
+            if target is None:
+                yield Problem(("sites", key, "backup_target"), f"unknown store '{site.backup_target}'; {_known('stores', t.storage)}")
+            elif isinstance(t.sites.get(target.site), OnPremSite):
+                yield Problem(("sites", key, "backup_target"), f"store '{site.backup_target}' is on-prem; back up to a cloud store")
+
+
+def _cluster_refs(t: Topology) -> Iterator[Problem]:
+    for key, cluster in t.clusters.items():
+        base: Path = ("clusters", key)
+        site = t.sites.get(cluster.site)
+        if site is None:
+            yield Problem((*base, "site"), f"unknown site '{cluster.site}'; {_known('sites', t.sites)}")
+        if cluster.api == "public" and not cluster.allowed_cidrs:
+            yield Problem(
+                (*base, "allowed_cidrs"),
+                "a public API needs allowed_cidrs (the networks that may reach it); or use api: private",
+            )
+        if cluster.api == "private" and cluster.allowed_cidrs and not isinstance(site, OnPremSite):
+            yield Problem((*base, "allowed_cidrs"), "only used with api: public; remove it or set api: public")
+        if not cluster.node_pools:
+            yield Problem((*base, "node_pools"), "define at least one node pool")
+        yield from _previous_names(base, key, cluster.previous_names, t.clusters)
+        for pool_key, pool in cluster.node_pools.items():
+            yield from _pool(("clusters", key, "node_pools", pool_key), pool)
+        if cluster.standby and site is not None and not getattr(site, "backup_region", None):
+            yield Problem((*base, "standby"), f"site '{cluster.site}' has no backup_region for the standby cluster")
+
+
+def _store_refs(t: Topology) -> Iterator[Problem]:
+    for key, store in t.storage.items():
+        base: Path = ("storage", key)
+        site = t.sites.get(store.site)
+        if site is None:
+            yield Problem((*base, "site"), f"unknown site '{store.site}'; {_known('sites', t.sites)}")
+        elif store.backup is not None:
+            region = store.backup.region or getattr(site, "backup_region", None)
+            if isinstance(site, OnPremSite):
+                if site.backup_target is None:
+                    yield Problem((*base, "backup"), f"on-prem site '{store.site}' has no backup_target (a cloud store to back up to)")
+            elif region is None:
+                yield Problem((*base, "backup"), f"site '{store.site}' has no backup_region; set it or write backup: {{region: ...}}")
+            elif region == site.region:
+                yield Problem((*base, "backup", "region"), f"'{region}' is the store's own region; a backup region must differ")
+        yield from _previous_names(base, key, store.previous_names, t.storage)
+
+
+def _access_refs(t: Topology) -> Iterator[Problem]:
+    for key, ident in t.identities.items():
+        base: Path = ("identities", key)
+        if ident.cluster not in t.clusters:
+            yield Problem((*base, "cluster"), f"unknown cluster '{ident.cluster}'; {_known('clusters', t.clusters)}")
+        for store_key in ident.access:
+            if store_key not in t.storage:
+                yield Problem((*base, "access", store_key), f"unknown store '{store_key}'; {_known('stores', t.storage)}")
+        yield from _previous_names(base, key, ident.previous_names, t.identities)
+    for key, team in t.teams.items():
+        for cluster_key in team.namespaces:
+            if cluster_key not in t.clusters:
+                yield Problem(("teams", key, "namespaces", cluster_key), f"unknown cluster '{cluster_key}'; {_known('clusters', t.clusters)}")
+        if not team.namespaces:
+            yield Problem(("teams", key, "namespaces"), "name at least one cluster and its namespaces, e.g. {train: [training]}")
+
+
+def _endpoint_refs(t: Topology) -> Iterator[Problem]:
+    for key, ep in t.endpoints.items():
+        base: Path = ("endpoints", key)
+        if ep.cluster not in t.clusters:
+            yield Problem((*base, "cluster"), f"unknown cluster '{ep.cluster}'; {_known('clusters', t.clusters)}")
+        if ep.failover is not None:
+            if ep.failover not in t.clusters:
+                yield Problem((*base, "failover"), f"unknown cluster '{ep.failover}'; {_known('clusters', t.clusters)}")
+            elif ep.failover == ep.cluster:
+                yield Problem((*base, "failover"), "must name another cluster than the endpoint's own")
+        if ep.exposure == "public":
+            if ep.domain is None:
+                yield Problem((*base, "domain"), "a public endpoint needs a domain (its TLS certificate is issued for it)")
+            if not ep.allowed_cidrs:
+                yield Problem(
+                    (*base, "allowed_cidrs"),
+                    "a public endpoint needs allowed_cidrs; write [0.0.0.0/0] to open it to everyone",
+                )
+
+
+def _pool(base: Path, pool: NodePool) -> Iterator[Problem]:
+    if (pool.gpu is None) == (pool.instance is None):
+        yield Problem(base, "give exactly one of gpu: {type: ..., count: ...} or instance: cpu-<vcpus>x<GiB>")
+    if pool.nodes is not None and (pool.min is not None or pool.max is not None):
+        yield Problem((*base, "nodes"), "give either nodes (a fixed size) or min/max (autoscaling), not both")
+    elif pool.nodes is None:
+        if pool.min is None or pool.max is None:
+            missing = "min" if pool.min is None else "max"
+            yield Problem((*base, missing), "autoscaling pools need both min and max (or give nodes: N for a fixed size)")
+        elif pool.min > pool.max:
+            yield Problem((*base, "min"), f"min ({pool.min}) is greater than max ({pool.max})")
+        elif pool.max == 0:
+            yield Problem((*base, "max"), "max must be at least 1")
+
+
+def _previous_names(base: Path, key: str, previous: list[str], siblings: dict[str, Any]) -> Iterator[Problem]:
+    for i, old in enumerate(previous):
+        if old == key or old in siblings:
+            yield Problem((*base, "previous_names", i), f"'{old}' is the name of a current entry; previous names must be free")

@@ -1,0 +1,360 @@
+"""The offline preview: run the real program under Pulumi's mocks and record every resource.
+
+:func:`record` runs the Pulumi program in-process with a recording monitor (a
+``MockMonitor`` that keeps each full ``RegisterResourceRequest``: type, name,
+parent, provider, inputs and options) and mocks that invent deterministic IDs,
+ARNs, endpoints and certificates, the way a provider would. No credentials, no
+network, no secrets: where the program reads an unset secret it uses a
+placeholder and says so in ``notices``. The result is the product's preview
+(``topoform preview``) and the input of the offline policy check.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import json
+import logging
+import os
+import runpy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from .naming import digest
+from .program import OFFLINE_KEY
+
+__all__ = ["FakeCloud", "Recording", "RecordingMonitor", "record"]
+
+_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+ACCOUNT = "123456789012"
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+TENANT = "11111111-1111-1111-1111-111111111111"
+
+
+@dataclass
+class Recording:
+    """Every resource the program registered, sorted by URN, plus the program's notices."""
+
+    project: str
+    stack: str
+    resources: list[dict[str, Any]]
+    notices: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps({"project": self.project, "stack": self.stack, "resources": self.resources, "notices": self.notices}, indent=2, sort_keys=True) + "\n"
+
+    def by_type(self, type_: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["type"] == type_]
+
+    def get(self, urn: str) -> dict[str, Any]:
+        for r in self.resources:
+            if r["urn"] == urn:
+                return r
+        raise KeyError(urn)
+
+
+def _plain(value: Any) -> Any:
+    """Wire values -> JSON: secrets masked, resource references as URNs, integral floats as ints."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET:
+            return "[secret]"
+        if sig == _RESOURCE:
+            return value.get("urn", "")
+        if sig is not None:
+            return {k: _plain(v) for k, v in value.items() if k != _SIG}
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == _UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """A mock resource monitor that records each registration with its options."""
+
+    def __init__(self, fakes: mocks.Mocks) -> None:
+        super().__init__(fakes)
+        self.records: list[dict[str, Any]] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # Like the engine: children of the root stack carry no `pulumi:pulumi:Stack$` prefix.
+        if parent and parent.split("::")[2] == "pulumi:pulumi:Stack":
+            parent = ""
+        return super().make_urn(parent, type_, name)
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        urn = response.urn
+        inputs = json_format.MessageToDict(request.object, preserving_proto_field_name=True) if request.HasField("object") else {}
+        self.records.append(
+            {
+                "urn": urn,
+                "type": request.type,
+                "name": request.name,
+                "custom": request.custom,
+                "parent": request.parent,
+                "provider": "::".join(request.provider.split("::")[:4]) if request.provider else "",
+                "inputs": _plain(inputs),
+                "options": {
+                    "protect": request.protect if request.HasField("protect") else False,
+                    "retainOnDelete": request.retainOnDelete if request.HasField("retainOnDelete") else False,
+                    "aliases": sorted(self._alias_urns(request)),
+                    "dependsOn": sorted(set(request.dependencies)),
+                    "deleteBeforeReplace": request.deleteBeforeReplace,
+                    "ignoreChanges": sorted(request.ignoreChanges),
+                    "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
+                },
+            }
+        )
+        return response
+
+    def _alias_urns(self, request: Any) -> list[str]:
+        urns = list(request.aliasURNs)
+        for alias in request.aliases:
+            if alias.urn:
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            urns.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+        return urns
+
+
+class FakeCloud(mocks.Mocks):
+    """Mocks that answer like the providers would, deterministically.
+
+    IDs, ARNs, endpoints, certificates and identity IDs are derived from each
+    resource's type and name, so two runs give byte-identical recordings.
+    """
+
+    def __init__(self) -> None:
+        self.providers: dict[str, dict[str, Any]] = {}
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _provider_inputs(self, ref: str | None) -> dict[str, Any]:
+        if not ref:
+            return {}
+        return self.providers.get(ref.split("::")[3] if ref.count("::") >= 4 else ref, {})
+
+    def _region(self, ref: str | None) -> str:
+        inputs = self._provider_inputs(ref)
+        return str(inputs.get("region") or inputs.get("location") or "us-east-1")
+
+    # -- Mocks ------------------------------------------------------------------------
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        tag = digest(f"{args.typ}::{args.name}", 10)
+        if args.typ.startswith("pulumi:providers:"):
+            self.providers[args.name] = dict(args.inputs)
+            return f"{args.name}-provider-id", state
+        state.setdefault("name", args.name)
+        rid = f"{args.name}-{tag}"
+        package = args.typ.split(":")[0]
+        if package == "aws":
+            region = self._region(args.provider)
+            service = args.typ.split(":")[1].split("/")[0]
+            state.setdefault("arn", f"arn:aws:{service}:{region}:{ACCOUNT}:{args.typ.split(':')[-1].lower()}/{state['name']}")
+        elif package == "azure-native":
+            rg = state.get("resourceGroupName", args.name)
+            kind = args.typ.split(":")[-1]
+            rid = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/Microsoft.{args.typ.split(':')[1]}/{kind}/{args.name}"
+            if kind == "ResourceGroup":
+                rid = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{state.get('resourceGroupName', args.name)}"
+        extra = _FAKES.get(args.typ)
+        if extra is not None:
+            state.update(extra(self, args, tag, state))
+            rid = str(state.pop("id", rid))  # providers whose IDs are paths (GCP KMS, say)
+        return rid, state
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        handler = _CALLS.get(args.token)
+        if handler is None:
+            return {}, []
+        return handler(self, args), []
+
+
+def _eks_cluster(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dict[str, Any]) -> dict[str, Any]:
+    region = fc._region(args.provider)
+    return {
+        "endpoint": f"https://{tag.upper()}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": base64.b64encode(f"mock-ca-{tag}".encode()).decode()},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{tag.upper()}"}]}],
+    }
+
+
+def _gke_cluster(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dict[str, Any]) -> dict[str, Any]:
+    n = int(tag[:4], 16)
+    return {
+        "endpoint": f"10.{n % 250}.{(n // 250) % 250}.2",
+        "masterAuth": {"clusterCaCertificate": base64.b64encode(f"mock-ca-{tag}".encode()).decode()},
+        "selfLink": f"https://container.googleapis.com/v1/projects/{state.get('project', 'p')}/locations/{state.get('location')}/clusters/{state['name']}",
+    }
+
+
+def _gcp_self_id(kind: str) -> Callable[[FakeCloud, mocks.MockResourceArgs, str, dict[str, Any]], dict[str, Any]]:
+    def fake(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dict[str, Any]) -> dict[str, Any]:
+        if kind == "keyRing":
+            return {"id": f"projects/{state.get('project')}/locations/{state.get('location')}/keyRings/{state['name']}"}
+        if kind == "cryptoKey":
+            return {"id": f"{state.get('keyRing')}/cryptoKeys/{state['name']}"}
+        if kind == "account":
+            project = state.get("project") or fc._provider_inputs(args.provider).get("project", "project")
+            return {"email": f"{state.get('accountId')}@{project}.iam.gserviceaccount.com", "member": f"serviceAccount:{state.get('accountId')}@{project}.iam.gserviceaccount.com"}
+        return {}
+
+    return fake
+
+
+def _uuid(tag: str) -> str:
+    h = digest(tag, 32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _azure_identity(state: dict[str, Any]) -> dict[str, Any]:
+    """Azure takes user-assigned identities as a list of IDs and returns a map of ID -> details."""
+    identity = dict(state.get("identity") or {})
+    ids = identity.get("userAssignedIdentities")
+    if isinstance(ids, list):
+        identity["userAssignedIdentities"] = {i: {"principalId": _uuid("p" + i), "clientId": _uuid("c" + i)} for i in ids}
+    return {"identity": identity} if identity else {}
+
+
+def _aks(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dict[str, Any]) -> dict[str, Any]:
+    region = state.get("location", "eastus")
+    return {
+        **_azure_identity(state),
+        "privateFQDN": f"{state.get('dnsPrefix', args.name)}-{tag}.privatelink.{region}.azmk8s.io",
+        "fqdn": f"{state.get('dnsPrefix', args.name)}-{tag}.hcp.{region}.azmk8s.io",
+        "oidcIssuerProfile": {"enabled": True, "issuerURL": f"https://{region}.oic.prod-aks.azure.com/{TENANT}/{_uuid(tag)}/"},
+    }
+
+
+def _identity(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dict[str, Any]) -> dict[str, Any]:
+    return {"principalId": _uuid("p" + tag), "clientId": _uuid("c" + tag), "tenantId": TENANT}
+
+
+def _vault(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dict[str, Any]) -> dict[str, Any]:
+    name = state.get("vaultName", args.name)
+    props = dict(state.get("properties", {}))
+    props["vaultUri"] = f"https://{name}.vault.azure.net/"
+    return {"properties": props}
+
+
+def _vault_key(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dict[str, Any]) -> dict[str, Any]:
+    uri = f"https://{state.get('vaultName', 'vault')}.vault.azure.net/keys/{state.get('keyName', args.name)}"
+    return {"keyUri": uri, "keyUriWithVersion": f"{uri}/{tag}"}
+
+
+_FAKES: dict[str, Callable[[FakeCloud, mocks.MockResourceArgs, str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda fc, a, t, s: {"latestVersion": 1},
+    "aws:kms/key:Key": lambda fc, a, t, s: {"keyId": _uuid(t)},
+    "gcp:container/cluster:Cluster": _gke_cluster,
+    "gcp:kms/keyRing:KeyRing": _gcp_self_id("keyRing"),
+    "gcp:kms/cryptoKey:CryptoKey": _gcp_self_id("cryptoKey"),
+    "gcp:serviceaccount/account:Account": _gcp_self_id("account"),
+    "azure-native:containerservice:ManagedCluster": _aks,
+    "azure-native:managedidentity:UserAssignedIdentity": _identity,
+    "azure-native:keyvault:Vault": _vault,
+    "azure-native:keyvault:Key": _vault_key,
+}
+
+
+def _zones(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
+    region = fc._region(args.provider)
+    return {"names": [f"{region}{z}" for z in "abcdef"], "zoneIds": [f"{region[:3]}{i}-az{i}" for i in range(1, 7)]}
+
+
+def _aks_credentials(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
+    name = args.args.get("resourceName", "aks")
+    config = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": f"https://{name}.privatelink.azmk8s.io:443", "certificate-authority-data": "bW9jaw=="}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": f"clusterUser_{name}"}}],
+            "current-context": name,
+            "users": [{"name": f"clusterUser_{name}", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "kubelogin", "args": ["get-token", "--login", "azurecli", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"]}}}],
+        },
+        sort_keys=True,
+    )
+    return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(config.encode()).decode()}]}
+
+
+_CALLS: dict[str, Callable[[FakeCloud, mocks.MockCallArgs], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda fc, a: {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/preview", "userId": "PREVIEW"},
+    "gcp:organizations/getProject:getProject": lambda fc, a: {"number": "123456789012", "projectId": a.args.get("projectId", "project")},
+    "azure-native:authorization:getClientConfig": lambda fc, a: {"clientId": _uuid("client"), "objectId": _uuid("object"), "subscriptionId": SUBSCRIPTION, "tenantId": TENANT},
+    "azure-native:containerservice:listManagedClusterUserCredentials": _aks_credentials,
+}
+
+
+class _Notices(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            self.messages.append(record.getMessage())
+
+
+def record(topology: str, *, stack: str, project: str = "topoform", program: str | None = None, config: dict[str, str] | None = None) -> Recording:
+    """Run the program for ``topology`` under the mocks and return what it registered.
+
+    ``program`` is the Pulumi program file to run (the project's ``stacks/__main__.py``);
+    without it the program function is called directly. Each call runs in a fresh
+    context, so runs never share Pulumi's global state.
+    """
+    topology = os.path.abspath(topology)
+
+    def go() -> Recording:
+        fakes = FakeCloud()
+        monitor = RecordingMonitor(fakes)
+        notices = _Notices()
+        logger = logging.getLogger(f"topoform.preview.{id(notices)}")
+        logger.propagate = False
+        logger.addHandler(notices)
+        pulumi.runtime.settings.reset_options(project=project, stack=stack, preview=True)
+        mocks.set_mocks(fakes, project=project, stack=stack, preview=True, monitor=monitor, logger=logger)
+        pulumi.runtime.set_all_config(
+            {
+                "topoform:topology": topology,
+                f"topoform:{OFFLINE_KEY}": "true",
+                "pulumi:disable-default-providers": '["*"]',
+                **(config or {}),
+            }
+        )
+
+        def body() -> None:
+            if program is not None:
+                runpy.run_path(program, run_name="__main__")
+            else:
+                from .program import run
+
+                run()
+
+        _sync_await(run_pulumi_func(body))
+        resources = sorted(monitor.records, key=lambda r: str(r["urn"]))
+        return Recording(project=project, stack=stack, resources=resources, notices=sorted(set(notices.messages)))
+
+    return contextvars.Context().run(go)

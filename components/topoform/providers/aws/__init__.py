@@ -1,0 +1,1 @@
+"""aws site: planning profile (pure) and components (import the SDK lazily)."""

@@ -1,0 +1,275 @@
+"""AwsGpuCluster: EKS on a private VPC, secrets under a KMS key, Bottlerocket node groups."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
+from ...specs import NetworkSpec, NodePoolSpec
+
+__all__ = ["AwsGpuCluster"]
+
+CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+NODE_POLICIES = {
+    "worker": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "ecr": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "cni": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+}
+TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+
+
+def _assume(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+            ],
+        }
+    )
+
+
+class AwsGpuCluster(GpuCluster):
+    """An EKS cluster with a private API endpoint (unless ``api_access`` is public with
+    allowed CIDRs), Kubernetes secrets encrypted with a rotating KMS key, all control-plane
+    logs, EKS Pod Identity, and one managed node group per pool: Bottlerocket (the NVIDIA
+    variant on GPU pools, which carries the driver and device plugin), IMDSv2 only,
+    encrypted volumes, the platform label and the ``nvidia.com/gpu`` taint."""
+
+    vpc_id: pulumi.Output[str]
+    """The VPC the cluster runs in (created, or the existing one)."""
+
+    def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("AwsGpuCluster", name, args, opts)
+        net = args["network"]
+        vpc_id, subnet_ids = self._network(net, args["cluster_name"], args["tags"])
+        self.vpc_id = pulumi.Output.from_input(vpc_id)
+
+        key = aws.kms.Key(
+            self.child("secrets-key"),
+            description=f"Kubernetes secrets of EKS cluster {args['cluster_name']}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            opts=self.stateful(),
+        )
+        aws.kms.Alias(self.child("secrets-key-alias"), name=f"alias/{args['cluster_name']}-secrets", target_key_id=key.key_id, opts=self.opts())
+
+        role = aws.iam.Role(self.child("cluster-role"), assume_role_policy=_assume("eks.amazonaws.com"), opts=self.opts())
+        cluster_policy = aws.iam.RolePolicyAttachment(
+            self.child("cluster-role-policy"),
+            role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+            opts=self.opts(),
+        )
+        logs = aws.cloudwatch.LogGroup(
+            self.child("logs"),
+            name=f"/aws/eks/{args['cluster_name']}/cluster",
+            retention_in_days=args["log_retention_days"],
+            opts=self.opts(),
+        )
+        public = args["api_access"] == "public"
+        cluster = aws.eks.Cluster(
+            self.child("eks"),
+            name=args["cluster_name"],
+            version=args["kubernetes_version"],
+            role_arn=role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=subnet_ids,
+                endpoint_private_access=True,
+                endpoint_public_access=public,
+                public_access_cidrs=args["allowed_cidrs"] if public else None,
+            ),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn),
+                resources=["secrets"],
+            ),
+            enabled_cluster_log_types=CONTROL_PLANE_LOGS,
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API",
+                # The identity that runs `pulumi up` must reach the API to manage in-cluster objects.
+                bootstrap_cluster_creator_admin_permissions=True,
+            ),
+            kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(service_ipv4_cidr=net["services_cidr"]),
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=args.get("support_type", "STANDARD")),
+            deletion_protection=args["protect"],
+            tags=args["tags"],
+            opts=self.stateful(depends_on=[cluster_policy, logs]),
+        )
+
+        node_role = aws.iam.Role(self.child("node-role"), assume_role_policy=_assume("ec2.amazonaws.com"), opts=self.opts())
+        attachments = [
+            aws.iam.RolePolicyAttachment(self.child("node-role", short), role=node_role.name, policy_arn=arn, opts=self.opts())
+            for short, arn in NODE_POLICIES.items()
+        ]
+        groups = {
+            key_: self._node_group(key_, pool, cluster, node_role, subnet_ids, args, attachments)
+            for key_, pool in args["node_pools"].items()
+        }
+        cpu_groups = [g for k, g in groups.items() if "gpu_type" not in args["node_pools"][k]]
+        aws.eks.Addon(
+            self.child("pod-identity"),
+            cluster_name=cluster.name,
+            addon_name="eks-pod-identity-agent",
+            resolve_conflicts_on_create="OVERWRITE",
+            tags=args["tags"],
+            opts=self.opts(depends_on=cpu_groups),
+        )
+
+        region = args["region"]
+        kubeconfig = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
+            lambda a: exec_kubeconfig(
+                str(a[0]),
+                str(a[1]),
+                str(a[2]),
+                "aws",
+                ["--region", region, "eks", "get-token", "--cluster-name", str(a[0]), "--output", "json"],
+            )
+        )
+        self.finish(cluster.name, cluster.endpoint, kubeconfig)
+
+    def _network(self, net: NetworkSpec, cluster_name: str, tags: dict[str, str]) -> tuple[pulumi.Input[str], list[pulumi.Input[str]]]:
+        existing = net.get("existing")
+        if existing:
+            return existing["vpc_id"], list(existing["subnet_ids"])
+        vpc = aws.ec2.Vpc(
+            self.child("vpc"),
+            cidr_block=net["cidr"],
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={**tags, "Name": self.child("vpc")},
+            opts=self.opts(),
+        )
+        # The default security group admits nothing; nodes use the cluster's own groups.
+        aws.ec2.DefaultSecurityGroup(self.child("default-sg"), vpc_id=vpc.id, ingress=[], egress=[], opts=self.opts())
+        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        igw = aws.ec2.InternetGateway(self.child("igw"), vpc_id=vpc.id, tags=tags, opts=self.opts())
+        public_rt = aws.ec2.RouteTable(
+            self.child("public-rt"),
+            vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
+            tags=tags,
+            opts=self.opts(),
+        )
+        nats: list[aws.ec2.NatGateway] = []
+        private_ids: list[pulumi.Input[str]] = []
+        for i, (private_cidr, public_cidr) in enumerate(zip(net["private_subnets"], net["public_subnets"], strict=True)):
+            slot = str(i + 1)
+            az = zones.names[i]
+            public = aws.ec2.Subnet(
+                self.child("public", slot),
+                vpc_id=vpc.id,
+                cidr_block=public_cidr,
+                availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={**tags, "Name": self.child("public", slot), "kubernetes.io/role/elb": "1"},
+                opts=self.opts(),
+            )
+            aws.ec2.RouteTableAssociation(self.child("public", slot), subnet_id=public.id, route_table_id=public_rt.id, opts=self.opts())
+            if net["nat"] == "per_zone" or not nats:
+                eip = aws.ec2.Eip(self.child("nat", slot), domain="vpc", tags=tags, opts=self.opts())
+                nats.append(
+                    aws.ec2.NatGateway(
+                        self.child("nat", slot),
+                        allocation_id=eip.id,
+                        subnet_id=public.id,
+                        tags=tags,
+                        opts=self.opts(depends_on=[igw]),
+                    )
+                )
+            private = aws.ec2.Subnet(
+                self.child("private", slot),
+                vpc_id=vpc.id,
+                cidr_block=private_cidr,
+                availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={
+                    **tags,
+                    "Name": self.child("private", slot),
+                    "kubernetes.io/role/internal-elb": "1",
+                    f"kubernetes.io/cluster/{cluster_name}": "shared",
+                },
+                opts=self.opts(),
+            )
+            rt = aws.ec2.RouteTable(
+                self.child("private", slot),
+                vpc_id=vpc.id,
+                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nats[-1].id)],
+                tags=tags,
+                opts=self.opts(),
+            )
+            aws.ec2.RouteTableAssociation(self.child("private", slot), subnet_id=private.id, route_table_id=rt.id, opts=self.opts())
+            private_ids.append(private.id)
+        return vpc.id, private_ids
+
+    def _node_group(
+        self,
+        key: str,
+        pool: NodePoolSpec,
+        cluster: aws.eks.Cluster,
+        node_role: aws.iam.Role,
+        subnet_ids: list[pulumi.Input[str]],
+        args: GpuClusterArgs,
+        attachments: list[aws.iam.RolePolicyAttachment],
+    ) -> aws.eks.NodeGroup:
+        tags = {
+            **args["tags"],
+            "topoform-pool": key,
+            # Cluster Autoscaler auto-discovery.
+            "k8s.io/cluster-autoscaler/enabled": "true",
+            f"k8s.io/cluster-autoscaler/{args['cluster_name']}": "owned",
+        }
+        template = aws.ec2.LaunchTemplate(
+            self.child("pool", key),
+            description=f"Nodes of pool {key} in {args['cluster_name']}",
+            update_default_version=True,
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=2,
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    # Bottlerocket: /dev/xvda holds the OS, /dev/xvdb the data (images, pods).
+                    device_name="/dev/xvdb",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=pool["disk_gb"],
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type="instance", tags=tags),
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type="volume", tags=tags),
+            ],
+            tags=tags,
+            opts=self.opts(),
+        )
+        return aws.eks.NodeGroup(
+            self.child("pool", key),
+            cluster_name=cluster.name,
+            node_role_arn=node_role.arn,
+            subnet_ids=subnet_ids,
+            instance_types=[pool["machine_type"]],
+            ami_type=pool.get("image"),
+            capacity_type="SPOT" if pool["spot"] else "ON_DEMAND",
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=pool["min_nodes"],
+                max_size=pool["max_nodes"],
+                desired_size=pool["min_nodes"],
+            ),
+            labels=pool["labels"],
+            taints=[
+                aws.eks.NodeGroupTaintArgs(key=t["key"], value=t["value"], effect=TAINT_EFFECTS[t["effect"]])
+                for t in pool["taints"]
+            ],
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            tags=tags,
+            # The cluster autoscaler owns the current size once the group exists.
+            opts=self.opts(depends_on=attachments, ignore_changes=["scalingConfig.desiredSize"]),
+        )

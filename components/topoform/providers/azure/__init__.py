@@ -1,0 +1,1 @@
+"""azure site: planning profile (pure) and components (import the SDK lazily)."""

@@ -1,0 +1,291 @@
+"""AzureGpuCluster: a private AKS cluster with Entra ID RBAC, KMS-encrypted secrets and GPU pools."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+from typing import Any
+
+import pulumi
+import pulumi_azure_native as azure
+import yaml
+
+from ...kube import device_plugin
+from ...naming import digest, physical
+from ...resources import GpuCluster, GpuClusterArgs
+from ...specs import NodePoolSpec
+
+__all__ = ["AzureGpuCluster", "ROLE"]
+
+# Built-in role definition IDs (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+ROLE = {
+    "key-vault-crypto-user": "12338af0-0e69-4776-bea7-57ae8d297424",
+    "network-contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
+}
+CONTROL_PLANE_LOGS = ["kube-apiserver", "kube-audit-admin", "kube-controller-manager", "kube-scheduler", "cluster-autoscaler", "guard"]
+SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
+
+
+def _system_pool(pools: dict[str, NodePoolSpec]) -> str:
+    """The pool AKS runs system pods on: the CPU pool keyed ``system``, else the first CPU pool."""
+    cpu = sorted(k for k, p in pools.items() if "gpu_type" not in p)
+    return "system" if "system" in cpu else cpu[0]
+
+
+def _taints(pool: NodePoolSpec) -> list[str]:
+    taints = [f"{t['key']}={t['value']}:{t['effect']}" for t in pool["taints"]]
+    if pool["spot"]:
+        taints.append(SPOT_TAINT)  # AKS adds it to spot pools; declaring it avoids a perpetual diff
+    return taints
+
+
+def _azurecli_login(kubeconfig_b64: str) -> str:
+    """AKS's exec kubeconfig logs in with a device code; non-interactive runs need the Azure CLI login."""
+    config = yaml.safe_load(base64.b64decode(kubeconfig_b64))
+    for user in config.get("users", []):
+        exec_ = user.get("user", {}).get("exec")
+        if exec_ and exec_.get("command") == "kubelogin":
+            args = list(exec_.get("args", []))
+            if "--login" in args:
+                args[args.index("--login") + 1] = "azurecli"
+            else:
+                args += ["--login", "azurecli"]
+            exec_["args"] = args
+    return yaml.safe_dump(config, sort_keys=True)
+
+
+class AzureGpuCluster(GpuCluster):
+    """An AKS cluster: private API server (or allow-listed public), Entra ID authentication
+    with Azure RBAC and local accounts disabled, workload identity and OIDC issuer, Cilium
+    network policy, Kubernetes secrets encrypted with a Key Vault key (purge protection on,
+    rotated yearly), control-plane logs to Log Analytics, a user-assigned cluster identity.
+    GPU pools are separate agent pools with the platform label, the ``nvidia.com/gpu`` taint
+    and AKS-installed drivers; the NVIDIA device plugin runs as a DaemonSet."""
+
+    resource_group_name: pulumi.Output[str]
+    """The resource group holding the cluster (created, or the existing one)."""
+
+    def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("AzureGpuCluster", name, args, opts)
+        region = args["region"]
+        tags = args["tags"]
+        net = args["network"]
+        client = azure.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        if "resource_group" in args:
+            rg_name: pulumi.Input[str] = args["resource_group"]
+        else:
+            rg = azure.resources.ResourceGroup(self.child("rg"), location=region, tags=tags, opts=self.stateful())
+            rg_name = rg.name
+        self.resource_group_name = pulumi.Output.from_input(rg_name)
+
+        existing = net.get("existing")
+        if existing:
+            subnet_id: pulumi.Input[str] = existing["subnet_id"]
+        else:
+            vnet = azure.network.VirtualNetwork(
+                self.child("vnet"),
+                resource_group_name=rg_name,
+                location=region,
+                address_space=azure.network.AddressSpaceArgs(address_prefixes=[net["cidr"]]),
+                tags=tags,
+                opts=self.opts(ignore_changes=["subnets"]),
+            )
+            subnet = azure.network.Subnet(
+                self.child("nodes"),
+                resource_group_name=rg_name,
+                virtual_network_name=vnet.name,
+                address_prefix=net["private_subnets"][0],
+                opts=self.opts(),
+            )
+            subnet_id = subnet.id
+
+        identity = azure.managedidentity.UserAssignedIdentity(
+            self.child("identity"), resource_group_name=rg_name, location=region, tags=tags, opts=self.opts()
+        )
+
+        def role(role_name: str) -> pulumi.Output[str]:
+            return client.subscription_id.apply(
+                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ROLE[role_name]}"
+            )
+
+        vault = azure.keyvault.Vault(
+            self.child("kv"),
+            vault_name=f"{physical(args['cluster_name'], limit=17)}-{digest(args['cluster_name'])}",
+            resource_group_name=rg_name,
+            location=region,
+            properties=azure.keyvault.VaultPropertiesArgs(
+                tenant_id=client.tenant_id,
+                sku=azure.keyvault.SkuArgs(family="A", name=azure.keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=90,
+                enable_purge_protection=True,
+            ),
+            tags=tags,
+            opts=self.stateful(),
+        )
+        key = azure.keyvault.Key(
+            self.child("secrets-key"),
+            resource_group_name=rg_name,
+            vault_name=vault.name,
+            key_name="kubernetes-secrets",
+            properties=azure.keyvault.KeyPropertiesArgs(
+                kty="RSA",
+                key_size=2048,
+                rotation_policy=azure.keyvault.RotationPolicyArgs(
+                    lifetime_actions=[
+                        azure.keyvault.LifetimeActionArgs(
+                            trigger=azure.keyvault.TriggerArgs(time_after_create="P1Y"),
+                            action=azure.keyvault.ActionArgs(type=azure.keyvault.KeyRotationPolicyActionType.ROTATE),
+                        )
+                    ],
+                ),
+            ),
+            tags=tags,
+            opts=self.stateful(),
+        )
+        kv_grant = azure.authorization.RoleAssignment(
+            self.child("identity-kv"),
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=role("key-vault-crypto-user"),
+            scope=vault.id,
+            opts=self.opts(),
+        )
+        grants = [kv_grant]
+        if not existing:
+            grants.append(
+                azure.authorization.RoleAssignment(
+                    self.child("identity-subnet"),
+                    principal_id=identity.principal_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=role("network-contributor"),
+                    scope=subnet_id,
+                    opts=self.opts(),
+                )
+            )
+
+        pools = args["node_pools"]
+        system = _system_pool(pools)
+        public = args["api_access"] == "public"
+        services = ipaddress.ip_network(net["services_cidr"])
+        cluster = azure.containerservice.ManagedCluster(
+            self.child("aks"),
+            resource_name_=args["cluster_name"],
+            resource_group_name=rg_name,
+            location=region,
+            dns_prefix=args["cluster_name"],
+            kubernetes_version=args["kubernetes_version"],
+            sku=azure.containerservice.ManagedClusterSKUArgs(name="Base", tier=args.get("sku_tier", "Standard")),
+            identity=azure.containerservice.ManagedClusterIdentityArgs(
+                type=azure.containerservice.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[identity.id]
+            ),
+            enable_rbac=True,
+            disable_local_accounts=True,
+            aad_profile=azure.containerservice.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True),
+            api_server_access_profile=azure.containerservice.ManagedClusterAPIServerAccessProfileArgs(
+                enable_private_cluster=not public,
+                authorized_ip_ranges=args["allowed_cidrs"] if public else None,
+            ),
+            oidc_issuer_profile=azure.containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=azure.containerservice.ManagedClusterSecurityProfileArgs(
+                workload_identity=azure.containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+                azure_key_vault_kms=azure.containerservice.AzureKeyVaultKmsArgs(
+                    enabled=True, key_id=key.key_uri_with_version, key_vault_network_access="Public"
+                ),
+            ),
+            network_profile=azure.containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin="azure",
+                network_plugin_mode="overlay",
+                network_dataplane="cilium",
+                network_policy="cilium",
+                pod_cidr=net["pods_cidr"],
+                service_cidr=net["services_cidr"],
+                dns_service_ip=str(services.network_address + 10),
+                outbound_type="loadBalancer",
+                load_balancer_sku="standard",
+            ),
+            auto_upgrade_profile=azure.containerservice.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel="patch", node_os_upgrade_channel="NodeImage"
+            ),
+            agent_pool_profiles=[
+                azure.containerservice.ManagedClusterAgentPoolProfileArgs(
+                    name=pools[system]["name"],
+                    mode="System",
+                    **self._pool_args(pools[system], subnet_id, tags),
+                )
+            ],
+            tags=tags,
+            opts=self.stateful(depends_on=grants, ignore_changes=["agentPoolProfiles[0].count"]),
+        )
+
+        workspace = azure.operationalinsights.Workspace(
+            self.child("logs"),
+            resource_group_name=rg_name,
+            location=region,
+            retention_in_days=min(args["log_retention_days"], 730),
+            sku=azure.operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            tags=tags,
+            opts=self.opts(),
+        )
+        azure.monitor.DiagnosticSetting(
+            self.child("control-plane-logs"),
+            name="control-plane",
+            resource_uri=cluster.id,
+            workspace_id=workspace.id,
+            logs=[azure.monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in CONTROL_PLANE_LOGS],
+            opts=self.opts(),
+        )
+
+        for key_, pool in pools.items():
+            if key_ == system:
+                continue
+            azure.containerservice.AgentPool(
+                self.child("pool", key_),
+                resource_group_name=rg_name,
+                resource_name_=cluster.name,
+                agent_pool_name=pool["name"],
+                mode="User",
+                **self._pool_args(pool, subnet_id, tags),
+                opts=self.opts(delete_before_replace=True, ignore_changes=["count"]),
+            )
+
+        credentials = azure.containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=rg_name,
+            resource_name=cluster.name,
+            format="exec",
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        kubeconfig = credentials.kubeconfigs.apply(lambda ks: _azurecli_login(ks[0].value))
+        endpoint = pulumi.Output.all(cluster.private_fqdn, cluster.fqdn).apply(lambda f: f"https://{f[0] or f[1]}:443")
+        self.finish(cluster.name, endpoint, kubeconfig)
+        if args.get("device_plugin"):
+            device_plugin(self.child("nvidia-device-plugin"), self.kubernetes_provider, self)
+
+    def _pool_args(self, pool: NodePoolSpec, subnet_id: pulumi.Input[str], tags: dict[str, str]) -> dict[str, Any]:
+        spot = pool["spot"]
+        args: dict[str, Any] = {
+            "vm_size": pool["machine_type"],
+            "os_type": "Linux",
+            "os_sku": pool.get("image", "Ubuntu"),
+            "os_disk_size_gb": pool["disk_gb"],
+            "type": "VirtualMachineScaleSets",
+            "count": pool["min_nodes"],
+            "min_count": pool["min_nodes"],
+            "max_count": pool["max_nodes"],
+            "enable_auto_scaling": True,
+            "enable_node_public_ip": False,
+            "enable_encryption_at_host": False,
+            "vnet_subnet_id": subnet_id,
+            "node_labels": pool["labels"],
+            "node_taints": _taints(pool),
+            "scale_set_priority": "Spot" if spot else "Regular",
+            "tags": tags,
+        }
+        if spot:
+            args["scale_set_eviction_policy"] = "Delete"
+            args["spot_max_price"] = -1
+        if "gpu_type" in pool:
+            args["gpu_profile"] = azure.containerservice.GPUProfileArgs(driver="Install")
+        return args

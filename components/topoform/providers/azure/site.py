@@ -1,0 +1,15 @@
+"""The explicit Azure provider of a site and region."""
+
+from __future__ import annotations
+
+import pulumi_azure_native as azure
+
+from ...planner import SitePlan
+from ...resources import SiteConnection
+
+__all__ = ["connect"]
+
+
+def connect(site: SitePlan, region: str, name: str, tags: dict[str, str]) -> SiteConnection:
+    """An Azure provider pinned to the site's subscription (if given) and default location."""
+    return SiteConnection(azure.Provider(name, location=region, subscription_id=site.subscription_id))

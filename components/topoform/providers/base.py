@@ -1,0 +1,208 @@
+"""The interface every kind of site implements for planning (pure: no Pulumi).
+
+One stateless profile class per provider (``aws``, ``gcp``, ``azure``,
+``onprem``) subclasses :class:`CloudProfile`. What a provider cannot do is
+data: :attr:`CloudProfile.unsupported` maps a :class:`Capability` to the
+reason, and the planner turns every request for a missing capability into a
+problem naming the field. The profile resolves the neutral topology into the
+provider's spec (machine types from the catalog, node images, pool names,
+network address plan); the planner owns everything that is the same
+everywhere (labels, taints, names, protection).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from ..catalog import Catalog, Offering
+from ..errors import Path, Problem
+from ..model import Cluster, NodePool, OnPremSite, SiteNetwork
+from ..specs import NetworkSpec, NodePoolSpec
+
+__all__ = ["Capability", "CloudProfile", "PoolChoice"]
+
+
+class Capability(StrEnum):
+    """Things a topology can ask of a site that not every kind of site can do."""
+
+    CREATE_CLUSTER = "create a cluster"
+    AUTOSCALE = "autoscale node pools (min/max)"
+    SPOT = "use spot capacity"
+    CHOOSE_VERSION = "choose the Kubernetes version"
+    API_ACCESS = "choose API endpoint access"
+    STANDBY = "run a standby cluster in the backup region"
+    SIZE_NODES = "size node disks"
+    CATALOG_MACHINES = "choose machine types from the catalog"
+    LABEL_EXISTING_NODES = "label and taint existing nodes (node_names, node_selector)"
+
+
+@dataclass(frozen=True)
+class PoolChoice:
+    """The machine picked for a pool and why."""
+
+    machine_type: str
+    accelerator: str | None
+    offering: Offering | None
+
+
+class CloudProfile:
+    """How one kind of site turns the neutral topology into its resolved spec."""
+
+    name: ClassVar[str]
+    unsupported: ClassVar[Mapping[Capability, str]] = {}
+    """Capability -> why this kind of site cannot do it (shown to the user)."""
+    cluster_name_limit: ClassVar[int] = 63
+    device_plugin: ClassVar[bool] = False
+    """Whether GPU nodes need our NVIDIA device plugin DaemonSet (no managed one)."""
+    default_disk_gb: ClassVar[dict[bool, int]] = {True: 200, False: 100}
+    cloud_unsupported: ClassVar[Mapping[Capability, str]] = {
+        Capability.LABEL_EXISTING_NODES: "cloud node pools get their labels and taints when they are created",
+    }
+
+    def supports(self, capability: Capability) -> bool:
+        return capability not in self.unsupported
+
+    def capability_problems(self, base: Path, cluster: Cluster) -> Iterator[Problem]:
+        """One problem per field that asks for a capability this site lacks."""
+        asks: list[tuple[Capability, Path, bool]] = [
+            (Capability.CHOOSE_VERSION, (*base, "kubernetes_version"), cluster.kubernetes_version is not None),
+            (Capability.API_ACCESS, (*base, "api"), cluster.api != "private" or bool(cluster.allowed_cidrs)),
+            (Capability.STANDBY, (*base, "standby"), cluster.standby),
+        ]
+        for key, pool in cluster.node_pools.items():
+            p = (*base, "node_pools", key)
+            asks += [
+                (Capability.AUTOSCALE, (*p, "min"), pool.min is not None or pool.max is not None),
+                (Capability.SPOT, (*p, "spot"), pool.spot),
+                (Capability.SIZE_NODES, (*p, "disk_gb"), pool.disk_gb is not None),
+                (Capability.LABEL_EXISTING_NODES, (*p, "node_names"), bool(pool.node_names or pool.node_selector)),
+            ]
+            for cloud in pool.overrides:
+                if cloud != self.name:
+                    yield Problem((*p, "overrides", cloud), f"does not apply to a {self.name} site; remove it")
+        for cloud in cluster.overrides:
+            if cloud != self.name:
+                yield Problem((*base, "overrides", cloud), f"does not apply to a {self.name} site; remove it")
+        for capability, path, asked in asks:
+            if asked and capability in self.unsupported:
+                yield Problem(path, f"{self.name} sites cannot {capability.value}: {self.unsupported[capability]}")
+
+    # -- hooks a provider overrides --------------------------------------------------
+
+    def network(self, base: Path, net: SiteNetwork) -> tuple[NetworkSpec | None, list[Problem]]:
+        """The address plan of a new network, or the existing network's IDs."""
+        return None, []
+
+    def pool_image(self, gpu: bool) -> str | None:
+        """The node image family for a CPU or GPU pool."""
+        return None
+
+    def pool_name(self, key: str) -> str | None:
+        """The physical pool name, where the cloud restricts it (else Pulumi auto-names)."""
+        return None
+
+    def cluster_extras(self, cluster: Cluster) -> dict[str, Any]:
+        """Cloud-only cluster settings (from ``overrides.<cloud>``)."""
+        return {}
+
+    # -- shared resolution -----------------------------------------------------------
+
+    def choose_machine(
+        self, base: Path, pool: NodePool, region: str, catalog: Catalog
+    ) -> tuple[PoolChoice | None, list[Problem]]:
+        """Pick the catalog machine for a pool in ``region`` (or honour ``overrides``)."""
+        override = pool.overrides.get(self.name)  # type: ignore[call-overload]
+        if pool.gpu is not None:
+            return self._choose_gpu(base, pool, region, catalog, override.machine_type if override else None, override.accelerator if override else None)
+        assert pool.instance is not None
+        if override and override.machine_type:
+            return PoolChoice(override.machine_type, None, None), []
+        if pool.instance not in catalog.logical.cpus:
+            known = ", ".join(catalog.logical.cpus)
+            return None, [Problem((*base, "instance"), f"unknown CPU size '{pool.instance}'; known: {known}")]
+        offering = catalog.cpu_offering(self.name, pool.instance)
+        if offering is None:
+            return None, [Problem((*base, "instance"), f"'{pool.instance}' has no {self.name} machine in the catalog")]
+        return PoolChoice(offering.machine, None, offering), []
+
+    def _choose_gpu(
+        self, base: Path, pool: NodePool, region: str, catalog: Catalog, machine: str | None, accelerator: str | None
+    ) -> tuple[PoolChoice | None, list[Problem]]:
+        assert pool.gpu is not None
+        gpu, count = pool.gpu.type, pool.gpu.count
+        if gpu not in catalog.logical.gpus:
+            known = ", ".join(catalog.logical.gpus)
+            return None, [Problem((*base, "gpu", "type"), f"unknown GPU '{gpu}'; known: {known}")]
+        offerings = catalog.gpu_offerings(self.name, gpu)
+        if machine is not None:
+            same = next((o for o in offerings if o.machine == machine), None)
+            return PoolChoice(machine, accelerator or (same.accelerator if same else None), same), []
+        if not offerings:
+            return None, [Problem((*base, "gpu", "type"), f"{gpu} is not offered on {self.name}; {_offered(catalog, gpu, None)}")]
+        sized = [o for o in offerings if o.gpus == count]
+        if not sized:
+            counts = " or ".join(str(c) for c in sorted({o.gpus for o in offerings}))
+            return None, [Problem((*base, "gpu", "count"), f"{gpu} on {self.name} comes with {counts} per node, not {count}")]
+        here = [o for o in sized if region in catalog.clouds[self.name].region_names(o)]
+        if not here:
+            return None, [
+                Problem(
+                    (*base, "gpu", "type"),
+                    f"{gpu} x{count} is not offered in {self.name} {region}; {_offered(catalog, gpu, count)}",
+                )
+            ]
+        usable = [o for o in here if pool.spot or not o.spot_only]
+        if not usable:
+            machines = ", ".join(o.machine for o in here)
+            return None, [Problem((*base, "spot"), f"{machines} ({gpu} x{count}) is sold only as spot capacity on {self.name}; set spot: true")]
+        choice = usable[0]
+        return PoolChoice(choice.machine, choice.accelerator, choice), []
+
+
+def _offered(catalog: Catalog, gpu: str, count: int | None) -> str:
+    where = catalog.where_offered(gpu, count)
+    if not where:
+        return "it is not offered anywhere in the catalog" + (f" with {count} per node" if count else "")
+    return "offered in: " + "; ".join(f"{cloud}: {', '.join(regions)}" for cloud, regions in where.items())
+
+
+def split_cidr(base: Path, net: SiteNetwork, zones: int) -> tuple[list[str], list[str], list[Problem]]:
+    """Private per-zone subnets from the first blocks of the CIDR, public ones from the last block."""
+    network = ipaddress.ip_network(net.cidr)
+    blocks = 1
+    while blocks < zones + 1:
+        blocks *= 2
+    extra = blocks.bit_length() - 1
+    if network.prefixlen + extra > 22 or network.version != 4:
+        return [], [], [Problem((*base, "cidr"), f"{net.cidr} is too small for {zones} zones; use an IPv4 /20 or larger")]
+    parts = list(network.subnets(prefixlen_diff=extra))
+    private = [str(p) for p in parts[:zones]]
+    pub_blocks = 1
+    while pub_blocks < zones:
+        pub_blocks *= 2
+    public = [str(p) for p in list(parts[-1].subnets(prefixlen_diff=pub_blocks.bit_length() - 1))[:zones]]
+    return private, public, []
+
+
+def overlap_problems(base: Path, net: SiteNetwork, pods: str | None, services: str) -> list[Problem]:
+    """Pod and service ranges must not overlap the node network or each other."""
+    problems = []
+    node = ipaddress.ip_network(net.cidr)
+    svc = ipaddress.ip_network(services)
+    if svc.overlaps(node):
+        problems.append(Problem((*base, "services_cidr"), f"{services} overlaps the network {net.cidr}; choose another range"))
+    if pods is not None:
+        pod = ipaddress.ip_network(pods)
+        if pod.overlaps(node):
+            problems.append(Problem((*base, "pods_cidr"), f"{pods} overlaps the network {net.cidr}; choose another range"))
+        if pod.overlaps(svc):
+            problems.append(Problem((*base, "pods_cidr"), f"{pods} overlaps services_cidr {services}"))
+    return problems
+
+
+def is_onprem(site: object) -> bool:
+    return isinstance(site, OnPremSite)

@@ -1,0 +1,1 @@
+"""gcp site: planning profile (pure) and components (import the SDK lazily)."""

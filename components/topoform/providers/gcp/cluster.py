@@ -1,0 +1,211 @@
+"""GcpGpuCluster: a private regional GKE cluster with CMEK secrets and GPU node pools."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from ...naming import physical
+from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
+from ...specs import NetworkSpec, NodePoolSpec
+
+__all__ = ["GcpGpuCluster"]
+
+CONTROL_PLANE_LOGS = ["SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]
+NODE_ROLES = {
+    "default": "roles/container.defaultNodeServiceAccount",
+    "images": "roles/artifactregistry.reader",
+}
+TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+KEY_ROTATION = "7776000s"  # 90 days
+
+
+class GcpGpuCluster(GpuCluster):
+    """A regional GKE cluster: private nodes, a private endpoint (or an allow-listed public
+    one), Workload Identity, Dataplane V2 (network policy), secrets encrypted with a Cloud KMS
+    key that rotates every 90 days, Shielded nodes, control-plane logging, a release channel
+    and deletion protection. GPU pools get guest accelerators with GKE-installed drivers
+    (GKE runs the device plugin), the platform label and the ``nvidia.com/gpu`` taint."""
+
+    network_id: pulumi.Output[str]
+    """The VPC network the cluster runs in (created, or the existing one)."""
+
+    def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("GcpGpuCluster", name, args, opts)
+        project = args["project"]
+        region = args["region"]
+        net = args["network"]
+        network, subnetwork, pods_range, services_range = self._network(net, region)
+        self.network_id = pulumi.Output.from_input(network)
+
+        ring = gcp.kms.KeyRing(self.child("keys"), name=self.child("keys"), location=region, project=project, opts=self.stateful())
+        key = gcp.kms.CryptoKey(
+            self.child("secrets-key"),
+            name="kubernetes-secrets",
+            key_ring=ring.id,
+            rotation_period=KEY_ROTATION,
+            purpose="ENCRYPT_DECRYPT",
+            labels=args["tags"],
+            opts=self.stateful(),
+        )
+        number = gcp.organizations.get_project_output(project_id=project, opts=pulumi.InvokeOutputOptions(parent=self)).number
+        grant = gcp.kms.CryptoKeyIAMMember(
+            self.child("secrets-key-gke"),
+            crypto_key_id=key.id,
+            role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+            member=number.apply(lambda n: f"serviceAccount:service-{n}@container-engine-robot.iam.gserviceaccount.com"),
+            opts=self.opts(),
+        )
+
+        nodes_sa = gcp.serviceaccount.Account(
+            self.child("nodes"),
+            account_id=physical(args["cluster_name"], "nodes", limit=30),
+            display_name=f"Nodes of GKE cluster {args['cluster_name']}",
+            project=project,
+            opts=self.opts(),
+        )
+        for short, role in NODE_ROLES.items():
+            gcp.projects.IAMMember(self.child("nodes", short), project=project, role=role, member=nodes_sa.member, opts=self.opts())
+
+        public = args["api_access"] == "public"
+        authorized = args["allowed_cidrs"] if public else [c for c in net["private_subnets"]]
+        cluster = gcp.container.Cluster(
+            self.child("gke"),
+            name=args["cluster_name"],
+            project=project,
+            location=region,
+            network=network,
+            subnetwork=subnetwork,
+            networking_mode="VPC_NATIVE",
+            ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
+                cluster_secondary_range_name=pods_range,
+                services_secondary_range_name=services_range,
+            ),
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            min_master_version=args["kubernetes_version"],
+            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.get("release_channel", "REGULAR")),
+            private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+                enable_private_nodes=True,
+                enable_private_endpoint=not public,
+            ),
+            master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+                cidr_blocks=[
+                    gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=c, display_name=f"allowed-{i}")
+                    for i, c in enumerate(authorized)
+                ],
+                gcp_public_cidrs_access_enabled=False,
+            ),
+            master_auth=gcp.container.ClusterMasterAuthArgs(
+                client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(issue_client_certificate=False)
+            ),
+            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=f"{project}.svc.id.goog"),
+            database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=key.id),
+            datapath_provider="ADVANCED_DATAPATH",
+            enable_shielded_nodes=True,
+            enable_legacy_abac=False,
+            logging_config=gcp.container.ClusterLoggingConfigArgs(enable_components=CONTROL_PLANE_LOGS),
+            resource_labels=args["tags"],
+            deletion_protection=args["protect"],
+            opts=self.stateful(depends_on=[grant]),
+        )
+        for key_, pool in args["node_pools"].items():
+            self._node_pool(key_, pool, cluster, nodes_sa, args)
+
+        cluster_name = args["cluster_name"]
+        kubeconfig = pulumi.Output.all(cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
+            lambda a: exec_kubeconfig(
+                cluster_name,
+                f"https://{a[0]}",
+                str(a[1]),
+                "gke-gcloud-auth-plugin",
+                [],
+                provideClusterInfo=True,
+                installHint="Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+            )
+        )
+        self.finish(cluster.name, cluster.endpoint.apply(lambda e: f"https://{e}"), kubeconfig)
+
+    def _network(self, net: NetworkSpec, region: str) -> tuple[pulumi.Input[str], pulumi.Input[str], str, str]:
+        existing = net.get("existing")
+        if existing:
+            return existing["network"], existing["subnetwork"], existing["pods_range"], existing["services_range"]
+        network = gcp.compute.Network(
+            self.child("vpc"), auto_create_subnetworks=False, routing_mode="REGIONAL", opts=self.opts()
+        )
+        subnet = gcp.compute.Subnetwork(
+            self.child("nodes"),
+            network=network.id,
+            region=region,
+            ip_cidr_range=net["private_subnets"][0],
+            private_ip_google_access=True,
+            secondary_ip_ranges=[
+                gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name="pods", ip_cidr_range=net["pods_cidr"]),
+                gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name="services", ip_cidr_range=net["services_cidr"]),
+            ],
+            log_config=gcp.compute.SubnetworkLogConfigArgs(
+                aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
+            ),
+            opts=self.opts(),
+        )
+        router = gcp.compute.Router(self.child("router"), network=network.id, region=region, opts=self.opts())
+        gcp.compute.RouterNat(
+            self.child("nat"),
+            router=router.name,
+            region=region,
+            nat_ip_allocate_option="AUTO_ONLY",
+            source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+            log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
+            opts=self.opts(),
+        )
+        return network.id, subnet.id, "pods", "services"
+
+    def _node_pool(
+        self, key: str, pool: NodePoolSpec, cluster: gcp.container.Cluster, sa: gcp.serviceaccount.Account, args: GpuClusterArgs
+    ) -> gcp.container.NodePool:
+        accelerators = None
+        if "gpu_type" in pool:
+            accelerators = [
+                gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+                    type=pool["accelerator"],
+                    count=pool["gpu_count"],
+                    gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+                        gpu_driver_version="LATEST"
+                    ),
+                )
+            ]
+        return gcp.container.NodePool(
+            self.child("pool", key),
+            cluster=cluster.id,
+            location=args["region"],
+            node_locations=pool.get("zones"),
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                total_min_node_count=pool["min_nodes"],
+                total_max_node_count=pool["max_nodes"],
+                location_policy="ANY" if pool["spot"] else "BALANCED",
+            ),
+            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(max_surge=1, max_unavailable=0),
+            node_config=gcp.container.NodePoolNodeConfigArgs(
+                machine_type=pool["machine_type"],
+                image_type=pool.get("image"),
+                disk_size_gb=pool["disk_gb"],
+                disk_type="pd-balanced",
+                spot=pool["spot"],
+                labels=pool["labels"],
+                taints=[
+                    gcp.container.NodePoolNodeConfigTaintArgs(key=t["key"], value=t["value"], effect=TAINT_EFFECTS[t["effect"]])
+                    for t in pool["taints"]
+                ],
+                guest_accelerators=accelerators,
+                service_account=sa.email,
+                oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
+                metadata={"disable-legacy-endpoints": "true"},
+                resource_labels=args["tags"],
+            ),
+            opts=self.opts(ignore_changes=["nodeCount"]),
+        )

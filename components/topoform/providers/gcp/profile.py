@@ -1,0 +1,46 @@
+"""GCP planning: a private regional GKE cluster in its own VPC subnet."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ...errors import Path, Problem
+from ...model import Cluster, SiteNetwork
+from ...specs import NetworkSpec
+from ..base import CloudProfile, overlap_problems
+
+__all__ = ["GcpProfile"]
+
+
+class GcpProfile(CloudProfile):
+    """GKE. GKE installs the NVIDIA driver (``gpu_driver_installation_config``) and runs its
+    own device plugin on GPU nodes, so no in-cluster DaemonSet is needed."""
+
+    name: ClassVar[str] = "gcp"
+    unsupported = CloudProfile.cloud_unsupported
+    cluster_name_limit = 40
+    device_plugin = False
+
+    def network(self, base: Path, net: SiteNetwork) -> tuple[NetworkSpec | None, list[Problem]]:
+        spec: NetworkSpec = {
+            "cidr": net.cidr, "zones": net.zones, "nat": net.nat, "private_subnets": [net.cidr], "public_subnets": [],
+            "pods_cidr": net.pods_cidr, "services_cidr": net.services_cidr,
+        }
+        if net.existing is not None:
+            ex = net.existing
+            missing = [f for f in ("network", "subnetwork", "pods_range", "services_range") if not getattr(ex, f)]
+            if missing:
+                return None, [Problem((*base, "existing"), f"an existing GCP network needs {', '.join(missing)} (the subnet's secondary range names)")]
+            spec["existing"] = {
+                "network": str(ex.network), "subnetwork": str(ex.subnetwork),
+                "pods_range": str(ex.pods_range), "services_range": str(ex.services_range),
+            }
+            return spec, []
+        return spec, overlap_problems(base, net, net.pods_cidr, net.services_cidr)
+
+    def pool_image(self, gpu: bool) -> str:
+        return "COS_CONTAINERD"
+
+    def cluster_extras(self, cluster: Cluster) -> dict[str, Any]:
+        o = cluster.overrides.get("gcp")
+        return {"release_channel": (o.release_channel if o and o.release_channel else "REGULAR")}

@@ -1,0 +1,1 @@
+"""onprem site: planning profile (pure) and components (import the SDK lazily)."""

@@ -1,0 +1,165 @@
+"""Read topology YAML into plain data plus the file and line of every field.
+
+PyYAML's composer gives each node its position; this module builds plain
+``dict``/``list``/scalar data from the node tree and records, for every field
+path, where it was written. Duplicate keys are an error (PyYAML would keep the
+last silently). ``extends:`` files are deep-merged here: maps merge by key,
+the extending file wins, anything else is replaced whole; the locations merge
+the same way, so a problem is reported in the file that set the value.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import Location, Path, Problem, TopologyError
+
+__all__ = ["Source", "read_source"]
+
+
+@dataclass
+class Source:
+    """A topology document after ``extends:`` merging, with field locations."""
+
+    data: dict[str, Any]
+    locations: dict[Path, Location] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def main_file(self) -> str:
+        return self.files[-1]
+
+
+class _Constructor(yaml.constructor.SafeConstructor):
+    """Scalars only: we walk mappings and sequences ourselves."""
+
+
+def _build(node: yaml.Node, path: Path, file: str, locs: dict[Path, Location], problems: list[Problem]) -> Any:
+    locs[path] = Location(file, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(
+                    Problem(path, "keys must be plain names, not lists or maps", Location(file, key_node.start_mark.line + 1))
+                )
+                continue
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                problems.append(
+                    Problem(path, "YAML merge keys ('<<') are not supported; use 'extends:'", Location(file, key_node.start_mark.line + 1))
+                )
+                continue
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in out:
+                first = locs.get(child)
+                at = f" (first set on line {first.line})" if first else ""
+                problems.append(
+                    Problem(child, f"duplicate key '{key}'{at}; each key may appear once", Location(file, key_node.start_mark.line + 1))
+                )
+                continue
+            out[key] = _build(value_node, child, file, locs, problems)
+            # A key's own line is more useful than its value's (for `key:\n  nested`).
+            locs[child] = Location(file, key_node.start_mark.line + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, (*path, i), file, locs, problems) for i, item in enumerate(node.value)]
+    return _Constructor().construct_object(node, deep=True)
+
+
+def _parse(file: str) -> tuple[dict[str, Any], dict[Path, Location]]:
+    try:
+        with open(file, encoding="utf-8") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise TopologyError([Problem((), "file not found", Location(file, 1))]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TopologyError([Problem((), f"cannot read file: {exc}", Location(file, 1))]) from None
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        reason = str(exc.problem or exc.context)
+        if exc.context and exc.problem and exc.context_mark is not None:
+            reason += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
+        raise TopologyError([Problem(("yaml",), f"not valid YAML: {reason}", Location(file, line))]) from None
+    except yaml.YAMLError as exc:
+        raise TopologyError([Problem(("yaml",), f"not valid YAML: {exc}", Location(file, 1))]) from None
+    if len(nodes) != 1:
+        what = "is empty" if not nodes else f"holds {len(nodes)} YAML documents; expected one"
+        raise TopologyError([Problem((), f"the file {what}", Location(file, 1))])
+    root = nodes[0]
+    if not isinstance(root, yaml.MappingNode):
+        raise TopologyError(
+            [Problem((), "a topology must be a mapping (name:, sites:, clusters:, ...)", Location(file, root.start_mark.line + 1))]
+        )
+    locs: dict[Path, Location] = {}
+    problems: list[Problem] = []
+    try:
+        data = _build(root, (), file, locs, problems)
+    except yaml.constructor.ConstructorError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        raise TopologyError([Problem(("yaml",), f"not valid YAML: {exc.problem}", Location(file, line))]) from None
+    if problems:
+        raise TopologyError(problems)
+    assert isinstance(data, dict)
+    return data, locs
+
+
+def _merge(base: Any, over: Any, path: Path, base_locs: dict[Path, Location], over_locs: dict[Path, Location]) -> Any:
+    """Deep-merge ``over`` onto ``base``; locations of ``over`` win where it sets a value."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        merged = dict(base)
+        for key, value in over.items():
+            child = (*path, key)
+            if key in base:
+                merged[key] = _merge(base[key], value, child, base_locs, over_locs)
+            else:
+                merged[key] = value
+                _copy_locations(child, over_locs, base_locs)
+        if path in over_locs:
+            base_locs[path] = over_locs[path]
+        return merged
+    # Replace whole: drop the base's locations below this path, take over's.
+    for stale in [p for p in base_locs if p[: len(path)] == path]:
+        del base_locs[stale]
+    _copy_locations(path, over_locs, base_locs)
+    return over
+
+
+def _copy_locations(prefix: Path, src: dict[Path, Location], dst: dict[Path, Location]) -> None:
+    for p, loc in src.items():
+        if p[: len(prefix)] == prefix:
+            dst[p] = loc
+
+
+def read_source(file: str, _chain: tuple[str, ...] = ()) -> Source:
+    """Parse ``file``, following ``extends:`` (relative to the extending file)."""
+    real = os.path.realpath(file)
+    if real in _chain:
+        cycle = " -> ".join(os.path.basename(f) for f in (*_chain, real))
+        raise TopologyError([Problem(("extends",), f"'extends' forms a cycle: {cycle}", Location(file, 1))])
+    data, locs = _parse(file)
+    parent = data.get("extends")
+    if parent is None:
+        return Source(data, locs, [file])
+    if not isinstance(parent, str) or not parent:
+        raise TopologyError([Problem(("extends",), "must be the path of a base topology file", locs.get(("extends",)))])
+    base_file = os.path.normpath(os.path.join(os.path.dirname(file), parent))
+    try:
+        base = read_source(base_file, (*_chain, real))
+    except TopologyError as exc:
+        # A missing base is the extending file's fault: point at its `extends:` line.
+        if len(exc.problems) == 1 and exc.problems[0].path == () and exc.problems[0].message == "file not found":
+            raise TopologyError(
+                [Problem(("extends",), f"base file '{parent}' not found (looked in {base_file})", locs.get(("extends",)))]
+            ) from None
+        raise
+    merged_locs = dict(base.locations)
+    merged = _merge(base.data, data, (), merged_locs, locs)
+    return Source(merged, merged_locs, [*base.files, file])

@@ -1,0 +1,120 @@
+"""Resolved specs: what the planner produces and what the components take.
+
+These are plain ``TypedDict`` values, so a plan is JSON as it stands (golden
+files in the tests) and the same types are the components' ``args`` when
+someone uses a component without a topology file. Every cloud's component of
+one concept takes the same spec; fields a cloud does not use are optional.
+This module imports no Pulumi.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+__all__ = [
+    "ExistingNetworkSpec",
+    "GpuClusterSpec",
+    "NetworkSpec",
+    "NodePoolSpec",
+    "TaintSpec",
+]
+
+PLATFORM_ACCELERATOR_LABEL = "topoform.io/accelerator"
+"""Every GPU node carries this label with the logical GPU type; workloads select on it."""
+PLATFORM_POOL_LABEL = "topoform.io/pool"
+PLATFORM_CAPACITY_LABEL = "topoform.io/capacity"
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "present"
+GPU_TAINT_EFFECT: Literal["NoSchedule"] = "NoSchedule"
+
+
+class TaintSpec(TypedDict):
+    """A Kubernetes node taint in Kubernetes' own spelling (``NoSchedule``, ...)."""
+
+    key: str
+    value: str
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class NodePoolSpec(TypedDict):
+    """One node pool, resolved for its cloud: machine type, size, labels and taints."""
+
+    machine_type: str
+    """The cloud's machine type (e.g. ``p5.48xlarge``); ``existing`` for on-prem nodes."""
+    min_nodes: int
+    max_nodes: int
+    spot: bool
+    disk_gb: int
+    labels: dict[str, str]
+    """Kubernetes node labels, platform labels included."""
+    taints: list[TaintSpec]
+    gpu_type: NotRequired[str]
+    """The logical GPU type (``H100``); absent on CPU pools."""
+    gpu_count: NotRequired[int]
+    accelerator: NotRequired[str]
+    """The cloud's accelerator name where it needs one (GCP: ``nvidia-h100-80gb``)."""
+    image: NotRequired[str]
+    """The node image family: EKS AMI type, GKE image type, AKS OS SKU."""
+    name: NotRequired[str]
+    """The physical pool name where the cloud limits it (AKS: 12 lowercase letters/digits)."""
+    zones: NotRequired[list[str]]
+    node_selector: NotRequired[dict[str, str]]
+    """On-prem: labels that select the existing nodes of this pool."""
+    node_names: NotRequired[list[str]]
+    """On-prem: existing nodes that get the platform label and taint."""
+
+
+class ExistingNetworkSpec(TypedDict, total=False):
+    """IDs of an existing network to place a cluster in, per cloud."""
+
+    vpc_id: str
+    subnet_ids: list[str]
+    network: str
+    subnetwork: str
+    pods_range: str
+    services_range: str
+    subnet_id: str
+
+
+class NetworkSpec(TypedDict):
+    """The cluster's network: address plan for a new one, or IDs of an existing one."""
+
+    cidr: str
+    zones: int
+    nat: Literal["single", "per_zone"]
+    private_subnets: list[str]
+    """Per-zone node subnets (AWS), or the one node subnet (GCP, Azure)."""
+    public_subnets: list[str]
+    """Per-zone public subnets for NAT gateways and public load balancers (AWS)."""
+    pods_cidr: str
+    services_cidr: str
+    existing: NotRequired[ExistingNetworkSpec]
+
+
+class GpuClusterSpec(TypedDict):
+    """A Kubernetes cluster with a system pool and GPU pools, resolved for one cloud."""
+
+    cluster_name: str
+    """The physical cluster name (within the cloud's length limit)."""
+    region: str
+    kubernetes_version: str
+    """Minor version (``1.33``); empty for an existing on-prem cluster."""
+    api_access: Literal["private", "public"]
+    allowed_cidrs: list[str]
+    node_pools: dict[str, NodePoolSpec]
+    """Pools keyed by their topology key: the key is the stable identity of the pool."""
+    tags: dict[str, str]
+    """Labels/tags for every resource the cluster creates."""
+    protect: bool
+    """Protect the stateful children (cluster, keys) and retain them on delete."""
+    log_retention_days: int
+    network: NotRequired[NetworkSpec]
+    project: NotRequired[str]
+    """GCP project."""
+    resource_group: NotRequired[str]
+    """Azure: an existing resource group to use instead of creating one."""
+    release_channel: NotRequired[str]
+    sku_tier: NotRequired[str]
+    support_type: NotRequired[str]
+    device_plugin: NotRequired[bool]
+    """Deploy the NVIDIA device plugin DaemonSet (clouds whose GPU nodes lack one, and on-prem)."""

@@ -1,0 +1,66 @@
+"""Readable text for the preview: a tree per site and cluster with resource counts.
+
+Pure: it reads a plan and a recording (plain data), never Pulumi.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from .planner import Plan
+from .specs import NodePoolSpec
+
+__all__ = ["preview_text"]
+
+
+def _descendants(resources: list[dict[str, Any]], root: str) -> list[dict[str, Any]]:
+    children: dict[str, list[dict[str, Any]]] = {}
+    for r in resources:
+        children.setdefault(r["parent"], []).append(r)
+    out: list[dict[str, Any]] = []
+    stack = [root]
+    while stack:
+        for r in children.get(stack.pop(), []):
+            out.append(r)
+            stack.append(r["urn"])
+    return out
+
+
+def _pool_line(key: str, pool: NodePoolSpec) -> str:
+    size = f"{pool['min_nodes']}" if pool["min_nodes"] == pool["max_nodes"] else f"{pool['min_nodes']}..{pool['max_nodes']}"
+    what = pool["machine_type"]
+    if "gpu_type" in pool:
+        what += f" ({pool['gpu_count']}x {pool['gpu_type']})"
+    capacity = "spot" if pool["spot"] else "on-demand"
+    taints = ", ".join(f"{t['key']}={t['value']}:{t['effect']}" for t in pool["taints"])
+    return f"pool {key}: {what}, {size} nodes, {capacity}" + (f", taint {taints}" if taints else "")
+
+
+def preview_text(plan: Plan, stack: str, resources: list[dict[str, Any]], notices: list[str]) -> str:
+    lines = [f"topoform preview: {plan.name} / {plan.environment} (stack {stack}): {len(resources)} resources"]
+    protected = "protected (protect + retainOnDelete on stateful resources)" if plan.protected else "not protected"
+    lines.append(f"environment: {protected}")
+    components = {r["name"]: r for r in resources if not r["custom"]}
+    for site_key, site in sorted(plan.sites.items()):
+        where = f"{site.provider} {site.region}" if site.region else site.provider
+        if site.backup_region:
+            where += f", backup {site.backup_region}"
+        lines.append(f"site {site_key} ({where})")
+        for key, cluster in sorted(plan.clusters.items()):
+            if cluster.site != site_key:
+                continue
+            comp = components.get(cluster.name)
+            children = _descendants(resources, comp["urn"]) if comp else []
+            spec = cluster.spec
+            lines.append(f"  cluster {key}: {comp['type'].split(':')[-1] if comp else '?'} {cluster.name}, {len(children)} resources")
+            if site.provider != "onprem":
+                api = "private API" if spec["api_access"] == "private" else f"public API from {', '.join(spec['allowed_cidrs'])}"
+                lines.append(f"    {spec['cluster_name']}: Kubernetes {spec['kubernetes_version']}, {api}")
+            for pool_key, pool in spec["node_pools"].items():
+                lines.append(f"    {_pool_line(pool_key, pool)}")
+            counts = Counter(r["type"] for r in children)
+            lines.append("    resources: " + ", ".join(f"{t.split(':')[-1]} {n}" for t, n in sorted(counts.items())))
+    for notice in notices:
+        lines.append(f"notice: {notice}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,195 @@
+"""Malformed topologies: each exits 2 with `file:line: field.path: message`, never a traceback.
+
+Every case starts from VALID (which passes) and changes one thing; the expected
+line number is where the faulty field is written.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+VALID = """\
+name: vision
+environment: dev
+labels: {owner: ml-platform}
+sites:
+  aws-east:
+    provider: aws
+    region: us-east-1
+    backup_region: us-west-2
+  dc1:
+    provider: onprem
+    kubeconfig: {secret: dc1-kubeconfig}
+    storage_class: ceph-encrypted
+clusters:
+  train:
+    site: aws-east
+    node_pools:
+      system: {instance: cpu-4x16, min: 1, max: 2}
+      h100: {gpu: {type: H100, count: 8}, min: 0, max: 2}
+  lab:
+    site: dc1
+    node_pools:
+      a100: {gpu: {type: A100-80GB, count: 8}, nodes: 4}
+storage:
+  datasets: {site: aws-east, size_gb: 1000, backup: true}
+identities:
+  trainer: {cluster: train, namespace: training, service_account: trainer, access: {datasets: read}}
+teams:
+  research: {group: research@acme.example, role: edit, namespaces: {train: [training]}, gpu_quota: 8}
+endpoints:
+  infer: {cluster: train, service: {namespace: serving, name: triton, port: 8000}, exposure: internal}
+"""
+
+# (id, old text, new text, expected line, expected field path, expected message fragment)
+CASES: list[tuple[str, str, str, int, str, str]] = [
+    ("broken-yaml", "  aws-east:\n", "  aws-east: [\n", 7, "yaml", "not valid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that starts on line 5)"),
+    ("tab-indent", "    region: us-east-1\n", "\tregion: us-east-1\n", 7, "yaml", "not valid YAML"),
+    ("duplicate-key", "  lab:\n", "  train:\n", 19, "clusters.train", "duplicate key 'train' (first set on line 14)"),
+    ("unknown-top-key", "labels:", "label:", 3, "label", "unknown key 'label'; expected one of: name, environment"),
+    ("unknown-pool-key", "{gpu: {type: H100, count: 8}, min: 0", "{gpus: {type: H100, count: 8}, min: 0", 18, "clusters.train.node_pools.h100.gpus", "unknown key 'gpus'; expected one of: gpu, instance"),
+    ("unknown-site-key", "    backup_region: us-west-2\n", "    backup_regoin: us-west-2\n", 8, "sites.aws-east.backup_regoin", "unknown key 'backup_regoin'"),
+    ("unknown-provider", "    provider: aws\n", "    provider: amazon\n", 6, "sites.aws-east.provider", "unknown provider 'amazon'; use one of: aws, gcp, azure, onprem"),
+    ("missing-provider", "    provider: aws\n", "", 5, "sites.aws-east", "missing 'provider'"),
+    ("missing-region", "    region: us-east-1\n", "", 5, "sites.aws-east.region", "required field is missing"),
+    ("string-for-int", "min: 1, max: 2}", "min: '1', max: 2}", 17, "clusters.train.node_pools.system.min", "valid integer"),
+    ("list-for-map", "      system: {instance: cpu-4x16, min: 1, max: 2}\n      h100: {gpu: {type: H100, count: 8}, min: 0, max: 2}\n", "      - system\n", 16, "clusters.train.node_pools", "expected a mapping"),
+    ("negative-max", "min: 0, max: 2}", "min: 0, max: -2}", 18, "clusters.train.node_pools.h100.max", "greater than or equal to 0"),
+    ("min-above-max", "min: 1, max: 2}", "min: 3, max: 2}", 17, "clusters.train.node_pools.system.min", "min (3) is greater than max (2)"),
+    ("unknown-gpu", "type: H100", "type: H1000", 18, "clusters.train.node_pools.h100.gpu.type", "unknown GPU 'H1000'; known: T4, L4"),
+    ("gpu-not-in-region", "    region: us-east-1\n    backup_region: us-west-2\n", "    region: ca-west-1\n    backup_region: us-west-2\n", 18, "clusters.train.node_pools.h100.gpu.type", "H100 x8 is not offered in aws ca-west-1; offered in: aws: ap-northeast-1"),
+    ("gpu-count", "type: H100, count: 8", "type: H100, count: 4", 18, "clusters.train.node_pools.h100.gpu.count", "H100 on aws comes with 1 or 8 per node, not 4"),
+    ("gpu-not-on-cloud", "type: H100, count: 8", "type: A10, count: 1", 18, "clusters.train.node_pools.h100.gpu.type", "A10 is not offered on aws; offered in: azure:"),
+    ("unknown-cpu", "instance: cpu-4x16", "instance: cpu-3x7", 17, "clusters.train.node_pools.system.instance", "unknown CPU size 'cpu-3x7'"),
+    ("dangling-site", "    site: aws-east\n    node_pools:\n      system", "    site: aws-west\n    node_pools:\n      system", 15, "clusters.train.site", "unknown site 'aws-west'; known sites: aws-east, dc1"),
+    ("identity-cluster", "{cluster: train, namespace: training", "{cluster: training, namespace: training", 26, "identities.trainer.cluster", "unknown cluster 'training'"),
+    ("identity-store", "access: {datasets: read}", "access: {dataset: read}", 26, "identities.trainer.access.dataset", "unknown store 'dataset'; known stores: datasets"),
+    ("identity-mode", "access: {datasets: read}", "access: {datasets: owner}", 26, "identities.trainer.access.datasets", "'read', 'write' or 'admin'"),
+    ("team-cluster", "namespaces: {train: [training]}", "namespaces: {trian: [training]}", 28, "teams.research.namespaces.trian", "unknown cluster 'trian'"),
+    ("team-cluster-admin", "role: edit", "role: cluster-admin", 28, "teams.research.role", "'view', 'edit' or 'admin'"),
+    ("failover-self", "exposure: internal}", "exposure: internal, failover: train}", 30, "endpoints.infer.failover", "must name another cluster"),
+    ("public-endpoint-no-domain", "exposure: internal}", "exposure: public, allowed_cidrs: [0.0.0.0/0]}", 30, "endpoints.infer.domain", "a public endpoint needs a domain"),
+    ("public-api-no-cidrs", "    site: aws-east\n    node_pools:\n      system", "    site: aws-east\n    api: public\n    node_pools:\n      system", 14, "clusters.train.allowed_cidrs", "a public API needs allowed_cidrs"),
+    ("backup-equals-primary", "backup_region: us-west-2", "backup_region: us-east-1", 8, "sites.aws-east.backup_region", "'us-east-1' is the primary region; a backup region must differ"),
+    ("bad-cidr", "    backup_region: us-west-2\n", "    backup_region: us-west-2\n    network: {cidr: 10.0.0.0/33}\n", 9, "sites.aws-east.network.cidr", "'10.0.0.0/33' is not a CIDR block"),
+    ("bad-key-name", "  train:\n", "  Train:\n", 14, "clusters.Train", "key 'Train' is not a valid name"),
+    ("unknown-region", "region: us-east-1", "region: us-east-9", 7, "sites.aws-east.region", "unknown aws region 'us-east-9'; known: af-south-1"),
+    ("label-uppercase", "labels: {owner: ml-platform}", "labels: {Owner: ml-platform}", 3, "labels", "label key 'Owner' is not valid on every cloud"),
+    ("version-as-float", "    site: aws-east\n    node_pools:\n      system", "    site: aws-east\n    kubernetes_version: 1.30\n    node_pools:\n      system", 16, "clusters.train.kubernetes_version", "write the version as a string"),
+    ("version-unsupported", "    site: aws-east\n    node_pools:\n      system", "    site: aws-east\n    kubernetes_version: \"1.20\"\n    node_pools:\n      system", 16, "clusters.train.kubernetes_version", "aws supports 1.34, 1.35, 1.36 (catalog); '1.20' is not among them"),
+    ("onprem-autoscale", "nodes: 4}", "min: 1, max: 4}", 22, "clusters.lab.node_pools.a100.min", "onprem sites cannot autoscale node pools (min/max): on-prem pools are existing nodes; give nodes: N"),
+    ("onprem-spot", "nodes: 4}", "nodes: 4, spot: true}", 22, "clusters.lab.node_pools.a100.spot", "onprem sites cannot use spot capacity"),
+    ("no-cpu-pool", "      system: {instance: cpu-4x16, min: 1, max: 2}\n", "", 16, "clusters.train.node_pools", "add a CPU pool"),
+    ("gpu-and-instance", "{gpu: {type: H100, count: 8}, min: 0", "{gpu: {type: H100, count: 8}, instance: cpu-4x16, min: 0", 18, "clusters.train.node_pools.h100", "give exactly one of gpu"),
+    ("nodes-and-min", "min: 1, max: 2}", "min: 1, max: 2, nodes: 2}", 17, "clusters.train.node_pools.system.nodes", "give either nodes"),
+    ("merge-key", "  aws-east:\n    provider: aws\n", "  aws-east:\n    <<: {provider: aws}\n", 6, "sites.aws-east", "YAML merge keys ('<<') are not supported"),
+    ("reserved-label", "{instance: cpu-4x16, min: 1, max: 2}", "{instance: cpu-4x16, min: 1, max: 2, labels: {topoform.io/pool: x}}", 17, "clusters.train.node_pools.system.labels.topoform.io/pool", "labels under 'topoform.io/' are set by topoform"),
+    ("environment-uppercase", "environment: dev", "environment: Dev", 2, "environment", "'Dev' is not a valid name"),
+    ("store-unknown-site", "{site: aws-east, size_gb: 1000", "{site: gcp, size_gb: 1000", 24, "storage.datasets.site", "unknown site 'gcp'"),
+    ("store-onprem-backup-no-target", "{site: aws-east, size_gb: 1000, backup: true}", "{site: dc1, size_gb: 1000, backup: true}", 24, "storage.datasets.backup", "has no backup_target"),
+    ("sites-empty", "sites:\n  aws-east:\n    provider: aws\n    region: us-east-1\n    backup_region: us-west-2\n  dc1:\n    provider: onprem\n    kubeconfig: {secret: dc1-kubeconfig}\n    storage_class: ceph-encrypted\n", "sites: {}\n", 4, "sites", "define at least one site"),
+    ("size-zero", "size_gb: 1000", "size_gb: 0", 24, "storage.datasets.size_gb", "greater than 0"),
+    ("port-range", "port: 8000", "port: 80000", 30, "endpoints.infer.service.port", "less than or equal to 65535"),
+]
+
+
+def _write(tmp_path: Path, text: str, name: str = "t.topology.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_the_starting_point_is_valid(tmp_path: Path) -> None:
+    result = run_cli("validate", str(_write(tmp_path, VALID)))
+    assert result.code == 0, result.err
+    assert "valid" in result.out
+
+
+def test_there_are_at_least_thirty_cases() -> None:
+    assert len({c[0] for c in CASES}) == len(CASES) >= 30
+
+
+@pytest.mark.parametrize(("case", "old", "new", "line", "path", "fragment"), CASES, ids=[c[0] for c in CASES])
+def test_invalid_topology_exits_2_naming_file_line_and_field(tmp_path: Path, case: str, old: str, new: str, line: int, path: str, fragment: str) -> None:
+    assert old in VALID, f"case {case} edits text that is not in VALID"
+    file = _write(tmp_path, VALID.replace(old, new, 1))
+    result = run_cli("validate", str(file))
+    assert result.code == 2, result.out + result.err
+    assert "Traceback" not in result.err
+    lines = result.err.splitlines()
+    prefix = f"{file}:{line}: {path}: "
+    assert any(ln.startswith(prefix) and fragment in ln for ln in lines), f"expected a line starting {prefix!r} containing {fragment!r}, got:\n{result.err}"
+
+
+def test_every_problem_is_reported_in_one_run(tmp_path: Path) -> None:
+    text = VALID.replace("type: H100", "type: H1000").replace("instance: cpu-4x16", "instance: cpu-3x7").replace("{cluster: train, namespace", "{cluster: nope, namespace")
+    result = run_cli("validate", str(_write(tmp_path, text)))
+    assert result.code == 2
+    # The reference problem comes first (planning waits for references), so a second run shows the rest.
+    assert "identities.trainer.cluster: unknown cluster 'nope'" in result.err
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    file = _write(tmp_path, "")
+    result = run_cli("validate", str(file))
+    assert result.code == 2
+    assert result.err.strip() == f"{file}:1: (document): the file is empty"
+
+
+def test_a_list_is_not_a_topology(tmp_path: Path) -> None:
+    file = _write(tmp_path, "- a\n- b\n")
+    result = run_cli("validate", str(file))
+    assert result.code == 2
+    assert "a topology must be a mapping" in result.err
+
+
+def test_missing_file_is_reported_not_raised(tmp_path: Path) -> None:
+    result = run_cli("validate", str(tmp_path / "nope.yaml"))
+    assert result.code == 2
+    assert result.err.strip() == f"{tmp_path / 'nope.yaml'}:1: (document): file not found"
+
+
+def test_extends_missing_base_points_at_the_extends_line(tmp_path: Path) -> None:
+    file = _write(tmp_path, "name: vision\nextends: nope.topology.yaml\n")
+    result = run_cli("validate", str(file))
+    assert result.code == 2
+    assert result.err.startswith(f"{file}:2: extends: base file 'nope.topology.yaml' not found")
+
+
+def test_extends_cycle(tmp_path: Path) -> None:
+    _write(tmp_path, "extends: b.yaml\n", "a.yaml")
+    _write(tmp_path, "extends: a.yaml\n", "b.yaml")
+    result = run_cli("validate", str(tmp_path / "a.yaml"))
+    assert result.code == 2
+    assert "'extends' forms a cycle: a.yaml -> b.yaml -> a.yaml" in result.err
+
+
+def test_problem_in_a_base_file_is_reported_in_the_base_file(tmp_path: Path) -> None:
+    _write(tmp_path, VALID.replace("type: H100", "type: H1000"), "base.yaml")
+    child = _write(tmp_path, "extends: base.yaml\nenvironment: prod\n", "prod.yaml")
+    result = run_cli("validate", str(child))
+    assert result.code == 2
+    assert result.err.startswith(f"{tmp_path / 'base.yaml'}:18: clusters.train.node_pools.h100.gpu.type: unknown GPU 'H1000'")
+
+
+def test_unknown_environment_lists_the_known_ones(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("validate", "staging")
+    assert result.code == 2
+    assert "no stack 'staging'" in result.err and "known: dev, prod" in result.err
+
+
+@pytest.mark.parametrize("case", ["broken-yaml", "unknown-gpu", "dangling-site"])
+def test_the_real_command_prints_no_traceback(tmp_path: Path, case: str) -> None:
+    _, old, new, line, path, _ = next(c for c in CASES if c[0] == case)
+    file = _write(tmp_path, VALID.replace(old, new, 1))
+    proc = subprocess.run([sys.executable, "-m", "topoform", "validate", str(file)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"{file}:{line}: {path}: ")
+    assert proc.stdout == ""

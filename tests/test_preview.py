@@ -1,0 +1,265 @@
+"""The example stacks under the recording mocks: what the program really registers.
+
+These read the recorded inputs and options (the wire names the providers
+receive), not the planner's intentions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import STACKS, run_cli
+
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present"}
+ACCEL_LABEL = "topoform.io/accelerator"
+
+
+def _one(rec: Any, type_: str, name: str) -> dict[str, Any]:
+    found = [r for r in rec.resources if r["type"] == type_ and r["name"] == name]
+    assert len(found) == 1, f"expected one {type_} named {name}, found {[r['name'] for r in rec.by_type(type_)]}"
+    return found[0]
+
+
+# --------------------------------------------------------------------------- per cloud
+
+
+def test_aws_cluster_is_private_with_kms_encrypted_secrets_and_logging(prod_recording: Any) -> None:
+    eks = _one(prod_recording, "aws:eks/cluster:Cluster", "vision-train-eks")
+    inputs = eks["inputs"]
+    assert inputs["vpcConfig"]["endpointPrivateAccess"] is True
+    assert inputs["vpcConfig"]["endpointPublicAccess"] is False
+    assert inputs["encryptionConfig"]["resources"] == ["secrets"]
+    key = _one(prod_recording, "aws:kms/key:Key", "vision-train-secrets-key")
+    assert inputs["encryptionConfig"]["provider"]["keyArn"] == f"arn:aws:kms:us-east-1:123456789012:key/{key['inputs'].get('name', 'vision-train-secrets-key')}"
+    assert key["inputs"]["enableKeyRotation"] is True
+    assert set(inputs["enabledClusterLogTypes"]) == {"api", "audit", "authenticator", "controllerManager", "scheduler"}
+    assert inputs["accessConfig"]["authenticationMode"] == "API"
+    assert inputs["name"] == "vision-prod-train"
+    assert inputs["version"] == "1.35"
+
+
+def test_aws_gpu_node_group_has_nvidia_ami_taint_and_label(prod_recording: Any) -> None:
+    ng = _one(prod_recording, "aws:eks/nodeGroup:NodeGroup", "vision-train-pool-h100")["inputs"]
+    assert ng["amiType"] == "BOTTLEROCKET_x86_64_NVIDIA"
+    assert ng["instanceTypes"] == ["p5.48xlarge"]
+    assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"} in ng["taints"]
+    assert ng["labels"][ACCEL_LABEL] == "H100"
+    assert ng["scalingConfig"] == {"minSize": 0, "maxSize": 16, "desiredSize": 0}
+    assert ng["capacityType"] == "ON_DEMAND"
+    system = _one(prod_recording, "aws:eks/nodeGroup:NodeGroup", "vision-train-pool-system")["inputs"]
+    assert system["amiType"] == "BOTTLEROCKET_x86_64"
+    assert "taints" not in system or system["taints"] == []
+
+
+def test_aws_nodes_require_imdsv2_and_encrypted_volumes(prod_recording: Any) -> None:
+    for lt in prod_recording.by_type("aws:ec2/launchTemplate:LaunchTemplate"):
+        meta = lt["inputs"]["metadataOptions"]
+        assert meta["httpTokens"] == "required"
+        ebs = lt["inputs"]["blockDeviceMappings"][0]["ebs"]
+        assert ebs["encrypted"] == "true"
+
+
+def test_aws_spot_pool_in_dev_uses_spot_capacity(dev_recording: Any) -> None:
+    ng = _one(dev_recording, "aws:eks/nodeGroup:NodeGroup", "vision-train-pool-h100")["inputs"]
+    assert ng["capacityType"] == "SPOT"
+    assert ng["labels"]["topoform.io/capacity"] == "spot"
+
+
+def test_gcp_cluster_is_private_with_database_encryption(prod_recording: Any) -> None:
+    gke = _one(prod_recording, "gcp:container/cluster:Cluster", "vision-serve-gke")["inputs"]
+    assert gke["privateClusterConfig"] == {"enablePrivateEndpoint": True, "enablePrivateNodes": True}
+    assert gke["databaseEncryption"]["state"] == "ENCRYPTED"
+    key = _one(prod_recording, "gcp:kms/cryptoKey:CryptoKey", "vision-serve-secrets-key")
+    assert gke["databaseEncryption"]["keyName"].endswith("/cryptoKeys/kubernetes-secrets")
+    assert key["inputs"]["rotationPeriod"] == "7776000s"
+    assert gke["workloadIdentityConfig"]["workloadPool"] == "acme-ml-prod.svc.id.goog"
+    assert gke["deletionProtection"] is True
+    assert gke["removeDefaultNodePool"] is True
+    assert "APISERVER" in gke["loggingConfig"]["enableComponents"]
+    assert gke["datapathProvider"] == "ADVANCED_DATAPATH"
+    grant = _one(prod_recording, "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "vision-serve-secrets-key-gke")["inputs"]
+    assert grant["member"] == "serviceAccount:service-123456789012@container-engine-robot.iam.gserviceaccount.com"
+
+
+def test_gcp_gpu_pool_has_guest_accelerators_taint_and_label(prod_recording: Any) -> None:
+    pool = _one(prod_recording, "gcp:container/nodePool:NodePool", "vision-serve-pool-l4")["inputs"]
+    cfg = pool["nodeConfig"]
+    assert cfg["machineType"] == "g2-standard-4"
+    acc = cfg["guestAccelerators"][0]
+    assert acc["type"] == "nvidia-l4" and acc["count"] == 1
+    assert acc["gpuDriverInstallationConfig"]["gpuDriverVersion"] == "LATEST"
+    assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"} in cfg["taints"]
+    assert cfg["labels"][ACCEL_LABEL] == "L4"
+    assert cfg["spot"] is True
+    assert cfg["workloadMetadataConfig"]["mode"] == "GKE_METADATA"
+    assert pool["autoscaling"]["totalMinNodeCount"] == 1 and pool["autoscaling"]["totalMaxNodeCount"] == 24
+
+
+def test_azure_cluster_is_private_with_entra_rbac_kms_and_workload_identity(prod_recording: Any) -> None:
+    aks = _one(prod_recording, "azure-native:containerservice:ManagedCluster", "vision-finetune-aks")["inputs"]
+    assert aks["apiServerAccessProfile"]["enablePrivateCluster"] is True
+    assert aks["disableLocalAccounts"] is True
+    assert aks["aadProfile"] == {"enableAzureRBAC": True, "managed": True}
+    assert aks["securityProfile"]["workloadIdentity"]["enabled"] is True
+    kms = aks["securityProfile"]["azureKeyVaultKms"]
+    assert kms["enabled"] is True and kms["keyId"].startswith("https://")
+    assert aks["oidcIssuerProfile"]["enabled"] is True
+    assert aks["networkProfile"]["networkPolicy"] == "cilium"
+    vault = _one(prod_recording, "azure-native:keyvault:Vault", "vision-finetune-kv")["inputs"]["properties"]
+    assert vault["enablePurgeProtection"] is True and vault["enableRbacAuthorization"] is True
+    logs = _one(prod_recording, "azure-native:monitor:DiagnosticSetting", "vision-finetune-control-plane-logs")["inputs"]
+    assert {"kube-apiserver", "kube-audit-admin"} <= {entry["category"] for entry in logs["logs"]}
+
+
+def test_azure_gpu_agent_pool_carries_taint_label_and_driver(prod_recording: Any) -> None:
+    pool = _one(prod_recording, "azure-native:containerservice:AgentPool", "vision-finetune-pool-a100")
+    inputs = pool["inputs"]
+    assert inputs["vmSize"] == "Standard_NC24ads_A100_v4"
+    assert "nvidia.com/gpu=present:NoSchedule" in inputs["nodeTaints"]
+    assert inputs["nodeLabels"][ACCEL_LABEL] == "A100-80GB"
+    assert inputs["enableAutoScaling"] is True and inputs["minCount"] == 0 and inputs["maxCount"] == 8
+    assert inputs["gpuProfile"] == {"driver": "Install"}
+    assert inputs["enableNodePublicIP"] is False
+    assert pool["options"]["deleteBeforeReplace"] is True  # the pool name is fixed (AKS: 12 characters)
+
+
+def test_azure_and_onprem_gpu_clusters_run_the_device_plugin(prod_recording: Any) -> None:
+    plugins = prod_recording.by_type("kubernetes:apps/v1:DaemonSet")
+    assert {p["name"] for p in plugins} == {"vision-finetune-nvidia-device-plugin", "vision-lab-nvidia-device-plugin"}
+    for plugin in plugins:
+        pod = plugin["inputs"]["spec"]["template"]["spec"]
+        assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+        term = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
+        assert term["matchExpressions"] == [{"key": ACCEL_LABEL, "operator": "Exists"}]
+        container = pod["containers"][0]
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+
+
+def test_onprem_provider_reads_the_kubeconfig_secret_or_says_it_used_a_placeholder(dev_recording: Any) -> None:
+    provider = _one(dev_recording, "pulumi:providers:kubernetes", "vision-dc1")
+    assert provider["inputs"]["kubeconfig"] == "[secret]"
+    assert any("dc1-kubeconfig" in n and "placeholder" in n for n in dev_recording.notices)
+    plugin = _one(dev_recording, "kubernetes:apps/v1:DaemonSet", "vision-lab-nvidia-device-plugin")
+    assert plugin["provider"].endswith("::pulumi:providers:kubernetes::vision-dc1")
+
+
+# --------------------------------------------------------------------------- house rules
+
+
+@pytest.mark.parametrize("rec_name", ["dev_recording", "prod_recording"])
+def test_no_resource_uses_a_default_provider(request: pytest.FixtureRequest, rec_name: str) -> None:
+    rec = request.getfixturevalue(rec_name)
+    providers = {r["urn"] for r in rec.resources if r["type"].startswith("pulumi:providers:")}
+    for r in rec.resources:
+        if r["custom"] and not r["type"].startswith("pulumi:providers:"):
+            assert r["provider"] in providers, f"{r['urn']} uses provider {r['provider']!r}"
+            assert "::default" not in r["provider"]
+
+
+def test_every_child_is_parented_and_named_after_its_component(prod_recording: Any) -> None:
+    components = {r["urn"]: r for r in prod_recording.resources if not r["custom"]}
+    for r in prod_recording.resources:
+        parent = components.get(r["parent"])
+        if parent is None:
+            assert r["parent"].endswith("pulumi:pulumi:Stack::topoform-prod"), r["urn"]
+            assert r["type"].startswith(("pulumi:providers:", "topoform:index:")), f"{r['urn']} is not inside a component"
+        else:
+            assert r["name"].startswith(parent["name"] + "-"), f"{r['name']} does not derive from {parent['name']}"
+
+
+STATEFUL = [
+    "aws:eks/cluster:Cluster",
+    "aws:kms/key:Key",
+    "gcp:container/cluster:Cluster",
+    "gcp:kms/keyRing:KeyRing",
+    "gcp:kms/cryptoKey:CryptoKey",
+    "azure-native:containerservice:ManagedCluster",
+    "azure-native:keyvault:Vault",
+    "azure-native:keyvault:Key",
+    "azure-native:resources:ResourceGroup",
+]
+
+
+@pytest.mark.parametrize("type_", STATEFUL)
+def test_stateful_resources_are_protected_in_prod_and_not_in_dev(prod_recording: Any, dev_recording: Any, type_: str) -> None:
+    prod = prod_recording.by_type(type_)
+    assert prod, f"prod records no {type_}"
+    for r in prod:
+        assert r["options"]["protect"] is True and r["options"]["retainOnDelete"] is True, r["urn"]
+    for r in dev_recording.by_type(type_):
+        assert r["options"]["protect"] is False and r["options"]["retainOnDelete"] is False, r["urn"]
+
+
+def test_provider_side_deletion_protection_follows_protect(prod_recording: Any, dev_recording: Any) -> None:
+    assert _one(prod_recording, "aws:eks/cluster:Cluster", "vision-train-eks")["inputs"]["deletionProtection"] is True
+    assert _one(dev_recording, "aws:eks/cluster:Cluster", "vision-train-eks")["inputs"]["deletionProtection"] is False
+
+
+def test_every_site_gets_an_explicit_provider_in_its_region(prod_recording: Any) -> None:
+    aws = _one(prod_recording, "pulumi:providers:aws", "vision-aws-east")["inputs"]
+    assert aws["region"] == "us-east-1"
+    assert json.loads(aws["defaultTags"])["tags"]["topoform-environment"] == "prod"
+    gcp = _one(prod_recording, "pulumi:providers:gcp", "vision-gcp-central")["inputs"]
+    assert gcp["project"] == "acme-ml-prod" and gcp["region"] == "us-central1"
+    azure = _one(prod_recording, "pulumi:providers:azure-native", "vision-azure-east")["inputs"]
+    assert azure["location"] == "eastus2"
+
+
+# --------------------------------------------------------------------------- determinism and stability
+
+
+def test_two_runs_give_byte_identical_json(cli) -> None:  # type: ignore[no-untyped-def]
+    first = cli("preview", "prod", "--json")
+    second = cli("preview", "prod", "--json")
+    assert first.code == 0 and second.code == 0, first.err
+    assert first.out == second.out
+    doc = json.loads(first.out)
+    assert doc["resources"] == sorted(doc["resources"], key=lambda r: r["urn"])
+    assert {"urn", "type", "name", "parent", "provider", "inputs", "options"} <= set(doc["resources"][0])
+    assert {"protect", "retainOnDelete", "aliases", "dependsOn", "deleteBeforeReplace"} <= set(doc["resources"][0]["options"])
+
+
+def _reverse_maps(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _reverse_maps(v) for k, v in reversed(list(value.items()))}
+    if isinstance(value, list):
+        return [_reverse_maps(v) for v in value]
+    return value
+
+
+def test_reordering_keys_leaves_every_urn_unchanged(project_copy: Path, prod_recording: Any) -> None:
+    for name in ("base.topology.yaml", "prod.topology.yaml"):
+        path = project_copy / "stacks" / name
+        path.write_text(yaml.safe_dump(_reverse_maps(yaml.safe_load(path.read_text())), sort_keys=False))
+    assert (project_copy / "stacks" / "prod.topology.yaml").read_text() != (STACKS / "prod.topology.yaml").read_text()
+    result = run_cli("preview", "prod", "--json", cwd=project_copy)
+    assert result.code == 0, result.err
+    reordered = json.loads(result.out)["resources"]
+    assert [r["urn"] for r in reordered] == [r["urn"] for r in prod_recording.resources]
+    assert reordered == prod_recording.resources
+
+
+def test_readable_preview_shows_a_tree_per_site_and_cluster(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("preview", "prod")
+    assert result.code == 0, result.err
+    out = result.out
+    assert "site aws-east (aws us-east-1, backup us-west-2)" in out
+    assert "  cluster train: AwsGpuCluster vision-train," in out
+    assert "pool h100: p5.48xlarge (8x H100), 0..16 nodes, on-demand, taint nvidia.com/gpu=present:NoSchedule" in out
+    assert "site dc1 (onprem)" in out and "notice: site dc1:" in out
+
+
+def test_invalid_topology_stops_preview_before_any_resource(project_copy: Path) -> None:
+    path = project_copy / "stacks" / "dev.topology.yaml"
+    path.write_text(path.read_text().replace("type: H100", "type: H1000"))
+    result = run_cli("preview", "dev", cwd=project_copy)
+    assert result.code == 2
+    assert result.out == ""
+    assert "stacks/dev.topology.yaml:9: clusters.train.node_pools.h100.gpu.type: unknown GPU 'H1000'" in result.err
+    assert (STACKS / "dev.topology.yaml").exists()
