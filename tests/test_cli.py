@@ -1,0 +1,86 @@
+"""The command line as a new user meets it: the README's commands, exit codes, lazy imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT, run_cli
+
+SDKS = ("pulumi_aws", "pulumi_gcp", "pulumi_azure_native", "pulumi_kubernetes", "pulumi_policy")
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```sh\n(.*?)\n```", text, re.S)
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> None:
+    commands = _readme_commands()
+    assert len(commands) >= 2
+    preview, tests = commands[0], commands[1]
+    assert "pip install" in preview and "topoform preview dev" in preview
+    assert "pip install" in tests and "pytest" in tests and "mypy" in tests
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert tests.strip() in ci
+    assert os.access(ROOT / ".ci" / "run", os.X_OK)
+
+
+def test_validate_imports_no_provider_sdk() -> None:
+    code = (
+        "import sys\n"
+        "from topoform.cli import main\n"
+        "rc = main(['validate', 'prod'])\n"
+        f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {SDKS!r} or m == 'pulumi')\n"
+        "print(rc, loaded)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("0 []"), proc.stdout
+
+
+def test_preview_imports_only_the_sdks_the_topology_uses(tmp_path: Path) -> None:
+    topo = tmp_path / "t.yaml"
+    topo.write_text(
+        "name: s\nenvironment: dev\nsites:\n  dc1: {provider: onprem, kubeconfig: {secret: k}, storage_class: c}\n"
+        "clusters:\n  lab: {site: dc1, node_pools: {a: {gpu: {type: H100, count: 8}, nodes: 1}}}\n"
+    )
+    code = (
+        "import sys\n"
+        "from topoform.cli import main\n"
+        f"rc = main(['preview', {str(topo)!r}])\n"
+        f"print(rc, sorted(m for m in sys.modules if m in {SDKS!r}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "0 ['pulumi_kubernetes']"
+
+
+def test_validate_reports_counts(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("validate", "prod")
+    assert result.code == 0
+    assert result.out == "stacks/prod.topology.yaml: valid (vision/prod: 4 sites, 4 clusters, 7 node pools)\n"
+
+
+def test_a_file_outside_the_project_previews_under_its_environment_name(tmp_path: Path) -> None:
+    topo = tmp_path / "t.yaml"
+    topo.write_text(
+        "name: s\nenvironment: qa\nsites:\n  dc1: {provider: onprem, kubeconfig: {secret: k}, storage_class: c}\n"
+        "clusters:\n  lab: {site: dc1, node_pools: {a: {gpu: {type: H100, count: 8}, nodes: 1}}}\n"
+    )
+    result = run_cli("preview", str(topo), "--json", cwd=tmp_path)
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["stack"] == "qa"
+    assert any(r["urn"] == "urn:pulumi:qa::topoform::topoform:index:OnPremGpuCluster::s-lab" for r in doc["resources"])
+
+
+def test_the_console_script_runs_the_first_readme_command() -> None:
+    proc = subprocess.run([sys.executable, "-m", "topoform", "preview", "dev"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("topoform preview: vision / dev (stack dev): ")
+    assert "cluster train: AwsGpuCluster" in proc.stdout
