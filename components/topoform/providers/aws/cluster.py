@@ -64,6 +64,26 @@ class AwsGpuCluster(GpuCluster):
             policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
             opts=self.opts(),
         )
+        # EKS encrypts secrets as the cluster role: it needs these actions on this key only.
+        key_use = aws.iam.RolePolicy(
+            self.child("cluster-role-kms"),
+            role=role.id,
+            policy=key.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey", "kms:CreateGrant"],
+                                "Resource": arn,
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=self.opts(),
+        )
         logs = aws.cloudwatch.LogGroup(
             self.child("logs"),
             name=f"/aws/eks/{args['cluster_name']}/cluster",
@@ -96,7 +116,7 @@ class AwsGpuCluster(GpuCluster):
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=args.get("support_type", "STANDARD")),
             deletion_protection=args["protect"],
             tags=args["tags"],
-            opts=self.stateful(depends_on=[cluster_policy, logs]),
+            opts=self.stateful(depends_on=[cluster_policy, key_use, logs]),
         )
 
         node_role = aws.iam.Role(self.child("node-role"), assume_role_policy=_assume("ec2.amazonaws.com"), opts=self.opts())

@@ -1,0 +1,120 @@
+"""Topology variants the examples do not exercise: existing networks, public APIs, fixed pools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from topoform.preview import record
+
+SYSTEM = "system: {instance: cpu-4x16, min: 1, max: 2}"
+
+
+def _record(tmp_path: Path, body: str) -> Any:
+    path = tmp_path / "t.topology.yaml"
+    path.write_text("name: var\nenvironment: dev\n" + body)
+    return record(str(path), stack="dev")
+
+
+def _only(rec: Any, type_: str) -> dict[str, Any]:
+    found = rec.by_type(type_)
+    assert len(found) == 1, [r["name"] for r in found]
+    return found[0]["inputs"]  # type: ignore[no-any-return]
+
+
+def test_aws_existing_network_creates_no_vpc_and_uses_the_given_subnets(tmp_path: Path) -> None:
+    rec = _record(
+        tmp_path,
+        f"""sites:
+  a: {{provider: aws, region: us-west-2, network: {{existing: {{vpc_id: vpc-123, subnet_ids: [subnet-a, subnet-b]}}}}}}
+clusters:
+  c: {{site: a, node_pools: {{{SYSTEM}}}}}
+""",
+    )
+    assert rec.by_type("aws:ec2/vpc:Vpc") == [] and rec.by_type("aws:ec2/subnet:Subnet") == []
+    assert _only(rec, "aws:eks/cluster:Cluster")["vpcConfig"]["subnetIds"] == ["subnet-a", "subnet-b"]
+    assert _only(rec, "aws:eks/nodeGroup:NodeGroup")["subnetIds"] == ["subnet-a", "subnet-b"]
+
+
+def test_aws_per_zone_nat_and_zone_count(tmp_path: Path) -> None:
+    rec = _record(
+        tmp_path,
+        f"""sites:
+  a: {{provider: aws, region: us-west-2, network: {{cidr: 10.1.0.0/16, zones: 2, nat: per_zone}}}}
+clusters:
+  c: {{site: a, node_pools: {{{SYSTEM}}}}}
+""",
+    )
+    subnets = {r["name"]: r["inputs"] for r in rec.by_type("aws:ec2/subnet:Subnet")}
+    assert {s["availabilityZone"] for s in subnets.values()} == {"us-west-2a", "us-west-2b"}
+    assert subnets["var-c-private-1"]["cidrBlock"] == "10.1.0.0/18"
+    assert subnets["var-c-private-2"]["cidrBlock"] == "10.1.64.0/18"
+    assert len(rec.by_type("aws:ec2/natGateway:NatGateway")) == 2
+
+
+def test_public_api_is_restricted_to_allowed_cidrs_on_every_cloud(tmp_path: Path) -> None:
+    rec = _record(
+        tmp_path,
+        f"""sites:
+  a: {{provider: aws, region: us-east-1}}
+  g: {{provider: gcp, project: acme-ml-dev, region: us-central1}}
+  z: {{provider: azure, region: eastus}}
+clusters:
+  ca: {{site: a, api: public, allowed_cidrs: [203.0.113.0/24], node_pools: {{{SYSTEM}}}}}
+  cg: {{site: g, api: public, allowed_cidrs: [203.0.113.0/24], node_pools: {{{SYSTEM}}}}}
+  cz: {{site: z, api: public, allowed_cidrs: [203.0.113.0/24], node_pools: {{{SYSTEM}}}}}
+""",
+    )
+    eks = _only(rec, "aws:eks/cluster:Cluster")["vpcConfig"]
+    assert eks["endpointPublicAccess"] is True and eks["publicAccessCidrs"] == ["203.0.113.0/24"]
+    gke = _only(rec, "gcp:container/cluster:Cluster")
+    assert gke["privateClusterConfig"]["enablePrivateEndpoint"] is False
+    assert [b["cidrBlock"] for b in gke["masterAuthorizedNetworksConfig"]["cidrBlocks"]] == ["203.0.113.0/24"]
+    aks = _only(rec, "azure-native:containerservice:ManagedCluster")["apiServerAccessProfile"]
+    assert aks == {"authorizedIPRanges": ["203.0.113.0/24"], "enablePrivateCluster": False}
+
+
+def test_gcp_and_azure_existing_networks(tmp_path: Path) -> None:
+    rec = _record(
+        tmp_path,
+        f"""sites:
+  g: {{provider: gcp, project: acme-ml-dev, region: us-central1, network: {{existing: {{network: net, subnetwork: sub, pods_range: p, services_range: s}}}}}}
+  z: {{provider: azure, region: eastus, resource_group: rg-existing, network: {{existing: {{subnet_id: /subscriptions/x/sub}}}}}}
+clusters:
+  cg: {{site: g, node_pools: {{{SYSTEM}}}}}
+  cz: {{site: z, node_pools: {{{SYSTEM}}}}}
+""",
+    )
+    assert rec.by_type("gcp:compute/network:Network") == []
+    gke = _only(rec, "gcp:container/cluster:Cluster")
+    assert (gke["network"], gke["subnetwork"]) == ("net", "sub")
+    assert gke["ipAllocationPolicy"] == {"clusterSecondaryRangeName": "p", "servicesSecondaryRangeName": "s"}
+    assert rec.by_type("azure-native:network:VirtualNetwork") == [] and rec.by_type("azure-native:resources:ResourceGroup") == []
+    aks = _only(rec, "azure-native:containerservice:ManagedCluster")
+    assert aks["resourceGroupName"] == "rg-existing"
+    assert aks["agentPoolProfiles"][0]["vnetSubnetID"] == "/subscriptions/x/sub"
+
+
+def test_onprem_named_nodes_get_the_platform_label_and_taint(tmp_path: Path) -> None:
+    rec = _record(
+        tmp_path,
+        """sites:
+  dc: {provider: onprem, kubeconfig: {secret: dc-kube}, storage_class: ceph}
+clusters:
+  lab: {site: dc, node_pools: {a100: {gpu: {type: A100-80GB, count: 8}, nodes: 2, node_names: [gpu-01, gpu-02]}}}
+""",
+    )
+    patches = {r["name"]: r["inputs"] for r in rec.by_type("kubernetes:core/v1:NodePatch")}
+    assert set(patches) == {"var-lab-node-a100-gpu-01", "var-lab-node-a100-gpu-02"}
+    patch = patches["var-lab-node-a100-gpu-01"]
+    assert patch["metadata"]["name"] == "gpu-01"
+    assert patch["metadata"]["labels"]["topoform.io/accelerator"] == "A100-80GB"
+    assert patch["spec"]["taints"] == [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "value": "present"}]
+
+
+@pytest.mark.parametrize(("cloud", "site"), [("aws", "{provider: aws, region: us-east-1}"), ("gcp", "{provider: gcp, project: acme-ml-dev, region: us-central1}")])
+def test_clusters_without_gpu_pools_need_no_device_plugin(tmp_path: Path, cloud: str, site: str) -> None:
+    rec = _record(tmp_path, f"sites:\n  s: {site}\nclusters:\n  c: {{site: s, node_pools: {{{SYSTEM}}}}}\n")
+    assert rec.by_type("kubernetes:apps/v1:DaemonSet") == []
