@@ -63,7 +63,7 @@ def test_preview_imports_only_the_sdks_the_topology_uses(tmp_path: Path) -> None
 def test_validate_reports_counts(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("validate", "prod")
     assert result.code == 0
-    assert result.out == "stacks/prod.topology.yaml: valid (vision/prod: 4 sites, 4 clusters, 7 node pools)\n"
+    assert result.out == "stacks/prod.topology.yaml: valid (vision/prod: 4 sites, 5 clusters, 9 node pools, 4 stores)\n"
 
 
 def test_a_file_outside_the_project_previews_under_its_environment_name(tmp_path: Path) -> None:

@@ -118,3 +118,36 @@ clusters:
 def test_clusters_without_gpu_pools_need_no_device_plugin(tmp_path: Path, cloud: str, site: str) -> None:
     rec = _record(tmp_path, f"sites:\n  s: {site}\nclusters:\n  c: {{site: s, node_pools: {{{SYSTEM}}}}}\n")
     assert rec.by_type("kubernetes:apps/v1:DaemonSet") == []
+
+
+def test_two_environments_of_one_system_never_share_a_physical_name(tmp_path: Path) -> None:
+    """dev and prod may share an account, project or subscription: every name a cloud makes
+    unique (cluster, key ring, key vault, storage account) must differ between them."""
+    body = f"""sites:
+  a: {{provider: aws, region: us-east-1, backup_region: us-west-2}}
+  g: {{provider: gcp, project: acme-ml, region: us-central1, backup_region: us-east4}}
+  z: {{provider: azure, region: eastus, backup_region: centralus}}
+clusters:
+  ca: {{site: a, node_pools: {{{SYSTEM}}}}}
+  cg: {{site: g, node_pools: {{{SYSTEM}}}}}
+  cz: {{site: z, node_pools: {{{SYSTEM}}}}}
+storage:
+  sa: {{site: a, backup: true}}
+  sg: {{site: g, backup: true}}
+  sz: {{site: z, backup: true}}
+"""
+    names = {}
+    for env in ("dev", "prod"):
+        path = tmp_path / f"{env}.topology.yaml"
+        path.write_text(f"name: var\nenvironment: {env}\n" + body)
+        rec = record(str(path), stack=env)
+        explicit = set()
+        for r in rec.resources:
+            for field in ("vaultName", "accountName", "resourceName", "clusterName"):
+                if field in r["inputs"] and r["custom"]:
+                    explicit.add((r["type"], r["inputs"][field]))
+            if r["type"] in ("gcp:kms/keyRing:KeyRing", "gcp:container/cluster:Cluster", "aws:eks/cluster:Cluster", "aws:kms/alias:Alias"):
+                explicit.add((r["type"], r["inputs"]["name"]))
+        names[env] = explicit
+    assert len(names["dev"]) >= 12
+    assert not names["dev"] & names["prod"], names["dev"] & names["prod"]

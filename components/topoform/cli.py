@@ -2,6 +2,7 @@
 
     topoform validate <env|file>        check a topology (no Pulumi SDK is imported)
     topoform preview  <env|file> [--json]  run the program offline and show what it creates
+    topoform lock     <env|file>        record the environment's stateful entries (clusters, stores)
 
 ``<env>`` is a stack of the Pulumi project (``stacks/Pulumi.<env>.yaml`` names
 its topology file). Exit codes: 0 success; 2 invalid input, one line per
@@ -52,8 +53,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     pools = sum(len(c.spec["node_pools"]) for c in plan.clusters.values())
     print(
         f"{_rel(target.topology)}: valid ({plan.name}/{plan.environment}: {len(plan.sites)} sites, "
-        f"{len(plan.clusters)} clusters, {pools} node pools)"
+        f"{len(plan.clusters)} clusters, {pools} node pools, {len(plan.stores)} stores)"
     )
+    return 0
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    from .lock import lock_path, lock_text
+
+    target = resolve(args.target, args.project)
+    loaded, _ = load_plan(target.topology, lock=False)  # the lock may be what refuses it now
+    path = lock_path(target.topology)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(lock_text(loaded.topology))
+    t = loaded.topology
+    print(f"wrote {_rel(path)} ({len(t.clusters)} clusters, {len(t.storage)} stores)")
     return 0
 
 
@@ -79,6 +93,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a topology file; imports no Pulumi SDK")
     p.add_argument("target", help="an environment (stack) name or a topology file")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("lock", help="record the environment's clusters and stores so renames keep their data")
+    p.add_argument("target", help="an environment (stack) name or a topology file")
+    p.set_defaults(func=cmd_lock)
 
     p = sub.add_parser("preview", help="run the Pulumi program offline under mocks and show every resource")
     p.add_argument("target", help="an environment (stack) name or a topology file")

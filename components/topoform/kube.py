@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 
 from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, NodePoolSpec
 
-__all__ = ["DEVICE_PLUGIN_IMAGE", "device_plugin", "label_existing_nodes"]
+__all__ = ["DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "device_plugin", "label_existing_nodes", "namespace"]
 
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.1"
 """NVIDIA k8s-device-plugin release (NVIDIA/k8s-device-plugin PR #2057, 2026-09-22)."""
@@ -94,3 +94,13 @@ def label_existing_nodes(prefix: str, pool: NodePoolSpec, provider: k8s.Provider
             )
         )
     return patches
+
+
+def namespace(name: str, ns: str, provider: k8s.Provider, *, protect: bool, labels: dict[str, str] | None = None) -> k8s.core.v1.Namespace:
+    """A namespace topoform owns. Deleting a namespace deletes what is in it (claims, data), so
+    in a protected environment it is protected and retained like any stateful resource."""
+    return k8s.core.v1.Namespace(
+        name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=ns, labels={**MANAGED_BY, **(labels or {})}),
+        opts=pulumi.ResourceOptions(provider=provider, protect=protect, retain_on_delete=protect),
+    )

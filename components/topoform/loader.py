@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from .catalog import Catalog
 from .errors import Path, Problem, TopologyError
+from .lock import check_lock
 from .model import Topology, check_references
 from .planner import Plan, plan
 from .source import Source, read_source
@@ -32,8 +33,8 @@ class Loaded:
     source: Source
 
 
-def load(file: str) -> Loaded:
-    """Read, merge (``extends:``), validate and cross-check a topology file."""
+def load(file: str, *, lock: bool = True) -> Loaded:
+    """Read, merge (``extends:``), validate and cross-check a topology file (and its lock)."""
     source = read_source(file)
     try:
         topology = Topology.model_validate(source.data)
@@ -43,12 +44,15 @@ def load(file: str) -> Loaded:
     problems = check_references(topology)
     if problems:
         raise TopologyError(_locate(problems, source))
+    problems = check_lock(topology, source.main_file, topology.environment) if lock else []
+    if problems:
+        raise TopologyError(problems)
     return Loaded(topology, source)
 
 
-def load_plan(file: str, catalog: Catalog | None = None) -> tuple[Loaded, Plan]:
+def load_plan(file: str, catalog: Catalog | None = None, *, lock: bool = True) -> tuple[Loaded, Plan]:
     """:func:`load`, then plan against the catalog; planner problems are located too."""
-    loaded = load(file)
+    loaded = load(file, lock=lock)
     try:
         return loaded, plan(loaded.topology, catalog)
     except TopologyError as exc:

@@ -312,6 +312,7 @@ class Store(_Frozen):
     monthly_change_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
     access: Literal["private", "public"] = "private"
     encryption: Literal["customer-managed", "provider-managed"] = "customer-managed"
+    namespace: DnsLabel | None = None
     previous_names: list[Name] = []
 
 
@@ -421,6 +422,13 @@ def _known(kind: str, names: dict[str, Any]) -> str:
 
 
 def _references(t: Topology) -> Iterator[Problem]:
+    for section in ("clusters", "storage", "identities"):
+        claimed: dict[str, str] = {}
+        for key, entry in getattr(t, section).items():
+            for i, old in enumerate(entry.previous_names):
+                if old in claimed:
+                    yield Problem((section, key, "previous_names", i), f"'{old}' is already a previous name of '{claimed[old]}'")
+                claimed[old] = key
     yield from _site_refs(t)
     yield from _cluster_refs(t)
     yield from _store_refs(t)
@@ -460,6 +468,8 @@ def _cluster_refs(t: Topology) -> Iterator[Problem]:
             yield from _pool(("clusters", key, "node_pools", pool_key), pool)
         if cluster.standby and site is not None and not getattr(site, "backup_region", None):
             yield Problem((*base, "standby"), f"site '{cluster.site}' has no backup_region for the standby cluster")
+        if cluster.standby and f"{key}-standby" in t.clusters:
+            yield Problem((*base, "standby"), f"the standby of '{key}' is named '{key}-standby', which is another cluster's key; rename that one")
 
 
 def _store_refs(t: Topology) -> Iterator[Problem]:
@@ -478,6 +488,8 @@ def _store_refs(t: Topology) -> Iterator[Problem]:
             elif region == site.region:
                 yield Problem((*base, "backup", "region"), f"'{region}' is the store's own region; a backup region must differ")
         yield from _previous_names(base, key, store.previous_names, t.storage)
+        if store.namespace is not None and site is not None and not isinstance(site, OnPremSite):
+            yield Problem((*base, "namespace"), "only on-prem stores live in a namespace (as a PersistentVolumeClaim); remove it")
 
 
 def _access_refs(t: Topology) -> Iterator[Problem]:

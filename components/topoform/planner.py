@@ -15,10 +15,10 @@ from typing import Any
 
 from .catalog import Catalog, load_catalog
 from .errors import Path, Problem, TopologyError
-from .model import CLOUDS, AwsSite, AzureSite, Cluster, GcpSite, NodePool, OnPremSite, Topology
+from .model import CLOUDS, AwsSite, AzureSite, Cluster, GcpSite, NodePool, OnPremSite, Store, Topology
 from .naming import physical
 from .providers import profile
-from .providers.base import CloudProfile
+from .providers.base import Capability, CloudProfile
 from .specs import (
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
@@ -29,12 +29,15 @@ from .specs import (
     GpuClusterSpec,
     NetworkSpec,
     NodePoolSpec,
+    StoreSpec,
     TaintSpec,
 )
 
-__all__ = ["ClusterPlan", "Plan", "SitePlan", "plan"]
+__all__ = ["ClusterPlan", "Plan", "SitePlan", "StorePlan", "plan", "provider_name"]
 
 LOG_RETENTION_DAYS = 365
+NONCURRENT_RETENTION_DAYS = 30
+STANDBY = "standby"
 RESERVED_LABEL_PREFIX = "topoform.io/"
 
 
@@ -72,8 +75,20 @@ class ClusterPlan:
 
 
 @dataclass(frozen=True)
+class StorePlan:
+    """A store resolved: the component to create and its spec."""
+
+    key: str
+    site: str
+    provider: str
+    name: str
+    spec: StoreSpec
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Plan:
-    """Everything the assembly needs, per site and per cluster."""
+    """Everything the assembly needs, per site, cluster and store."""
 
     name: str
     environment: str
@@ -81,12 +96,36 @@ class Plan:
     tags: dict[str, str]
     sites: dict[str, SitePlan]
     clusters: dict[str, ClusterPlan]
+    stores: dict[str, StorePlan] = field(default_factory=dict)
+
+    def regions(self) -> dict[str, list[str]]:
+        """The regions each site needs an explicit provider in (primary first, then sorted)."""
+        used: dict[str, set[str]] = {}
+        for c in self.clusters.values():
+            used.setdefault(c.site, set()).add(c.spec["region"])
+        for s in self.stores.values():
+            regions = used.setdefault(s.site, set())
+            regions.add(s.spec["region"])
+            if "replica" in s.spec:
+                regions.add(s.spec["replica"]["region"])
+        out = {}
+        for site, regions in sorted(used.items()):
+            primary = self.sites[site].region or ""
+            out[site] = [primary] + sorted(r for r in regions if r != primary)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def provider_name(site: SitePlan, region: str) -> str:
+    """The logical name of a site's provider in ``region``: the primary keeps the bare site name."""
+    if not region or region == site.region:
+        return site.provider_name
+    return f"{site.provider_name}-{region}"
 
 
 def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
@@ -119,6 +158,32 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
                 spec=spec,
                 aliases=[f"{t.name}-{old}" for old in cluster.previous_names],
             )
+            if cluster.standby:
+                standby = _standby(t, key, cluster, spec, sites[cluster.site], prof, cat, problems)
+                if standby is not None:
+                    clusters[f"{key}.{STANDBY}"] = ClusterPlan(
+                        key=f"{key}.{STANDBY}",
+                        site=cluster.site,
+                        provider=site.provider,
+                        name=f"{t.name}-{key}-{STANDBY}",
+                        spec=standby,
+                        aliases=[f"{t.name}-{old}-{STANDBY}" for old in cluster.previous_names],
+                    )
+
+    stores: dict[str, StorePlan] = {}
+    for key, store in t.storage.items():
+        if store.site not in t.sites:
+            continue  # reported by check_references
+        store_spec = _store(t, key, store, sites, cat, tags, problems)
+        if store_spec is not None:
+            stores[key] = StorePlan(
+                key=key,
+                site=store.site,
+                provider=sites[store.site].provider,
+                name=f"{t.name}-{key}",
+                spec=store_spec,
+                aliases=[f"{t.name}-{old}" for old in store.previous_names],
+            )
 
     if problems:
         raise TopologyError(problems)
@@ -129,6 +194,7 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
         tags=tags,
         sites=sites,
         clusters=clusters,
+        stores=stores,
     )
 
 
@@ -314,4 +380,106 @@ def _pool(
         spec["node_selector"] = dict(sorted(pool.node_selector.items()))
     if pool.node_names:
         spec["node_names"] = list(pool.node_names)
+    return spec
+
+
+def _standby(
+    t: Topology,
+    key: str,
+    cluster: Cluster,
+    primary: GpuClusterSpec,
+    site: SitePlan,
+    prof: CloudProfile,
+    cat: Catalog,
+    problems: list[Problem],
+) -> GpuClusterSpec | None:
+    """The same cluster in the site's backup region, GPU pools scaled to zero until needed."""
+    region = site.backup_region
+    if region is None:
+        return None
+    before = len(problems)
+    pools: dict[str, NodePoolSpec] = {}
+    for pool_key, pool in cluster.node_pools.items():
+        choice, choice_problems = prof.choose_machine(("clusters", key, "standby"), pool, region, cat)
+        problems.extend(choice_problems)
+        if choice is None:
+            continue
+        spec = dict(primary["node_pools"][pool_key])
+        spec["machine_type"] = choice.machine_type
+        if choice.accelerator:
+            spec["accelerator"] = choice.accelerator
+        if pool.gpu is not None:
+            spec["min_nodes"] = 0
+        pools[pool_key] = spec  # type: ignore[assignment]
+    if len(problems) > before:
+        return None
+    standby: GpuClusterSpec = {**primary}
+    standby["cluster_name"] = physical(t.name, t.environment, key, STANDBY, limit=prof.cluster_name_limit)
+    standby["region"] = region
+    standby["node_pools"] = pools
+    standby["tags"] = dict(sorted({**primary["tags"], "topoform-role": STANDBY}.items()))
+    return standby
+
+
+def _store(
+    t: Topology,
+    key: str,
+    store: Store,
+    sites: dict[str, SitePlan],
+    cat: Catalog,
+    tags: dict[str, str],
+    problems: list[Problem],
+) -> StoreSpec | None:
+    base: Path = ("storage", key)
+    site = sites[store.site]
+    prof = profile(site.provider)
+    before = len(problems)
+    asks = [
+        (Capability.PUBLIC_STORE, (*base, "access"), store.access == "public"),
+        (Capability.CHOOSE_STORE_ENCRYPTION, (*base, "encryption"), store.encryption != "customer-managed"),
+        (Capability.REPLICATE_STORE, (*base, "backup", "region"), store.backup is not None and store.backup.region is not None),
+    ]
+    for capability, path, asked in asks:
+        if asked and capability in prof.unsupported:
+            problems.append(Problem(path, f"{site.provider} sites cannot {capability.value}: {prof.unsupported[capability]}"))
+
+    spec: StoreSpec = {
+        "store_name": prof.store_name(t.name, t.environment, key),
+        "region": site.region or "",
+        "retention_days": store.retention_days or NONCURRENT_RETENTION_DAYS,
+        "public": store.access == "public",
+        "customer_managed_key": store.encryption == "customer-managed",
+        "tags": dict(sorted({**tags, "topoform-store": key}.items())),
+        "protect": t.protected,
+    }
+    if store.size_gb is not None:
+        spec["size_gb"] = store.size_gb
+    if site.project:
+        spec["project"] = site.project
+    resource_group = getattr(t.sites[store.site], "resource_group", None)
+    if resource_group:
+        spec["resource_group"] = resource_group
+
+    if site.provider == "onprem":
+        if store.size_gb is None:
+            problems.append(Problem((*base, "size_gb"), "on-prem stores are PersistentVolumeClaims: give their size"))
+        spec["storage_class"] = site.storage_class or ""
+        spec["namespace"] = store.namespace or "storage"
+        onprem = t.sites[store.site]
+        if store.backup is not None and isinstance(onprem, OnPremSite) and onprem.backup_target is not None:
+            target = onprem.backup_target
+            target_site = sites[t.storage[target].site]
+            spec["backup_target"] = {
+                "store": target,
+                "provider": target_site.provider,  # type: ignore[typeddict-item]
+                "region": target_site.region or "",
+            }
+    elif store.backup is not None:
+        region = store.backup.region or site.backup_region or ""
+        regions = cat.clouds[site.provider].regions
+        if region not in regions:
+            problems.append(Problem((*base, "backup", "region"), f"unknown {site.provider} region '{region}'; known: {', '.join(sorted(regions))}"))
+        spec["replica"] = {"region": region, "store_name": prof.store_name(t.name, t.environment, key, "bk")}
+    if len(problems) > before:
+        return None
     return spec

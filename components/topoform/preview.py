@@ -89,6 +89,7 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, fakes: mocks.Mocks) -> None:
         super().__init__(fakes)
         self.records: list[dict[str, Any]] = []
+        self._aliases: dict[str, list[str]] = {}
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # Like the engine: children of the root stack carry no `pulumi:pulumi:Stack$` prefix.
@@ -114,7 +115,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 "options": {
                     "protect": request.protect if request.HasField("protect") else False,
                     "retainOnDelete": request.retainOnDelete if request.HasField("retainOnDelete") else False,
-                    "aliases": sorted(self._alias_urns(request)),
+                    "aliases": self._record_aliases(urn, request),
                     "dependsOn": sorted(set(request.dependencies)),
                     "deleteBeforeReplace": request.deleteBeforeReplace,
                     "ignoreChanges": sorted(request.ignoreChanges),
@@ -123,6 +124,24 @@ class RecordingMonitor(mocks.MockMonitor):
             }
         )
         return response
+
+    def _record_aliases(self, urn: str, request: Any) -> list[str]:
+        """The resource's own aliases plus those it inherits from its parent's, as the engine
+        computes them: a child whose name starts with its parent's name takes the parent's old
+        name in its own old name."""
+        own = self._alias_urns(request)
+        parent_name = request.parent.split("::")[-1] if request.parent else ""
+        inherited = []
+        for parent_alias in self._aliases.get(request.parent, []):
+            _, _, chain, old_parent_name = parent_alias.split("::", 3)
+            old_names = [request.name] + [a.split("::")[-1] for a in own]
+            for name in old_names:
+                if parent_name and name.startswith(parent_name):
+                    name = old_parent_name + name[len(parent_name) :]
+                inherited.append("::".join([parent_alias.split("::", 2)[0], parent_alias.split("::", 2)[1], f"{chain}${request.type}", name]))
+        aliases = sorted(set(own) | set(inherited))
+        self._aliases[urn] = aliases
+        return aliases
 
     def _alias_urns(self, request: Any) -> list[str]:
         urns = list(request.aliasURNs)
@@ -165,30 +184,58 @@ class FakeCloud(mocks.Mocks):
         if args.typ.startswith("pulumi:providers:"):
             self.providers[args.name] = dict(args.inputs)
             return f"{args.name}-provider-id", state
-        state.setdefault("name", args.name)
-        rid = f"{args.name}-{tag}"
         package = args.typ.split(":")[0]
-        if package == "aws":
-            region = self._region(args.provider)
-            service = args.typ.split(":")[1].split("/")[0]
-            state.setdefault("arn", f"arn:aws:{service}:{region}:{ACCOUNT}:{args.typ.split(':')[-1].lower()}/{state['name']}")
-        elif package == "azure-native":
-            rg = state.get("resourceGroupName", args.name)
-            kind = args.typ.split(":")[-1]
-            rid = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/Microsoft.{args.typ.split(':')[1]}/{kind}/{args.name}"
-            if kind == "ResourceGroup":
-                rid = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{state.get('resourceGroupName', args.name)}"
+        own_name = _AZURE_NAME_INPUT.get(args.typ)
+        state.setdefault("name", state.get(own_name) or args.name if own_name else args.name)
+        rid = f"{args.name}-{tag}"
         extra = _FAKES.get(args.typ)
         if extra is not None:
             state.update(extra(self, args, tag, state))
-            rid = str(state.pop("id", rid))  # providers whose IDs are paths (GCP KMS, say)
+        if package == "aws":
+            state.setdefault("arn", self._arn(args, state))
+        elif package == "azure-native":
+            rg = state.get("resourceGroupName", args.name)
+            kind = args.typ.split(":")[-1]
+            rid = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{rg}/providers/Microsoft.{args.typ.split(':')[1]}/{kind}/{state['name']}"
+            if kind == "ResourceGroup":
+                rid = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{state.get('resourceGroupName', args.name)}"
+        rid = str(state.pop("id", rid))  # providers whose IDs are paths (GCP KMS, say)
         return rid, state
+
+    def _arn(self, args: mocks.MockResourceArgs, state: dict[str, Any]) -> str:
+        """ARNs in each service's own format (global services have no region or account)."""
+        service = args.typ.split(":")[1].split("/")[0]
+        kind = args.typ.split(":")[-1]
+        if service == "s3" and kind == "Bucket":
+            return f"arn:aws:s3:::{state['bucket']}"
+        if service == "iam":
+            return f"arn:aws:iam::{ACCOUNT}:{kind[0].lower() + kind[1:]}/{state['name']}"
+        resource = f"key/{state['keyId']}" if service == "kms" and kind == "Key" else f"{kind.lower()}/{state['name']}"
+        return f"arn:aws:{service}:{self._region(args.provider)}:{ACCOUNT}:{resource}"
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         handler = _CALLS.get(args.token)
         if handler is None:
             return {}, []
         return handler(self, args), []
+
+
+# azure-native resources are named by one of their inputs; the output `name` echoes it.
+_AZURE_NAME_INPUT = {
+    "azure-native:resources:ResourceGroup": "resourceGroupName",
+    "azure-native:keyvault:Vault": "vaultName",
+    "azure-native:keyvault:Key": "keyName",
+    "azure-native:storage:StorageAccount": "accountName",
+    "azure-native:storage:BlobContainer": "containerName",
+    "azure-native:storage:ManagementPolicy": "managementPolicyName",
+    "azure-native:storage:BlobServiceProperties": "blobServicesName",
+    "azure-native:containerservice:ManagedCluster": "resourceName",
+    "azure-native:containerservice:AgentPool": "agentPoolName",
+    "azure-native:network:VirtualNetwork": "virtualNetworkName",
+    "azure-native:network:Subnet": "subnetName",
+    "azure-native:managedidentity:UserAssignedIdentity": "resourceName",
+    "azure-native:operationalinsights:Workspace": "workspaceName",
+}
 
 
 def _eks_cluster(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dict[str, Any]) -> dict[str, Any]:
@@ -263,7 +310,16 @@ def _vault_key(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dic
     return {"keyUri": uri, "keyUriWithVersion": f"{uri}/{tag}"}
 
 
+def _replication_policy(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dict[str, Any]) -> dict[str, Any]:
+    policy = state.get("objectReplicationPolicyId")
+    rules = [dict(rule, ruleId=rule.get("ruleId") or _uuid(f"rule{tag}{i}")) for i, rule in enumerate(state.get("rules", []))]
+    return {"policyId": _uuid(f"policy{tag}") if policy in (None, "default") else policy, "rules": rules}
+
+
 _FAKES: dict[str, Callable[[FakeCloud, mocks.MockResourceArgs, str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:s3/bucket:Bucket": lambda fc, a, t, s: {"bucket": s.get("bucket") or f"{a.name}-{t[:7]}"},
+    "azure-native:storage:StorageAccount": lambda fc, a, t, s: _azure_identity(s),
+    "azure-native:storage:ObjectReplicationPolicy": _replication_policy,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:ec2/launchTemplate:LaunchTemplate": lambda fc, a, t, s: {"latestVersion": 1},
     "aws:kms/key:Key": lambda fc, a, t, s: {"keyId": _uuid(t)},
@@ -303,6 +359,12 @@ _CALLS: dict[str, Callable[[FakeCloud, mocks.MockCallArgs], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda fc, a: {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/preview", "userId": "PREVIEW"},
     "gcp:organizations/getProject:getProject": lambda fc, a: {"number": "123456789012", "projectId": a.args.get("projectId", "project")},
+    "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": lambda fc, a: {
+        "emailAddress": "service-123456789012@gs-project-accounts.iam.gserviceaccount.com"
+    },
+    "gcp:storage/getTransferProjectServiceAccount:getTransferProjectServiceAccount": lambda fc, a: {
+        "email": "project-123456789012@storage-transfer-service.iam.gserviceaccount.com"
+    },
     "azure-native:authorization:getClientConfig": lambda fc, a: {"clientId": _uuid("client"), "objectId": _uuid("object"), "subscriptionId": SUBSCRIPTION, "tenantId": TENANT},
     "azure-native:containerservice:listManagedClusterUserCredentials": _aks_credentials,
 }

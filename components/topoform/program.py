@@ -47,4 +47,8 @@ def run(topology: str | None = None, base_dir: str | None = None) -> Assembly:
             for key, c in deployed.clusters.items()
         },
     )
+    pulumi.export(
+        "stores",
+        {key: {"name": s.store_name, "replica": s.replica_name, "site": plan.stores[key].site} for key, s in deployed.stores.items()},
+    )
     return deployed

@@ -18,7 +18,7 @@ import yaml
 
 from .errors import Location, Path, Problem, TopologyError
 
-__all__ = ["Source", "read_source"]
+__all__ = ["Source", "parse", "read_source"]
 
 
 @dataclass
@@ -71,7 +71,8 @@ def _build(node: yaml.Node, path: Path, file: str, locs: dict[Path, Location], p
     return _Constructor().construct_object(node, deep=True)
 
 
-def _parse(file: str) -> tuple[dict[str, Any], dict[Path, Location]]:
+def parse(file: str) -> tuple[dict[str, Any], dict[Path, Location]]:
+    """One YAML mapping file -> (data, field locations); duplicate keys are errors."""
     try:
         with open(file, encoding="utf-8") as fh:
             text = fh.read()
@@ -144,7 +145,7 @@ def read_source(file: str, _chain: tuple[str, ...] = ()) -> Source:
     if real in _chain:
         cycle = " -> ".join(os.path.basename(f) for f in (*_chain, real))
         raise TopologyError([Problem(("extends",), f"'extends' forms a cycle: {cycle}", Location(file, 1))])
-    data, locs = _parse(file)
+    data, locs = parse(file)
     parent = data.get("extends")
     if parent is None:
         return Source(data, locs, [file])

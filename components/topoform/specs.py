@@ -12,10 +12,13 @@ from __future__ import annotations
 from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
+    "BackupTargetSpec",
     "ExistingNetworkSpec",
     "GpuClusterSpec",
     "NetworkSpec",
     "NodePoolSpec",
+    "ReplicaSpec",
+    "StoreSpec",
     "TaintSpec",
 ]
 
@@ -118,3 +121,46 @@ class GpuClusterSpec(TypedDict):
     support_type: NotRequired[str]
     device_plugin: NotRequired[bool]
     """Deploy the NVIDIA device plugin DaemonSet (clouds whose GPU nodes lack one, and on-prem)."""
+
+
+class ReplicaSpec(TypedDict):
+    """Where a store is replicated: another region, with its own key."""
+
+    region: str
+    store_name: str
+    """The replica's physical name where the cloud needs one (Azure storage account); else empty."""
+
+
+class BackupTargetSpec(TypedDict):
+    """On-prem: the cloud store that backups of this store are written to."""
+
+    store: str
+    """The target store's topology key."""
+    provider: Literal["aws", "gcp", "azure"]
+    region: str
+
+
+class StoreSpec(TypedDict):
+    """An encrypted object store (bucket, storage account, or on-prem volume), resolved for one cloud."""
+
+    store_name: str
+    """The physical name where the cloud needs one (Azure: 3-24 lowercase letters and digits); else a prefix."""
+    region: str
+    retention_days: int
+    """Days that noncurrent (overwritten or deleted) versions are kept."""
+    public: bool
+    """Spelled out in the topology (``access: public``); never a default."""
+    customer_managed_key: bool
+    """False only when the topology says ``encryption: provider-managed``."""
+    tags: dict[str, str]
+    protect: bool
+    """Protect the stateful children (stores, replicas, keys, vaults) and retain them on delete."""
+    size_gb: NotRequired[int]
+    replica: NotRequired[ReplicaSpec]
+    project: NotRequired[str]
+    resource_group: NotRequired[str]
+    storage_class: NotRequired[str]
+    """On-prem: the encrypted storage class of the PersistentVolumeClaim."""
+    namespace: NotRequired[str]
+    """On-prem: the namespace of the PersistentVolumeClaim."""
+    backup_target: NotRequired[BackupTargetSpec]

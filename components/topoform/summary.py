@@ -37,6 +37,39 @@ def _pool_line(key: str, pool: NodePoolSpec) -> str:
     return f"pool {key}: {what}, {size} nodes, {capacity}" + (f", taint {taints}" if taints else "")
 
 
+_STORE_ROLES = ("bucket", "account", "pvc")
+_REPLICATION_ROLES = ("replication", "transfer")
+
+
+def _store_lines(name: str, region: str, replica_region: str | None, children: list[dict[str, Any]]) -> list[str]:
+    """Each store with its key, its replica and the replica's region, read from the recording."""
+    by_role = {r["name"][len(name) + 1 :]: r for r in children if r["name"].startswith(name + "-")}
+
+    def show(role: str) -> str:
+        r = by_role[role]
+        return f"{r['type'].split(':')[-1]} {r['name']}"
+
+    def first(*roles: str) -> str | None:
+        return next((role for role in roles if role in by_role), None)
+
+    store = first(*_STORE_ROLES)
+    line = f"    {show(store) if store else '?'}" + (f" in {region}" if region else "")
+    key = first("key")
+    line += f", key {show(key)}" if key else ", provider-managed key" if store != "pvc" else ", encrypted by its storage class"
+    lines = [line]
+    replica = first(*(f"replica-{r}" for r in _STORE_ROLES))
+    if replica:
+        rkey = first("replica-key")
+        rline = f"    replica {show(replica)} in {replica_region}" + (f", own key {show(rkey)}" if rkey else "")
+        replication = first(*_REPLICATION_ROLES)
+        rline += f", replicated by {show(replication)}" if replication else ", NOT REPLICATED"
+        lines.append(rline)
+    backup = first("backup-location")
+    if backup:
+        lines.append(f"    backup: Velero {show(backup)}, {show('backup-schedule')}")
+    return lines
+
+
 def preview_text(plan: Plan, stack: str, resources: list[dict[str, Any]], notices: list[str]) -> str:
     lines = [f"topoform preview: {plan.name} / {plan.environment} (stack {stack}): {len(resources)} resources"]
     protected = "protected (protect + retainOnDelete on stateful resources)" if plan.protected else "not protected"
@@ -56,11 +89,19 @@ def preview_text(plan: Plan, stack: str, resources: list[dict[str, Any]], notice
             lines.append(f"  cluster {key}: {comp['type'].split(':')[-1] if comp else '?'} {cluster.name}, {len(children)} resources")
             if site.provider != "onprem":
                 api = "private API" if spec["api_access"] == "private" else f"public API from {', '.join(spec['allowed_cidrs'])}"
-                lines.append(f"    {spec['cluster_name']}: Kubernetes {spec['kubernetes_version']}, {api}")
+                lines.append(f"    {spec['cluster_name']} in {spec['region']}: Kubernetes {spec['kubernetes_version']}, {api}")
             for pool_key, pool in spec["node_pools"].items():
                 lines.append(f"    {_pool_line(pool_key, pool)}")
             counts = Counter(r["type"] for r in children)
             lines.append("    resources: " + ", ".join(f"{t.split(':')[-1]} {n}" for t, n in sorted(counts.items())))
+        for key, store in sorted(plan.stores.items()):
+            if store.site != site_key:
+                continue
+            comp = components.get(store.name)
+            children = _descendants(resources, comp["urn"]) if comp else []
+            lines.append(f"  store {key}: {comp['type'].split(':')[-1] if comp else '?'} {store.name}, {len(children)} resources")
+            replica = store.spec.get("replica")
+            lines += _store_lines(store.name, store.spec["region"], replica["region"] if replica else None, children)
     for notice in notices:
         lines.append(f"notice: {notice}")
     return "\n".join(lines) + "\n"

@@ -38,6 +38,9 @@ class Capability(StrEnum):
     SIZE_NODES = "size node disks"
     CATALOG_MACHINES = "choose machine types from the catalog"
     LABEL_EXISTING_NODES = "label and taint existing nodes (node_names, node_selector)"
+    PUBLIC_STORE = "serve a store publicly"
+    CHOOSE_STORE_ENCRYPTION = "choose a store's encryption keys"
+    REPLICATE_STORE = "replicate a store to a backup region"
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,10 @@ class CloudProfile:
     def cluster_extras(self, cluster: Cluster) -> dict[str, Any]:
         """Cloud-only cluster settings (from ``overrides.<cloud>``)."""
         return {}
+
+    def store_name(self, system: str, environment: str, key: str, suffix: str = "") -> str:
+        """A store's physical name where the cloud needs one; empty means Pulumi auto-names it."""
+        return ""
 
     # -- shared resolution -----------------------------------------------------------
 

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 
 from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
 from ...specs import NetworkSpec, NodePoolSpec
+from .keys import kms_key
 
 __all__ = ["AwsGpuCluster"]
 
@@ -48,13 +49,7 @@ class AwsGpuCluster(GpuCluster):
         vpc_id, subnet_ids = self._network(net, args["cluster_name"], args["tags"])
         self.vpc_id = pulumi.Output.from_input(vpc_id)
 
-        key = aws.kms.Key(
-            self.child("secrets-key"),
-            description=f"Kubernetes secrets of EKS cluster {args['cluster_name']}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            opts=self.stateful(),
-        )
+        key = kms_key(self, self.child("secrets-key"), f"Kubernetes secrets of EKS cluster {args['cluster_name']}", args["tags"])
         aws.kms.Alias(self.child("secrets-key-alias"), name=f"alias/{args['cluster_name']}-secrets", target_key_id=key.key_id, opts=self.opts())
 
         role = aws.iam.Role(self.child("cluster-role"), assume_role_policy=_assume("eks.amazonaws.com"), opts=self.opts())

@@ -11,17 +11,12 @@ import pulumi_azure_native as azure
 import yaml
 
 from ...kube import device_plugin
-from ...naming import digest, physical
+from .keys import role_assignment, vault_key
 from ...resources import GpuCluster, GpuClusterArgs
 from ...specs import NodePoolSpec
 
-__all__ = ["AzureGpuCluster", "ROLE"]
+__all__ = ["AzureGpuCluster"]
 
-# Built-in role definition IDs (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
-ROLE = {
-    "key-vault-crypto-user": "12338af0-0e69-4776-bea7-57ae8d297424",
-    "network-contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
-}
 CONTROL_PLANE_LOGS = ["kube-apiserver", "kube-audit-admin", "kube-controller-manager", "kube-scheduler", "cluster-autoscaler", "guard"]
 SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
 
@@ -104,65 +99,16 @@ class AzureGpuCluster(GpuCluster):
             self.child("identity"), resource_group_name=rg_name, location=region, tags=tags, opts=self.opts()
         )
 
-        def role(role_name: str) -> pulumi.Output[str]:
-            return client.subscription_id.apply(
-                lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ROLE[role_name]}"
+        secrets = vault_key(self, ("secrets",), args["cluster_name"], "kubernetes-secrets", 2048, rg_name, region, client.tenant_id, tags)
+        grants = [
+            role_assignment(
+                self, self.child("identity-kv"), identity.principal_id, "key-vault-crypto-user", secrets.vault.id, client.subscription_id
             )
-
-        vault = azure.keyvault.Vault(
-            self.child("kv"),
-            vault_name=f"{physical(args['cluster_name'], limit=17)}-{digest(args['cluster_name'])}",
-            resource_group_name=rg_name,
-            location=region,
-            properties=azure.keyvault.VaultPropertiesArgs(
-                tenant_id=client.tenant_id,
-                sku=azure.keyvault.SkuArgs(family="A", name=azure.keyvault.SkuName.STANDARD),
-                enable_rbac_authorization=True,
-                enable_soft_delete=True,
-                soft_delete_retention_in_days=90,
-                enable_purge_protection=True,
-            ),
-            tags=tags,
-            opts=self.stateful(),
-        )
-        key = azure.keyvault.Key(
-            self.child("secrets-key"),
-            resource_group_name=rg_name,
-            vault_name=vault.name,
-            key_name="kubernetes-secrets",
-            properties=azure.keyvault.KeyPropertiesArgs(
-                kty="RSA",
-                key_size=2048,
-                rotation_policy=azure.keyvault.RotationPolicyArgs(
-                    lifetime_actions=[
-                        azure.keyvault.LifetimeActionArgs(
-                            trigger=azure.keyvault.TriggerArgs(time_after_create="P1Y"),
-                            action=azure.keyvault.ActionArgs(type=azure.keyvault.KeyRotationPolicyActionType.ROTATE),
-                        )
-                    ],
-                ),
-            ),
-            tags=tags,
-            opts=self.stateful(),
-        )
-        kv_grant = azure.authorization.RoleAssignment(
-            self.child("identity-kv"),
-            principal_id=identity.principal_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=role("key-vault-crypto-user"),
-            scope=vault.id,
-            opts=self.opts(),
-        )
-        grants = [kv_grant]
+        ]
         if not existing:
             grants.append(
-                azure.authorization.RoleAssignment(
-                    self.child("identity-subnet"),
-                    principal_id=identity.principal_id,
-                    principal_type="ServicePrincipal",
-                    role_definition_id=role("network-contributor"),
-                    scope=subnet_id,
-                    opts=self.opts(),
+                role_assignment(
+                    self, self.child("identity-subnet"), identity.principal_id, "network-contributor", subnet_id, client.subscription_id
                 )
             )
 
@@ -192,7 +138,7 @@ class AzureGpuCluster(GpuCluster):
             security_profile=azure.containerservice.ManagedClusterSecurityProfileArgs(
                 workload_identity=azure.containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
                 azure_key_vault_kms=azure.containerservice.AzureKeyVaultKmsArgs(
-                    enabled=True, key_id=key.key_uri_with_version, key_vault_network_access="Public"
+                    enabled=True, key_id=secrets.key.key_uri_with_version, key_vault_network_access="Public"
                 ),
             ),
             network_profile=azure.containerservice.ContainerServiceNetworkProfileArgs(

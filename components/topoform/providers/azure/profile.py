@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from ...errors import Path, Problem
 from ...model import Cluster, SiteNetwork
-from ...naming import compact
+from ...naming import compact, digest
 from ...specs import NetworkSpec
 from ..base import CloudProfile, overlap_problems
 
@@ -46,3 +46,9 @@ class AzureProfile(CloudProfile):
     def cluster_extras(self, cluster: Cluster) -> dict[str, Any]:
         o = cluster.overrides.get("azure")
         return {"sku_tier": (o.sku_tier if o and o.sku_tier else "Standard")}
+
+    def store_name(self, system: str, environment: str, key: str, suffix: str = "") -> str:
+        # Storage accounts: 3-24 lowercase letters and digits, unique across Azure.
+        full = f"{system}-{environment}-{key}-{suffix}"
+        head = "".join(c for c in f"{system}{environment}{key}{suffix}" if c.isalnum())[:18]
+        return head + digest(full)

@@ -8,6 +8,7 @@ import pulumi_gcp as gcp
 from ...naming import physical
 from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
 from ...specs import NetworkSpec, NodePoolSpec
+from .keys import ring_key
 
 __all__ = ["GcpGpuCluster"]
 
@@ -17,7 +18,6 @@ NODE_ROLES = {
     "images": "roles/artifactregistry.reader",
 }
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
-KEY_ROTATION = "7776000s"  # 90 days
 
 
 class GcpGpuCluster(GpuCluster):
@@ -38,23 +38,16 @@ class GcpGpuCluster(GpuCluster):
         network, subnetwork, pods_range, services_range = self._network(net, region)
         self.network_id = pulumi.Output.from_input(network)
 
-        ring = gcp.kms.KeyRing(self.child("keys"), name=self.child("keys"), location=region, project=project, opts=self.stateful())
-        key = gcp.kms.CryptoKey(
-            self.child("secrets-key"),
-            name="kubernetes-secrets",
-            key_ring=ring.id,
-            rotation_period=KEY_ROTATION,
-            purpose="ENCRYPT_DECRYPT",
-            labels=args["tags"],
-            opts=self.stateful(),
-        )
         number = gcp.organizations.get_project_output(project_id=project, opts=pulumi.InvokeOutputOptions(parent=self)).number
-        grant = gcp.kms.CryptoKeyIAMMember(
-            self.child("secrets-key-gke"),
-            crypto_key_id=key.id,
-            role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
-            member=number.apply(lambda n: f"serviceAccount:service-{n}@container-engine-robot.iam.gserviceaccount.com"),
-            opts=self.opts(),
+        secrets = ring_key(
+            self,
+            ("secrets",),
+            physical(args["cluster_name"], "keys", limit=63),
+            "kubernetes-secrets",
+            region,
+            project,
+            args["tags"],
+            number.apply(lambda n: f"serviceAccount:service-{n}@container-engine-robot.iam.gserviceaccount.com"),
         )
 
         nodes_sa = gcp.serviceaccount.Account(
@@ -100,14 +93,14 @@ class GcpGpuCluster(GpuCluster):
                 client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(issue_client_certificate=False)
             ),
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=f"{project}.svc.id.goog"),
-            database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=key.id),
+            database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=secrets.key.id),
             datapath_provider="ADVANCED_DATAPATH",
             enable_shielded_nodes=True,
             enable_legacy_abac=False,
             logging_config=gcp.container.ClusterLoggingConfigArgs(enable_components=CONTROL_PLANE_LOGS),
             resource_labels=args["tags"],
             deletion_protection=args["protect"],
-            opts=self.stateful(depends_on=[grant]),
+            opts=self.stateful(depends_on=[secrets.grant]),
         )
         for key_, pool in args["node_pools"].items():
             self._node_pool(key_, pool, cluster, nodes_sa, args)

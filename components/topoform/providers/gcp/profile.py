@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from ...errors import Path, Problem
 from ...model import Cluster, SiteNetwork
+from ...naming import physical
 from ...specs import NetworkSpec
 from ..base import CloudProfile, overlap_problems
 
@@ -44,3 +45,7 @@ class GcpProfile(CloudProfile):
     def cluster_extras(self, cluster: Cluster) -> dict[str, Any]:
         o = cluster.overrides.get("gcp")
         return {"release_channel": (o.release_channel if o and o.release_channel else "REGULAR")}
+
+    def store_name(self, system: str, environment: str, key: str, suffix: str = "") -> str:
+        # Buckets are auto-named; this names their key rings, which are forever (GCP never deletes them).
+        return physical(system, environment, key, suffix, limit=50)

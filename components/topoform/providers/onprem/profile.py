@@ -23,5 +23,11 @@ class OnPremProfile(CloudProfile):
         Capability.STANDBY: "a standby needs a cloud backup region",
         Capability.SIZE_NODES: "existing nodes keep their disks",
         Capability.CATALOG_MACHINES: "existing nodes are not chosen from the catalog",
+        Capability.PUBLIC_STORE: "on-prem stores are volumes inside the cluster",
+        Capability.CHOOSE_STORE_ENCRYPTION: "on-prem volumes are encrypted by their storage class",
+        Capability.REPLICATE_STORE: "on-prem stores are backed up to the site's backup_target (a cloud store)",
     }
     device_plugin = True
+
+    def store_name(self, system: str, environment: str, key: str, suffix: str = "") -> str:
+        return key  # the PersistentVolumeClaim's name
