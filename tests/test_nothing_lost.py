@@ -52,10 +52,13 @@ def _add_cluster(base: dict[str, Any], prod: dict[str, Any]) -> None:
 
 def _remove_store(base: dict[str, Any], prod: dict[str, Any]) -> None:
     del prod["storage"]["models"]
+    prod["identities"]["tuner"]["access"] = {}
 
 
 def _remove_cluster(base: dict[str, Any], prod: dict[str, Any]) -> None:
     del prod["clusters"]["finetune"]
+    for section, key in (("identities", "tuner"), ("teams", "tuning"), ("endpoints", "tuning-api")):
+        del prod[section][key]
 
 
 def _add_region(base: dict[str, Any], prod: dict[str, Any]) -> None:
@@ -93,8 +96,8 @@ EDITS: list[tuple[str, Edit, set[str]]] = [
     ("reorder-clusters", _reverse("clusters"), set()),
     ("reorder-sites", _reverse("sites"), set()),
     ("add-cluster", _add_cluster, set()),
-    ("remove-unrelated-store", _remove_store, {"vision-models"}),
-    ("remove-unrelated-cluster", _remove_cluster, {"vision-finetune"}),
+    ("remove-unrelated-store", _remove_store, {"vision-models", "vision-tuner"}),
+    ("remove-unrelated-cluster", _remove_cluster, {"vision-finetune", "vision-tuner", "vision-team-tuning", "vision-tuning-api"}),
     ("add-region", _add_region, set()),
     ("add-pool", _add_pool, set()),
     ("resize-pool", _resize_pool, set()),
@@ -189,6 +192,7 @@ def _rename_store(project: Path, with_previous: bool) -> None:
             entry["previous_names"] = ["datasets"]
         base["storage"]["training-data"] = entry
         base["sites"]["dc1"]["backup_target"] = "training-data"
+        base["identities"]["trainer"]["access"] = {"training-data": "read"}
 
     _edit_project(project, edit)
 
@@ -209,6 +213,8 @@ def test_a_cluster_rename_aliases_the_cluster_and_its_standby(project_copy: Path
     def edit(base: dict[str, Any], prod: dict[str, Any]) -> None:
         base["clusters"]["training"] = {**base["clusters"].pop("train"), "previous_names": ["train"]}
         prod["clusters"]["training"] = prod["clusters"].pop("train")
+        base["identities"]["trainer"]["cluster"] = "training"
+        base["teams"]["research"]["namespaces"]["training"] = base["teams"]["research"]["namespaces"].pop("train")
 
     _edit_project(project_copy, edit)
     rec = _record(project_copy)

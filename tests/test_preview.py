@@ -164,7 +164,7 @@ def test_no_resource_uses_a_default_provider(request: pytest.FixtureRequest, rec
 
 
 def test_every_child_is_parented_and_named_after_its_component(prod_recording: Any) -> None:
-    components = {r["urn"]: r for r in prod_recording.resources if not r["custom"]}
+    components = {r["urn"]: r for r in prod_recording.resources}
     site_providers = [r["name"] for r in prod_recording.resources if r["type"].startswith("pulumi:providers:")]
     for r in prod_recording.resources:
         parent = components.get(r["parent"])

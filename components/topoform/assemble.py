@@ -11,16 +11,17 @@ from typing import Any
 
 import pulumi
 
-from .kube import namespace
-from .planner import Plan, SitePlan, provider_name
+from .kube import namespace, namespace_guardrails
+from .planner import Plan, SitePlan, onprem_site_cluster, provider_name
 from .providers import module
-from .resources import EncryptedStore, GpuCluster, SiteConnection
+from .resources import EncryptedStore, Endpoint, GpuCluster, SiteConnection, WorkloadIdentity
+from .team import TeamAccess
 
 __all__ = ["Assembly", "assemble"]
 
 CLASSES = {
-    "cluster": {"aws": "AwsGpuCluster", "gcp": "GcpGpuCluster", "azure": "AzureGpuCluster", "onprem": "OnPremGpuCluster"},
-    "store": {"aws": "AwsEncryptedStore", "gcp": "GcpEncryptedStore", "azure": "AzureEncryptedStore", "onprem": "OnPremEncryptedStore"},
+    kind: {p: f"{prefix}{suffix}" for p, prefix in (("aws", "Aws"), ("gcp", "Gcp"), ("azure", "Azure"), ("onprem", "OnPrem"))}
+    for kind, suffix in (("cluster", "GpuCluster"), ("store", "EncryptedStore"), ("identity", "WorkloadIdentity"), ("endpoint", "Endpoint"))
 }
 
 
@@ -31,6 +32,10 @@ class Assembly:
         self.sites: dict[tuple[str, str], SiteConnection] = {}
         self.clusters: dict[str, GpuCluster] = {}
         self.stores: dict[str, EncryptedStore] = {}
+        self.namespaces: dict[tuple[str, str], pulumi.Resource] = {}
+        self.identities: dict[str, WorkloadIdentity] = {}
+        self.teams: dict[str, TeamAccess] = {}
+        self.endpoints: dict[str, Endpoint] = {}
 
 
 def _component(kind: str, provider: str) -> Any:
@@ -57,7 +62,15 @@ def assemble(plan: Plan) -> Assembly:
             opts=pulumi.ResourceOptions(provider=site.provider, aliases=[pulumi.Alias(name=old) for old in cluster.aliases]),
         )
 
-    namespaces: dict[tuple[str, str], pulumi.Resource] = {}
+    for cluster_key, namespaces in plan.namespaces.items():
+        owner = out.clusters[cluster_key]
+        for ns, quota in namespaces.items():
+            name = f"{owner._name}-ns-{ns}"
+            obj = namespace(name, ns, owner.kubernetes_provider, protect=plan.protected, parent=owner)
+            namespace_guardrails(name, obj, owner.kubernetes_provider, quota)
+            out.namespaces[(cluster_key, ns)] = obj
+
+    site_namespaces: dict[tuple[str, str], pulumi.Resource] = {}
     # Cloud stores first: on-prem stores back up to them.
     for key, store in sorted(plan.stores.items(), key=lambda kv: (kv[1].provider == "onprem", kv[0])):
         site = out.sites[(store.site, store.spec["region"])]
@@ -67,11 +80,15 @@ def assemble(plan: Plan) -> Assembly:
             args["replica_provider"] = out.sites[(store.site, store.spec["replica"]["region"])].provider
         if store.provider == "onprem":
             ns = store.spec.get("namespace", "storage")
-            if (store.site, ns) not in namespaces:
-                namespaces[(store.site, ns)] = namespace(
-                    f"{plan.sites[store.site].provider_name}-ns-{ns}", ns, site.provider, protect=plan.protected  # type: ignore[arg-type]
-                )
-            depends.append(namespaces[(store.site, ns)])
+            home_key = onprem_site_cluster(plan, store.site)
+            if home_key is not None and (home_key, ns) in out.namespaces:
+                depends.append(out.namespaces[(home_key, ns)])
+            else:  # a site with stores and no cluster entry
+                if (store.site, ns) not in site_namespaces:
+                    site_namespaces[(store.site, ns)] = namespace(
+                        f"{plan.sites[store.site].provider_name}-ns-{ns}", ns, site.provider, protect=plan.protected  # type: ignore[arg-type]
+                    )
+                depends.append(site_namespaces[(store.site, ns)])
             target = store.spec.get("backup_target")
             if target is not None:
                 args["backup_location"] = out.stores[target["store"]].velero_location
@@ -84,4 +101,63 @@ def assemble(plan: Plan) -> Assembly:
                 aliases=[pulumi.Alias(name=old) for old in store.aliases],
             ),
         )
+
+    for key, ident in sorted(plan.identities.items()):
+        home = out.clusters[ident.cluster]
+        args = {
+            **ident.spec,
+            "kubernetes_provider": home.kubernetes_provider,
+            "cluster_name": home.cluster_name,
+            "oidc_issuer": home.oidc_issuer,
+            "stores": {g["store"]: out.stores[g["store"]] for g in ident.spec["grants"]},
+            **_platform(home),
+        }
+        out.identities[key] = _component("identity", ident.provider)(
+            ident.name,
+            args,
+            opts=pulumi.ResourceOptions(
+                provider=out.sites[(plan.clusters[ident.cluster].site, plan.clusters[ident.cluster].spec["region"])].provider,
+                depends_on=_namespaces(out, ident.cluster, [ident.spec["namespace"]]),
+                aliases=[pulumi.Alias(name=old) for old in ident.aliases],
+            ),
+        )
+
+    for key, team in sorted(plan.teams.items()):
+        clusters = sorted({b["cluster"] for b in team.spec["bindings"]})
+        out.teams[key] = TeamAccess(
+            team.name,
+            {**team.spec, "providers": {c: out.clusters[c].kubernetes_provider for c in clusters}},
+            opts=pulumi.ResourceOptions(
+                depends_on=[r for b in team.spec["bindings"] for r in _namespaces(out, b["cluster"], [b["namespace"]])]
+            ),
+        )
+
+    # Failover targets first: a primary's DNS records point at them.
+    for key, ep in sorted(plan.endpoints.items(), key=lambda kv: (kv[1].secondary is not None, kv[0])):
+        home = out.clusters[ep.cluster]
+        args = {**ep.spec, "kubernetes_provider": home.kubernetes_provider, **_platform(home)}
+        if ep.secondary is not None:
+            args["failover_target"] = out.endpoints[ep.secondary].address
+        out.endpoints[key] = _component("endpoint", ep.provider)(
+            ep.name,
+            args,
+            opts=pulumi.ResourceOptions(
+                provider=out.sites[(plan.clusters[ep.cluster].site, plan.clusters[ep.cluster].spec["region"])].provider,
+                depends_on=_namespaces(out, ep.cluster, [ep.spec["namespace"]]),
+            ),
+        )
     return out
+
+
+def _namespaces(out: Assembly, cluster: str, names: list[str]) -> list[pulumi.Resource]:
+    return [out.namespaces[(cluster, n)] for n in names if (cluster, n) in out.namespaces]
+
+
+def _platform(cluster: GpuCluster) -> dict[str, Any]:
+    """What a cluster component offers the components built on it, beyond the common outputs."""
+    extra: dict[str, Any] = {}
+    if hasattr(cluster, "resource_group_name"):
+        extra["resource_group"] = cluster.resource_group_name
+    if hasattr(cluster, "identity_principal_id"):
+        extra["cluster_principal_id"] = cluster.identity_principal_id
+    return extra

@@ -11,9 +11,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, NodePoolSpec
+from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, RESERVED_NAMESPACES, NodePoolSpec
 
-__all__ = ["DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "device_plugin", "label_existing_nodes", "namespace"]
+__all__ = ["DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "RESERVED_NAMESPACES", "device_plugin", "label_existing_nodes", "namespace", "namespace_guardrails"]
+DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.1"
 """NVIDIA k8s-device-plugin release (NVIDIA/k8s-device-plugin PR #2057, 2026-09-22)."""
@@ -96,11 +97,44 @@ def label_existing_nodes(prefix: str, pool: NodePoolSpec, provider: k8s.Provider
     return patches
 
 
-def namespace(name: str, ns: str, provider: k8s.Provider, *, protect: bool, labels: dict[str, str] | None = None) -> k8s.core.v1.Namespace:
+def namespace(
+    name: str, ns: str, provider: k8s.Provider, *, protect: bool, parent: pulumi.Resource | None = None, labels: dict[str, str] | None = None
+) -> k8s.core.v1.Namespace:
     """A namespace topoform owns. Deleting a namespace deletes what is in it (claims, data), so
     in a protected environment it is protected and retained like any stateful resource."""
     return k8s.core.v1.Namespace(
         name,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=ns, labels={**MANAGED_BY, **(labels or {})}),
-        opts=pulumi.ResourceOptions(provider=provider, protect=protect, retain_on_delete=protect),
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=ns,
+            labels={**MANAGED_BY, "pod-security.kubernetes.io/enforce": "baseline", **(labels or {})},
+        ),
+        opts=pulumi.ResourceOptions(provider=provider, protect=protect, retain_on_delete=protect, parent=parent),
     )
+
+
+def namespace_guardrails(prefix: str, ns: k8s.core.v1.Namespace, provider: k8s.Provider, gpu_quota: int | None) -> None:
+    """What every namespace topoform creates holds: default requests for containers that name
+    none, ingress denied unless a policy admits it, and the GPU quota its team was given."""
+    name = ns.metadata.name.apply(lambda n: n or "")
+    opts = pulumi.ResourceOptions(provider=provider, parent=ns)
+    k8s.core.v1.LimitRange(
+        f"{prefix}-limits",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="topoform-defaults", namespace=name, labels=MANAGED_BY),
+        spec=k8s.core.v1.LimitRangeSpecArgs(
+            limits=[k8s.core.v1.LimitRangeItemArgs(type="Container", default_request=DEFAULT_REQUESTS, default={"memory": "1Gi"})]
+        ),
+        opts=opts,
+    )
+    k8s.networking.v1.NetworkPolicy(
+        f"{prefix}-deny-ingress",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=name, labels=MANAGED_BY),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress"]),
+        opts=opts,
+    )
+    if gpu_quota is not None:
+        k8s.core.v1.ResourceQuota(
+            f"{prefix}-gpu-quota",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="gpu-quota", namespace=name, labels=MANAGED_BY),
+            spec=k8s.core.v1.ResourceQuotaSpecArgs(hard={"requests.nvidia.com/gpu": str(gpu_quota)}),
+            opts=opts,
+        )

@@ -41,10 +41,9 @@ def load(file: str, *, lock: bool = True) -> Loaded:
     except ValidationError as exc:
         problems = [_from_pydantic(err, source.data) for err in exc.errors()]
         raise TopologyError(_locate(problems, source)) from None
-    problems = check_references(topology)
-    if problems:
-        raise TopologyError(_locate(problems, source))
-    problems = check_lock(topology, source.main_file, topology.environment) if lock else []
+    problems = _locate(check_references(topology), source)
+    # The lock's problems first: a vanished entry explains the dangling references after it.
+    problems = (check_lock(topology, source.main_file, topology.environment) if lock else []) + problems
     if problems:
         raise TopologyError(problems)
     return Loaded(topology, source)

@@ -249,6 +249,7 @@ class ClusterOverride(_Frozen):
     """Escape hatch: cloud-specific cluster settings."""
 
     release_channel: Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"] | None = None
+    security_group: Annotated[str, Field(pattern=r"^gke-security-groups@[a-z0-9.-]+$")] | None = None
     sku_tier: Literal["Free", "Standard", "Premium"] | None = None
     support_type: Literal["STANDARD", "EXTENDED"] | None = None
     log_retention_days: PositiveInt | None = None
@@ -329,6 +330,18 @@ class Identity(_Frozen):
     previous_names: list[Name] = []
 
 
+_GUID = r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$"
+
+
+class TeamOverride(_Frozen):
+    """How a team's group is known on one cloud."""
+
+    group: str | None = None
+    """The group as that cloud's Kubernetes sees it (Azure: the Entra ID group's object ID)."""
+    principal_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")] | None = None
+    """AWS: the IAM role the team assumes; EKS maps it to the team's group (an access entry)."""
+
+
 class Team(_Frozen):
     """A group of people bound to a built-in Kubernetes role in namespaces of clusters."""
 
@@ -336,12 +349,22 @@ class Team(_Frozen):
     role: Literal["view", "edit", "admin"] = "view"
     namespaces: dict[Name, list[DnsLabel]] = {}
     gpu_quota: Count | None = None
+    overrides: dict[Cloud, TeamOverride] = {}
 
 
 class Service(_Frozen):
+    """The workload behind an endpoint: its namespace, its pods' selector and port."""
+
     namespace: DnsLabel
     name: DnsLabel
     port: Annotated[int, Field(ge=1, le=65535, strict=True)]
+    selector: dict[str, str] = {}
+    """Pod labels; default ``app.kubernetes.io/name: <name>``."""
+
+
+class EndpointOverride(_Frozen):
+    dns_resource_group: str | None = None
+    """Azure: the resource group of the DNS zone."""
 
 
 class HealthCheck(_Frozen):
@@ -359,6 +382,9 @@ class Endpoint(_Frozen):
     allowed_cidrs: list[Cidr] = []
     failover: Name | None = None
     health_check: HealthCheck = HealthCheck()
+    dns_zone: Domain | None = None
+    """The DNS zone holding ``domain`` (default: ``domain`` without its first label)."""
+    overrides: dict[Cloud, EndpointOverride] = {}
 
 
 # --------------------------------------------------------------------------- environment
@@ -449,6 +475,16 @@ def _site_refs(t: Topology) -> Iterator[Problem]:
 
 
 def _cluster_refs(t: Topology) -> Iterator[Problem]:
+    onprem_clusters: dict[str, str] = {}
+    for key, cluster in t.clusters.items():
+        if isinstance(t.sites.get(cluster.site), OnPremSite):
+            if cluster.site in onprem_clusters:
+                yield Problem(
+                    ("clusters", key, "site"),
+                    f"on-prem site '{cluster.site}' is one existing cluster, already described by cluster '{onprem_clusters[cluster.site]}'; "
+                    "add your pools there",
+                )
+            onprem_clusters.setdefault(cluster.site, key)
     for key, cluster in t.clusters.items():
         base: Path = ("clusters", key)
         site = t.sites.get(cluster.site)

@@ -15,7 +15,9 @@ from typing import Any
 
 from .catalog import Catalog, load_catalog
 from .errors import Path, Problem, TopologyError
-from .model import CLOUDS, AwsSite, AzureSite, Cluster, GcpSite, NodePool, OnPremSite, Store, Topology
+import re
+
+from .model import CLOUDS, AwsSite, AzureSite, Cluster, Endpoint, GcpSite, Identity, NodePool, OnPremSite, Store, Team, Topology
 from .naming import physical
 from .providers import profile
 from .providers.base import Capability, CloudProfile
@@ -26,14 +28,30 @@ from .specs import (
     PLATFORM_ACCELERATOR_LABEL,
     PLATFORM_CAPACITY_LABEL,
     PLATFORM_POOL_LABEL,
+    RESERVED_NAMESPACES,
+    BindingSpec,
     GpuClusterSpec,
+    EndpointSpec,
+    IdentitySpec,
     NetworkSpec,
     NodePoolSpec,
     StoreSpec,
     TaintSpec,
+    TeamSpec,
 )
 
-__all__ = ["ClusterPlan", "Plan", "SitePlan", "StorePlan", "plan", "provider_name"]
+__all__ = [
+    "ClusterPlan",
+    "EndpointPlan",
+    "IdentityPlan",
+    "Plan",
+    "SitePlan",
+    "StorePlan",
+    "TeamPlan",
+    "onprem_site_cluster",
+    "plan",
+    "provider_name",
+]
 
 LOG_RETENTION_DAYS = 365
 NONCURRENT_RETENTION_DAYS = 30
@@ -87,6 +105,40 @@ class StorePlan:
 
 
 @dataclass(frozen=True)
+class IdentityPlan:
+    """A workload identity resolved for its cluster's cloud."""
+
+    key: str
+    cluster: str
+    provider: str
+    name: str
+    spec: IdentitySpec
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TeamPlan:
+    """A team's Kubernetes access, the same objects on every cluster."""
+
+    key: str
+    name: str
+    spec: TeamSpec
+
+
+@dataclass(frozen=True)
+class EndpointPlan:
+    """A load balancer resolved for its cluster's cloud (and, with failover, its secondary)."""
+
+    key: str
+    cluster: str
+    provider: str
+    name: str
+    spec: EndpointSpec
+    secondary: str | None = None
+    """The key (in ``Plan.endpoints``) of the failover target, created first."""
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything the assembly needs, per site, cluster and store."""
 
@@ -97,6 +149,12 @@ class Plan:
     sites: dict[str, SitePlan]
     clusters: dict[str, ClusterPlan]
     stores: dict[str, StorePlan] = field(default_factory=dict)
+    identities: dict[str, IdentityPlan] = field(default_factory=dict)
+    teams: dict[str, TeamPlan] = field(default_factory=dict)
+    endpoints: dict[str, EndpointPlan] = field(default_factory=dict)
+    namespaces: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    """Per cluster key: the namespaces topoform creates (teams, identities, endpoints, on-prem
+    stores) and each one's GPU quota (``None``: no quota)."""
 
     def regions(self) -> dict[str, list[str]]:
         """The regions each site needs an explicit provider in (primary first, then sorted)."""
@@ -185,6 +243,27 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
                 aliases=[f"{t.name}-{old}" for old in store.previous_names],
             )
 
+    identities = {
+        key: ip for key, ident in t.identities.items() if (ip := _identity(t, key, ident, sites, tags, problems)) is not None
+    }
+    teams = {key: tp for key, team in t.teams.items() if (tp := _team(t, key, team, sites, problems)) is not None}
+    endpoints: dict[str, EndpointPlan] = {}
+    for key, ep in t.endpoints.items():
+        endpoints.update(_endpoint(t, key, ep, sites, tags, problems))
+    for cluster_key, cplan in clusters.items():
+        principals = {
+            o.principal_arn: o.group or team.group
+            for team in t.teams.values()
+            if cluster_key in team.namespaces and (o := team.overrides.get("aws")) is not None and o.principal_arn
+        }
+        if principals and cplan.provider == "aws":
+            cplan.spec["team_principals"] = dict(sorted(principals.items()))
+        override = t.clusters[cluster_key].overrides.get("gcp") if cluster_key in t.clusters else None
+        if override is not None and override.security_group:
+            cplan.spec["security_group"] = override.security_group
+
+    namespaces = _namespaces(t, identities, teams, endpoints, stores, problems)
+
     if problems:
         raise TopologyError(problems)
     return Plan(
@@ -195,6 +274,10 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
         sites=sites,
         clusters=clusters,
         stores=stores,
+        identities=identities,
+        teams=teams,
+        endpoints=endpoints,
+        namespaces=namespaces,
     )
 
 
@@ -483,3 +566,203 @@ def _store(
     if len(problems) > before:
         return None
     return spec
+
+
+_GUID = re.compile(r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+
+
+def _identity(
+    t: Topology, key: str, ident: Identity, sites: dict[str, SitePlan], tags: dict[str, str], problems: list[Problem]
+) -> IdentityPlan | None:
+    base: Path = ("identities", key)
+    cluster = t.clusters.get(ident.cluster)
+    if cluster is None or cluster.site not in sites:
+        return None  # reported by check_references
+    site = sites[cluster.site]
+    before = len(problems)
+    for store_key, mode in ident.access.items():
+        store = t.storage.get(store_key)
+        if store is None:
+            continue
+        store_site = sites[store.site]
+        if store_site.provider == "onprem":
+            problems.append(Problem((*base, "access", store_key), f"'{store_key}' is an on-prem claim: mount it in the pod; it needs no cloud identity"))
+        elif store_site.provider != site.provider:
+            problems.append(
+                Problem(
+                    (*base, "access", store_key),
+                    f"cross-cloud access is refused for now: cluster '{ident.cluster}' is on {site.provider}, "
+                    f"store '{store_key}' on {store_site.provider}",
+                )
+            )
+        elif store.site != cluster.site:
+            problems.append(
+                Problem(
+                    (*base, "access", store_key),
+                    f"cross-site access is refused for now: cluster '{ident.cluster}' is on site '{cluster.site}', "
+                    f"store '{store_key}' on '{store.site}'",
+                )
+            )
+    if len(problems) > before:
+        return None
+    spec: IdentitySpec = {
+        # GCP service account IDs: 6-30 characters.
+        "identity_name": physical(t.name, t.environment, key, limit=30),
+        "namespace": ident.namespace,
+        "service_account": ident.service_account,
+        "grants": [{"store": s, "mode": m} for s, m in sorted(ident.access.items())],
+        "region": site.region or "",
+        "tags": dict(sorted({**tags, "topoform-identity": key}.items())),
+    }
+    if site.project:
+        spec["project"] = site.project
+    return IdentityPlan(
+        key=key,
+        cluster=ident.cluster,
+        provider=site.provider,
+        name=f"{t.name}-{key}",
+        spec=spec,
+        aliases=[f"{t.name}-{old}" for old in ident.previous_names],
+    )
+
+
+def _team(t: Topology, key: str, team: Team, sites: dict[str, SitePlan], problems: list[Problem]) -> TeamPlan | None:
+    base: Path = ("teams", key)
+    bindings: list[BindingSpec] = []
+    before = len(problems)
+    for cluster_key, namespaces in sorted(team.namespaces.items()):
+        cluster = t.clusters.get(cluster_key)
+        if cluster is None or cluster.site not in sites:
+            continue
+        provider = sites[cluster.site].provider
+        override = team.overrides.get(provider) if provider in CLOUDS else None  # type: ignore[call-overload]
+        group = (override.group if override else None) or team.group
+        if provider == "azure" and not _GUID.match(group):
+            problems.append(
+                Problem((*base, "overrides", "azure", "group"), f"AKS binds Entra ID groups by object ID: give the group's object ID for cluster '{cluster_key}'")
+            )
+        if provider == "gcp":
+            gcp = cluster.overrides.get("gcp")
+            if gcp is None or not gcp.security_group:
+                problems.append(
+                    Problem(
+                        ("clusters", cluster_key, "overrides", "gcp", "security_group"),
+                        f"team '{key}' binds a Google group on this GKE cluster: name the gke-security-groups@<domain> group (Google Groups for RBAC)",
+                    )
+                )
+        for ns in sorted(set(namespaces)):
+            bindings.append({"cluster": cluster_key, "namespace": ns, "group": group, "role": team.role})
+    if len(problems) > before:
+        return None
+    spec: TeamSpec = {"bindings": bindings}
+    if team.gpu_quota is not None:
+        spec["gpu_quota"] = team.gpu_quota
+    return TeamPlan(key=key, name=f"{t.name}-team-{key}", spec=spec)
+
+
+def _endpoint(
+    t: Topology, key: str, ep: Endpoint, sites: dict[str, SitePlan], tags: dict[str, str], problems: list[Problem]
+) -> dict[str, EndpointPlan]:
+    base: Path = ("endpoints", key)
+    cluster = t.clusters.get(ep.cluster)
+    if cluster is None or cluster.site not in sites:
+        return {}
+    out: dict[str, EndpointPlan] = {}
+    public = ep.exposure == "public"
+    targets = [(ep.cluster, False)] + ([(ep.failover, True)] if ep.failover and ep.failover in t.clusters else [])
+    for cluster_key, secondary in targets:
+        site = sites[t.clusters[cluster_key].site]
+        if public and site.provider == "onprem" and not secondary:
+            problems.append(Problem((*base, "exposure"), "onprem sites cannot serve a public endpoint: topoform does not manage a TLS terminator there; use a cloud cluster, or this cluster as a failover"))
+            continue
+        spec: EndpointSpec = {
+            "endpoint_name": physical(t.name, t.environment, key, "backup" if secondary else "", limit=32),
+            "namespace": ep.service.namespace,
+            "selector": dict(sorted((ep.service.selector or {"app.kubernetes.io/name": ep.service.name}).items())),
+            "port": ep.service.port,
+            "public": public,
+            "allowed_cidrs": list(ep.allowed_cidrs),
+            "health_path": ep.health_check.path,
+            "health_interval_seconds": ep.health_check.interval_seconds,
+            "region": site.region or "",
+            "tags": dict(sorted({**tags, "topoform-endpoint": key}.items())),
+        }
+        if ep.domain:
+            spec["domain"] = ep.domain
+            spec["dns_zone"] = ep.dns_zone or ep.domain.split(".", 1)[1]
+        if site.project:
+            spec["project"] = site.project
+        override = ep.overrides.get("azure")
+        if site.provider == "azure" and public:
+            if override is None or not override.dns_resource_group:
+                problems.append(Problem((*base, "overrides", "azure", "dns_resource_group"), "a public Azure endpoint needs the resource group of its DNS zone"))
+                continue
+            spec["dns_resource_group"] = override.dns_resource_group
+        if secondary:
+            spec["secondary"] = True
+            spec["public"] = False if site.provider == "onprem" else public
+            out[f"{key}.failover"] = EndpointPlan(f"{key}.failover", cluster_key, site.provider, f"{t.name}-{key}-failover", spec)
+        else:
+            if ep.failover:
+                spec["failover"] = True
+                failover_provider = sites[t.clusters[ep.failover].site].provider
+                spec["failover_address"] = "hostname" if failover_provider == "aws" else "ip"
+                if site.provider == "gcp" and failover_provider == "aws":
+                    problems.append(
+                        Problem((*base, "failover"), "GCP DNS fails over between IP addresses; an AWS load balancer answers with a host name")
+                    )
+            out[key] = EndpointPlan(key, cluster_key, site.provider, f"{t.name}-{key}", spec, secondary=f"{key}.failover" if ep.failover else None)
+    return out
+
+
+def onprem_cluster(t: Topology, site: str) -> str | None:
+    """The cluster entry of an on-prem site (its kubeconfig reaches exactly one cluster)."""
+    return next((k for k, c in sorted(t.clusters.items()) if c.site == site), None)
+
+
+def onprem_site_cluster(p: Plan, site: str) -> str | None:
+    """The same, from a plan."""
+    return next((k for k, c in sorted(p.clusters.items()) if c.site == site), None)
+
+
+def _namespaces(
+    t: Topology,
+    identities: dict[str, IdentityPlan],
+    teams: dict[str, TeamPlan],
+    endpoints: dict[str, EndpointPlan],
+    stores: dict[str, StorePlan],
+    problems: list[Problem],
+) -> dict[str, dict[str, int | None]]:
+    out: dict[str, dict[str, int | None]] = {}
+    quota_owner: dict[tuple[str, str], str] = {}
+
+    def add(cluster: str, ns: str, quota: int | None = None) -> None:
+        if ns in RESERVED_NAMESPACES:
+            return
+        current = out.setdefault(cluster, {}).get(ns)
+        out[cluster][ns] = current if quota is None else quota
+
+    for ip in identities.values():
+        add(ip.cluster, ip.spec["namespace"])
+    for ep in endpoints.values():
+        add(ep.cluster, ep.spec["namespace"])
+    for sp in stores.values():
+        if sp.provider == "onprem" and (cluster := onprem_cluster(t, sp.site)) is not None:
+            add(cluster, sp.spec.get("namespace", "storage"))
+    for tp in teams.values():
+        quota = tp.spec.get("gpu_quota")
+        for b in tp.spec["bindings"]:
+            where = (b["cluster"], b["namespace"])
+            if quota is not None and where in quota_owner and out[b["cluster"]].get(b["namespace"]) != quota:
+                problems.append(
+                    Problem(
+                        ("teams", tp.key, "gpu_quota"),
+                        f"namespace '{b['namespace']}' on cluster '{b['cluster']}' is shared with team '{quota_owner[where]}', "
+                        "which sets another gpu_quota; give them one quota or separate namespaces",
+                    )
+                )
+                continue
+            if quota is not None:
+                quota_owner[where] = tp.key
+            add(b["cluster"], b["namespace"], quota)
+    return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}

@@ -162,8 +162,10 @@ class FakeCloud(mocks.Mocks):
     resource's type and name, so two runs give byte-identical recordings.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, dns_zones: list[str] | None = None) -> None:
         self.providers: dict[str, dict[str, Any]] = {}
+        self.dns_zones = sorted(set(dns_zones or []))
+        """DNS zones the program may look up: the preview assumes they exist."""
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -355,7 +357,22 @@ def _aks_credentials(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
     return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(config.encode()).decode()}]}
 
 
+def _gcp_zones(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
+    return {
+        "managedZones": [
+            {"name": zone.replace(".", "-"), "dnsName": f"{zone}.", "project": args.args.get("project", ""), "managedZoneId": _uuid(zone)}
+            for zone in fc.dns_zones
+        ]
+    }
+
+
 _CALLS: dict[str, Callable[[FakeCloud, mocks.MockCallArgs], dict[str, Any]]] = {
+    "gcp:dns/getManagedZones:getManagedZones": _gcp_zones,
+    "aws:route53/getZone:getZone": lambda fc, a: {
+        "name": a.args.get("name", ""),
+        "zoneId": "Z" + digest(str(a.args.get("name")), 12).upper(),
+        "id": "Z" + digest(str(a.args.get("name")), 12).upper(),
+    },
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda fc, a: {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/preview", "userId": "PREVIEW"},
     "gcp:organizations/getProject:getProject": lambda fc, a: {"number": "123456789012", "projectId": a.args.get("projectId", "project")},
@@ -380,7 +397,15 @@ class _Notices(logging.Handler):
             self.messages.append(record.getMessage())
 
 
-def record(topology: str, *, stack: str, project: str = "topoform", program: str | None = None, config: dict[str, str] | None = None) -> Recording:
+def record(
+    topology: str,
+    *,
+    stack: str,
+    project: str = "topoform",
+    program: str | None = None,
+    config: dict[str, str] | None = None,
+    dns_zones: list[str] | None = None,
+) -> Recording:
     """Run the program for ``topology`` under the mocks and return what it registered.
 
     ``program`` is the Pulumi program file to run (the project's ``stacks/__main__.py``);
@@ -389,8 +414,17 @@ def record(topology: str, *, stack: str, project: str = "topoform", program: str
     """
     topology = os.path.abspath(topology)
 
+    if dns_zones is None:
+        from .loader import load_plan
+
+        try:
+            _, plan = load_plan(topology)
+            dns_zones = sorted({e.spec["dns_zone"] for e in plan.endpoints.values() if "dns_zone" in e.spec})
+        except Exception:  # noqa: BLE001 - the program reports invalid topologies itself
+            dns_zones = []
+
     def go() -> Recording:
-        fakes = FakeCloud()
+        fakes = FakeCloud(dns_zones)
         monitor = RecordingMonitor(fakes)
         notices = _Notices()
         logger = logging.getLogger(f"topoform.preview.{id(notices)}")

@@ -11,7 +11,7 @@ take the caller's providers through the parent; stateful children get
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +19,21 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .naming import child
-from .specs import GpuClusterSpec, StoreSpec
+from .specs import EndpointSpec, GpuClusterSpec, IdentitySpec, StoreSpec
 
-__all__ = ["Component", "EncryptedStore", "GpuCluster", "GpuClusterArgs", "SiteConnection", "StoreArgs", "exec_kubeconfig"]
+__all__ = [
+    "Component",
+    "EncryptedStore",
+    "Endpoint",
+    "EndpointArgs",
+    "GpuCluster",
+    "GpuClusterArgs",
+    "IdentityArgs",
+    "SiteConnection",
+    "StoreArgs",
+    "WorkloadIdentity",
+    "exec_kubeconfig",
+]
 
 
 class GpuClusterArgs(GpuClusterSpec, total=False):
@@ -38,6 +50,30 @@ class StoreArgs(StoreSpec, total=False):
     """The provider of the replica's region (clouds, when the spec has a replica)."""
     backup_location: pulumi.Input[dict[str, Any]]
     """On-prem: the Velero BackupStorageLocation ``spec`` of the cloud store backups go to."""
+
+
+class IdentityArgs(IdentitySpec, total=False):
+    """An identity spec plus what only the running program has: the cluster and the stores."""
+
+    kubernetes_provider: k8s.Provider
+    cluster_name: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    resource_group: pulumi.Input[str]
+    """Azure: where the user-assigned identity lives (the cluster's resource group)."""
+    stores: dict[str, "EncryptedStore"]
+    """The stores the grants name, by topology key."""
+
+
+class EndpointArgs(EndpointSpec, total=False):
+    """An endpoint spec plus what only the running program has."""
+
+    kubernetes_provider: k8s.Provider
+    resource_group: pulumi.Input[str]
+    """Azure: the cluster's resource group (the endpoint's public IP lives there)."""
+    cluster_principal_id: pulumi.Input[str]
+    """Azure: the cluster identity, which must manage the public IP."""
+    failover_target: pulumi.Input[str]
+    """The secondary endpoint's address (host name or IP), for the DNS failover records."""
 
 
 @dataclass
@@ -85,6 +121,9 @@ class EncryptedStore(Component):
     replica_name: pulumi.Output[str]
     """The replica's bucket or account name; empty without a backup region."""
     replica_key_id: pulumi.Output[str]
+    store_id: pulumi.Output[str]
+    """What access grants are scoped to: the bucket ARN (AWS), bucket name (GCP), container
+    resource ID (Azure), claim name (on-prem)."""
     velero_location: pulumi.Output[dict[str, Any]]
     """How Velero writes backups here: a BackupStorageLocation ``spec`` (for on-prem stores)."""
 
@@ -99,8 +138,10 @@ class EncryptedStore(Component):
         replica_name: pulumi.Input[str] = "",
         replica_key_id: pulumi.Input[str] = "",
         velero_location: pulumi.Input[dict[str, Any]] | None = None,
+        store_id: pulumi.Input[str] | None = None,
     ) -> None:
         self.store_name = pulumi.Output.from_input(store_name)
+        self.store_id = pulumi.Output.from_input(store_id if store_id is not None else store_name)
         self.key_id = pulumi.Output.from_input(key_id)
         self.replica_name = pulumi.Output.from_input(replica_name)
         self.replica_key_id = pulumi.Output.from_input(replica_key_id)
@@ -115,6 +156,102 @@ class EncryptedStore(Component):
         )
 
 
+class WorkloadIdentity(Component):
+    """A Kubernetes service account bound to a cloud identity that reaches exactly its stores."""
+
+    principal: pulumi.Output[str]
+    """The cloud identity: IAM role ARN, service account e-mail, or managed identity client ID."""
+    service_account_name: pulumi.Output[str]
+
+    def __init__(self, type_name: str, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None) -> None:
+        super().__init__(type_name, name, False, opts)
+        self._args = args
+
+    def service_account(self, annotations: dict[str, pulumi.Input[str]] | None = None) -> k8s.core.v1.ServiceAccount:
+        """The Kubernetes ServiceAccount, annotated as the cloud requires."""
+        args = self._args
+        return k8s.core.v1.ServiceAccount(
+            self.child("sa"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args["service_account"],
+                namespace=args["namespace"],
+                labels={"app.kubernetes.io/managed-by": "topoform"},
+                annotations=annotations,
+            ),
+            automount_service_account_token=True,
+            opts=self.opts(provider=args["kubernetes_provider"]),
+        )
+
+    def finish(self, principal: pulumi.Input[str], sa: k8s.core.v1.ServiceAccount) -> None:
+        self.principal = pulumi.Output.from_input(principal)
+        self.service_account_name = sa.metadata.name
+        self.register_outputs({"principal": self.principal, "service_account_name": self.service_account_name})
+
+
+class Endpoint(Component):
+    """A load balancer in front of a cluster service: TLS for public endpoints, private
+    addresses for internal ones; the same outputs on every cloud."""
+
+    address: pulumi.Output[str]
+    """The load balancer's host name or IP address."""
+    url: pulumi.Output[str]
+
+    def __init__(self, type_name: str, name: str, args: EndpointArgs, opts: pulumi.ResourceOptions | None) -> None:
+        super().__init__(type_name, name, False, opts)
+        self._args = args
+
+    def service(
+        self,
+        service_type: str,
+        annotations: Mapping[str, pulumi.Input[str]] | None = None,
+        ports: list[int] | None = None,
+        depends_on: list[pulumi.Resource] | None = None,
+        **spec: Any,
+    ) -> k8s.core.v1.Service:
+        """The Service that selects the workload's pods (and, for a LoadBalancer, makes the cloud's LB)."""
+        args = self._args
+        return k8s.core.v1.Service(
+            self.child("svc"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args["endpoint_name"][:63],
+                namespace=args["namespace"],
+                labels={"app.kubernetes.io/managed-by": "topoform"},
+                annotations=annotations,
+            ),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type=service_type,
+                selector=args["selector"],
+                ports=[k8s.core.v1.ServicePortArgs(name=f"p{p}", port=p, target_port=args["port"], protocol="TCP") for p in (ports or [args["port"]])],
+                **spec,
+            ),
+            opts=self.opts(provider=args["kubernetes_provider"], depends_on=depends_on or []),
+        )
+
+    def allow_ingress(self) -> k8s.networking.v1.NetworkPolicy:
+        """Namespaces deny ingress by default; admit traffic to the workload's port (the load
+        balancer enforces ``allowed_cidrs``)."""
+        args = self._args
+        return k8s.networking.v1.NetworkPolicy(
+            self.child("allow"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"allow-{args['endpoint_name']}"[:63], namespace=args["namespace"]),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=args["selector"]),
+                policy_types=["Ingress"],
+                ingress=[
+                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=args["port"], protocol="TCP")]
+                    )
+                ],
+            ),
+            opts=self.opts(provider=args["kubernetes_provider"]),
+        )
+
+    def finish(self, address: pulumi.Input[str], url: pulumi.Input[str]) -> None:
+        self.address = pulumi.Output.from_input(address)
+        self.url = pulumi.Output.from_input(url)
+        self.register_outputs({"address": self.address, "url": self.url})
+
+
 class GpuCluster(Component):
     """A Kubernetes cluster with a system pool and GPU pools; the same outputs on every cloud."""
 
@@ -126,10 +263,13 @@ class GpuCluster(Component):
     """A kubeconfig for the cluster (a secret); it authenticates with the cloud's CLI."""
     kubernetes_provider: k8s.Provider
     """A Kubernetes provider for the cluster, for the layers built on top (RBAC, workloads)."""
+    oidc_issuer: pulumi.Output[str]
+    """The cluster's service-account token issuer (workload identity federation); empty on-prem."""
 
     def __init__(self, type_name: str, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None) -> None:
         super().__init__(type_name, name, args["protect"], opts)
         self._args = args
+        self.oidc_issuer = pulumi.Output.from_input("")
 
     def finish(
         self,
@@ -137,9 +277,11 @@ class GpuCluster(Component):
         endpoint: pulumi.Input[str],
         kubeconfig: pulumi.Input[str],
         provider: k8s.Provider | None = None,
+        oidc_issuer: pulumi.Input[str] = "",
     ) -> None:
         """Set the common outputs, create the Kubernetes provider, register outputs once."""
         self.cluster_name = pulumi.Output.from_input(cluster_name)
+        self.oidc_issuer = pulumi.Output.from_input(oidc_issuer)
         self.endpoint = pulumi.Output.from_input(endpoint)
         self.kubeconfig = pulumi.Output.secret(kubeconfig)
         self.kubernetes_provider = provider or k8s.Provider(
@@ -150,7 +292,7 @@ class GpuCluster(Component):
             opts=self.opts(),
         )
         self.register_outputs(
-            {"cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig}
+            {"cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig, "oidc_issuer": self.oidc_issuer}
         )
 
 

@@ -12,6 +12,11 @@ from __future__ import annotations
 from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
+    "BindingSpec",
+    "EndpointSpec",
+    "GrantSpec",
+    "IdentitySpec",
+    "TeamSpec",
     "BackupTargetSpec",
     "ExistingNetworkSpec",
     "GpuClusterSpec",
@@ -26,6 +31,8 @@ PLATFORM_ACCELERATOR_LABEL = "topoform.io/accelerator"
 """Every GPU node carries this label with the logical GPU type; workloads select on it."""
 PLATFORM_POOL_LABEL = "topoform.io/pool"
 PLATFORM_CAPACITY_LABEL = "topoform.io/capacity"
+RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+"""Namespaces every cluster has: topoform never creates or guards them."""
 GPU_TAINT_KEY = "nvidia.com/gpu"
 GPU_TAINT_VALUE = "present"
 GPU_TAINT_EFFECT: Literal["NoSchedule"] = "NoSchedule"
@@ -121,6 +128,10 @@ class GpuClusterSpec(TypedDict):
     support_type: NotRequired[str]
     device_plugin: NotRequired[bool]
     """Deploy the NVIDIA device plugin DaemonSet (clouds whose GPU nodes lack one, and on-prem)."""
+    team_principals: NotRequired[dict[str, str]]
+    """AWS: IAM role ARN -> Kubernetes group, one EKS access entry each (teams' ``principal_arn``)."""
+    security_group: NotRequired[str]
+    """GCP: the ``gke-security-groups@`` group that enables Google Groups for RBAC."""
 
 
 class ReplicaSpec(TypedDict):
@@ -164,3 +175,67 @@ class StoreSpec(TypedDict):
     namespace: NotRequired[str]
     """On-prem: the namespace of the PersistentVolumeClaim."""
     backup_target: NotRequired[BackupTargetSpec]
+
+
+class GrantSpec(TypedDict):
+    """Access of a workload identity to one store."""
+
+    store: str
+    """The store's topology key."""
+    mode: Literal["read", "write", "admin"]
+
+
+class IdentitySpec(TypedDict):
+    """A Kubernetes service account and the cloud identity it runs as, with its grants."""
+
+    identity_name: str
+    """The cloud identity's physical name (GCP: a service account ID, 6-30 characters)."""
+    namespace: str
+    service_account: str
+    grants: list[GrantSpec]
+    region: str
+    tags: dict[str, str]
+    project: NotRequired[str]
+
+
+class BindingSpec(TypedDict):
+    """A team's role in one namespace of one cluster."""
+
+    cluster: str
+    namespace: str
+    group: str
+    """The group as this cluster's Kubernetes knows it."""
+    role: Literal["view", "edit", "admin"]
+
+
+class TeamSpec(TypedDict):
+    """A team's namespaces, role bindings and GPU quota on every cluster it uses."""
+
+    bindings: list[BindingSpec]
+    gpu_quota: NotRequired[int]
+
+
+class EndpointSpec(TypedDict):
+    """A load balancer in front of a cluster service, resolved for the cluster's cloud."""
+
+    endpoint_name: str
+    """A short physical name for the load balancer and its certificate."""
+    namespace: str
+    selector: dict[str, str]
+    port: int
+    public: bool
+    allowed_cidrs: list[str]
+    health_path: str
+    health_interval_seconds: int
+    region: str
+    tags: dict[str, str]
+    domain: NotRequired[str]
+    dns_zone: NotRequired[str]
+    project: NotRequired[str]
+    dns_resource_group: NotRequired[str]
+    failover: NotRequired[bool]
+    """This endpoint is the primary of a DNS failover pair (its args then carry the secondary's address)."""
+    failover_address: NotRequired[Literal["hostname", "ip"]]
+    """What the secondary answers with: AWS load balancers have host names, the others IPs."""
+    secondary: NotRequired[bool]
+    """This endpoint is the failover target of another endpoint: it makes no DNS records."""

@@ -70,6 +70,40 @@ def _store_lines(name: str, region: str, replica_region: str | None, children: l
     return lines
 
 
+def _count(resources: list[dict[str, Any]], components: dict[str, dict[str, Any]], name: str) -> str:
+    comp = components.get(name)
+    return f"{comp['type'].split(':')[-1]} {name}, {len(_descendants(resources, comp['urn']))} resources" if comp else "not created"
+
+
+def _access_lines(plan: Plan, resources: list[dict[str, Any]], components: dict[str, dict[str, Any]]) -> list[str]:
+    """Who can reach what: identities -> stores, teams -> namespaces, endpoints -> clusters."""
+    lines: list[str] = []
+    if plan.identities or plan.teams or plan.endpoints:
+        lines.append("access")
+    for key, ident in sorted(plan.identities.items()):
+        spec = ident.spec
+        grants = ", ".join(f"{g['store']}: {g['mode']}" for g in spec["grants"]) or "no stores"
+        lines.append(
+            f"  identity {key}: {spec['namespace']}/{spec['service_account']} on {ident.cluster} ({ident.provider}) -> {grants}"
+            f" [{_count(resources, components, ident.name)}]"
+        )
+    for key, team in sorted(plan.teams.items()):
+        bindings = team.spec["bindings"]
+        where = ", ".join(f"{b['cluster']}/{b['namespace']}" for b in bindings)
+        roles = sorted({b["role"] for b in bindings})
+        quota = f"; gpu quota {team.spec['gpu_quota']} per namespace" if "gpu_quota" in team.spec else ""
+        groups = ", ".join(sorted({b["group"] for b in bindings}))
+        lines.append(f"  team {key} ({groups}): {'/'.join(roles)} in {where}{quota} [{_count(resources, components, team.name)}]")
+    for key, ep in sorted(plan.endpoints.items()):
+        if ep.spec.get("secondary"):
+            continue
+        spec = ep.spec
+        exposure = f"public https://{spec['domain']} from {', '.join(spec['allowed_cidrs'])}" if spec["public"] else "internal"
+        failover = f", failover -> {plan.endpoints[ep.secondary].cluster}" if ep.secondary else ""
+        lines.append(f"  endpoint {key}: {ep.cluster} ({ep.provider}) {exposure}{failover} [{_count(resources, components, ep.name)}]")
+    return lines
+
+
 def preview_text(plan: Plan, stack: str, resources: list[dict[str, Any]], notices: list[str]) -> str:
     lines = [f"topoform preview: {plan.name} / {plan.environment} (stack {stack}): {len(resources)} resources"]
     protected = "protected (protect + retainOnDelete on stateful resources)" if plan.protected else "not protected"
@@ -102,6 +136,7 @@ def preview_text(plan: Plan, stack: str, resources: list[dict[str, Any]], notice
             lines.append(f"  store {key}: {comp['type'].split(':')[-1] if comp else '?'} {store.name}, {len(children)} resources")
             replica = store.spec.get("replica")
             lines += _store_lines(store.name, store.spec["region"], replica["region"] if replica else None, children)
+    lines += _access_lines(plan, resources, components)
     for notice in notices:
         lines.append(f"notice: {notice}")
     return "\n".join(lines) + "\n"

@@ -143,7 +143,18 @@ class AwsGpuCluster(GpuCluster):
                 ["--region", region, "eks", "get-token", "--cluster-name", str(a[0]), "--output", "json"],
             )
         )
-        self.finish(cluster.name, cluster.endpoint, kubeconfig)
+        issuer = cluster.identities.apply(lambda ids: (ids[0].oidcs[0].issuer or "") if ids and ids[0].oidcs else "")
+        for arn, group in args.get("team_principals", {}).items():
+            aws.eks.AccessEntry(
+                self.child("team", group.split("@")[0].replace(".", "-")),
+                cluster_name=cluster.name,
+                principal_arn=arn,
+                kubernetes_groups=[group],
+                type="STANDARD",
+                tags=args["tags"],
+                opts=self.opts(),
+            )
+        self.finish(cluster.name, cluster.endpoint, kubeconfig, oidc_issuer=issuer)
 
     def _network(self, net: NetworkSpec, cluster_name: str, tags: dict[str, str]) -> tuple[pulumi.Input[str], list[pulumi.Input[str]]]:
         existing = net.get("existing")

@@ -96,6 +96,7 @@ class AwsEncryptedStore(EncryptedStore):
             primary.key_arn,
             replica_name,
             replica_key_id,
+            store_id=primary.bucket.arn,
             velero_location=primary.bucket.bucket.apply(
                 lambda b: {"provider": "velero.io/aws", "objectStorage": {"bucket": b, "prefix": "velero"}, "config": {"region": args["region"]}}
             ),

@@ -59,6 +59,8 @@ class AzureGpuCluster(GpuCluster):
 
     resource_group_name: pulumi.Output[str]
     """The resource group holding the cluster (created, or the existing one)."""
+    identity_principal_id: pulumi.Output[str]
+    """The cluster's user-assigned identity (it manages load balancers and their IPs)."""
 
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("AzureGpuCluster", name, args, opts)
@@ -98,6 +100,7 @@ class AzureGpuCluster(GpuCluster):
         identity = azure.managedidentity.UserAssignedIdentity(
             self.child("identity"), resource_group_name=rg_name, location=region, tags=tags, opts=self.opts()
         )
+        self.identity_principal_id = identity.principal_id
 
         secrets = vault_key(self, ("secrets",), args["cluster_name"], "kubernetes-secrets", 2048, rg_name, region, client.tenant_id, tags)
         grants = [
@@ -205,7 +208,8 @@ class AzureGpuCluster(GpuCluster):
         )
         kubeconfig = credentials.kubeconfigs.apply(lambda ks: _azurecli_login(ks[0].value))
         endpoint = pulumi.Output.all(cluster.private_fqdn, cluster.fqdn).apply(lambda f: f"https://{f[0] or f[1]}:443")
-        self.finish(cluster.name, endpoint, kubeconfig)
+        issuer = cluster.oidc_issuer_profile.apply(lambda p: (p.issuer_url or "") if p else "")
+        self.finish(cluster.name, endpoint, kubeconfig, oidc_issuer=issuer)
         if args.get("device_plugin"):
             device_plugin(self.child("nvidia-device-plugin"), self.kubernetes_provider, self)
 

@@ -18,6 +18,8 @@ ROLE = {
     "key-vault-crypto-user": "12338af0-0e69-4776-bea7-57ae8d297424",
     "key-vault-crypto-service-encryption-user": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
     "network-contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
+    "storage-blob-data-reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    "storage-blob-data-contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
 }
 SOFT_DELETE_DAYS = 90  # the maximum Key Vault allows
 

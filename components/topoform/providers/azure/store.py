@@ -50,6 +50,7 @@ class AzureEncryptedStore(EncryptedStore):
             primary.key_id,
             replica_name,
             replica_key,
+            store_id=primary.account.id.apply(lambda i: f"{i}/blobServices/default/containers/{CONTAINER}"),
             velero_location=pulumi.Output.all(primary.account.name, primary.resource_group).apply(
                 lambda a: {
                     "provider": "velero.io/azure",

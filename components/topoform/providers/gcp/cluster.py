@@ -98,6 +98,10 @@ class GcpGpuCluster(GpuCluster):
             enable_shielded_nodes=True,
             enable_legacy_abac=False,
             logging_config=gcp.container.ClusterLoggingConfigArgs(enable_components=CONTROL_PLANE_LOGS),
+            authenticator_groups_config=gcp.container.ClusterAuthenticatorGroupsConfigArgs(security_group=args["security_group"])
+            if "security_group" in args
+            else None,
+            gateway_api_config=gcp.container.ClusterGatewayApiConfigArgs(channel="CHANNEL_STANDARD"),
             resource_labels=args["tags"],
             deletion_protection=args["protect"],
             opts=self.stateful(depends_on=[secrets.grant]),
@@ -117,7 +121,8 @@ class GcpGpuCluster(GpuCluster):
                 installHint="Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
             )
         )
-        self.finish(cluster.name, cluster.endpoint.apply(lambda e: f"https://{e}"), kubeconfig)
+        issuer = f"https://container.googleapis.com/v1/projects/{project}/locations/{region}/clusters/{cluster_name}"
+        self.finish(cluster.name, cluster.endpoint.apply(lambda e: f"https://{e}"), kubeconfig, oidc_issuer=issuer)
 
     def _network(self, net: NetworkSpec, region: str) -> tuple[pulumi.Input[str], pulumi.Input[str], str, str]:
         existing = net.get("existing")

@@ -1,0 +1,220 @@
+"""AzureEndpoint: Azure Front Door (Standard) in front of an AKS service, Traffic Manager for failover.
+
+Public: Front Door terminates TLS for the domain with a managed certificate (TLS 1.2 minimum),
+answers HTTP only with a redirect to HTTPS, probes the origin's health path, and its WAF policy
+blocks every address outside ``allowed_cidrs``. The origin is the cluster's load balancer on a
+static public IP that admits only the ``AzureFrontDoor.Backend`` service tag; Front Door reaches
+it over HTTP on that restricted path (serve TLS in the workload for end-to-end encryption).
+With failover, a Traffic Manager profile (priority routing, HTTPS monitoring) puts the
+secondary behind the same name. Internal: an internal load balancer on private addresses.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_azure_native as azure
+
+from ...resources import Endpoint, EndpointArgs
+from .keys import role_assignment
+
+__all__ = ["AzureEndpoint"]
+
+ANNOTATION = "service.beta.kubernetes.io/azure-"
+AFD_SKU = "Standard_AzureFrontDoor"
+
+
+def _relative(domain: str, zone: str) -> str:
+    return domain[: -len(zone) - 1] if domain.endswith("." + zone) else "@"
+
+
+class AzureEndpoint(Endpoint):
+    """A public endpoint through Front Door (or Traffic Manager with failover), or an internal
+    load balancer."""
+
+    def __init__(self, name: str, args: EndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("AzureEndpoint", name, args, opts)
+        self.allow_ingress()
+        health = {f"{ANNOTATION}load-balancer-health-probe-request-path": args["health_path"]}
+        if not args["public"] or args.get("secondary") or "domain" not in args:
+            annotations = {**health, f"{ANNOTATION}load-balancer-internal": "true"} if not args["public"] else health
+            svc = self.service("LoadBalancer", annotations, ports=[443] if args["public"] else None, load_balancer_source_ranges=args["allowed_cidrs"] or None)
+            ip = svc.status.apply(lambda s: (s.load_balancer.ingress[0].ip or "") if s and s.load_balancer and s.load_balancer.ingress else "")
+            self.finish(ip, f"http://{args['endpoint_name']}")
+            return
+
+        rg = args["resource_group"]
+        domain = args["domain"]
+        client = azure.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        pip = azure.network.PublicIPAddress(
+            self.child("ip"),
+            resource_group_name=rg,
+            location=args["region"],
+            sku=azure.network.PublicIPAddressSkuArgs(name="Standard"),
+            public_ip_allocation_method="Static",
+            tags=args["tags"],
+            opts=self.opts(),
+        )
+        grant = role_assignment(self, self.child("ip-grant"), args["cluster_principal_id"], "network-contributor", pip.id, client.subscription_id)
+        self.service(
+            "LoadBalancer",
+            {
+                **health,
+                f"{ANNOTATION}pip-name": pip.name,
+                f"{ANNOTATION}load-balancer-resource-group": rg,
+                f"{ANNOTATION}allowed-service-tags": "AzureFrontDoor.Backend",
+            },
+            ports=[80],
+            depends_on=[grant],
+        )
+        profile = azure.cdn.Profile(
+            self.child("afd"), resource_group_name=rg, location="global", sku=azure.cdn.SkuArgs(name=AFD_SKU), tags=args["tags"], opts=self.opts()
+        )
+        endpoint = azure.cdn.AFDEndpoint(
+            self.child("afd-endpoint"), resource_group_name=rg, profile_name=profile.name, location="global", enabled_state="Enabled", opts=self.opts()
+        )
+        group = azure.cdn.AFDOriginGroup(
+            self.child("afd-origins"),
+            resource_group_name=rg,
+            profile_name=profile.name,
+            load_balancing_settings=azure.cdn.LoadBalancingSettingsParametersArgs(sample_size=4, successful_samples_required=3),
+            health_probe_settings=azure.cdn.HealthProbeParametersArgs(
+                probe_path=args["health_path"],
+                probe_protocol=azure.cdn.ProbeProtocol.HTTP,
+                probe_request_type=azure.cdn.HealthProbeRequestType.GET,
+                probe_interval_in_seconds=args["health_interval_seconds"],
+            ),
+            opts=self.opts(),
+        )
+        origin = azure.cdn.AFDOrigin(
+            self.child("afd-origin"),
+            resource_group_name=rg,
+            profile_name=profile.name,
+            origin_group_name=group.name,
+            host_name=pip.ip_address.apply(lambda ip: ip or ""),
+            origin_host_header=domain,
+            http_port=80,
+            https_port=443,
+            priority=1,
+            weight=1000,
+            enabled_state="Enabled",
+            opts=self.opts(),
+        )
+        zone, dns_rg = args["dns_zone"], args["dns_resource_group"]
+        custom = azure.cdn.AFDCustomDomain(
+            self.child("afd-domain"),
+            resource_group_name=rg,
+            profile_name=profile.name,
+            host_name=domain,
+            tls_settings=azure.cdn.AFDDomainHttpsParametersArgs(certificate_type="ManagedCertificate", minimum_tls_version=azure.cdn.AfdMinimumTlsVersion.TLS12),
+            opts=self.opts(),
+        )
+        azure.dns.RecordSet(
+            self.child("dns-validation"),
+            resource_group_name=dns_rg,
+            zone_name=zone,
+            relative_record_set_name=f"_dnsauth.{_relative(domain, zone)}".rstrip(".@"),
+            record_type="TXT",
+            ttl=3600,
+            txt_records=[azure.dns.TxtRecordArgs(value=[custom.validation_properties.apply(lambda v: (v.validation_token or "") if v else "")])],
+            opts=self.opts(),
+        )
+        azure.cdn.Route(
+            self.child("afd-route"),
+            resource_group_name=rg,
+            profile_name=profile.name,
+            endpoint_name=endpoint.name,
+            origin_group=azure.cdn.ResourceReferenceArgs(id=group.id),
+            custom_domains=[azure.cdn.ActivatedResourceReferenceArgs(id=custom.id)],
+            supported_protocols=["Http", "Https"],
+            https_redirect="Enabled",
+            forwarding_protocol="HttpOnly",
+            link_to_default_domain="Disabled",
+            patterns_to_match=["/*"],
+            enabled_state="Enabled",
+            opts=self.opts(depends_on=[origin]),
+        )
+        waf = azure.frontdoor.Policy(
+            self.child("waf"),
+            resource_group_name=rg,
+            policy_name=args["endpoint_name"].replace("-", "")[:128],
+            location="Global",
+            sku=azure.frontdoor.SkuArgs(name=AFD_SKU),
+            policy_settings=azure.frontdoor.PolicySettingsArgs(enabled_state="Enabled", mode="Prevention"),
+            custom_rules=azure.frontdoor.CustomRuleListArgs(
+                rules=[
+                    azure.frontdoor.CustomRuleArgs(
+                        name="onlyallowedcidrs",
+                        priority=1,
+                        rule_type="MatchRule",
+                        action="Block",
+                        match_conditions=[
+                            azure.frontdoor.MatchConditionArgs(
+                                match_variable="RemoteAddr", operator="IPMatch", negate_condition=True, match_value=args["allowed_cidrs"]
+                            )
+                        ],
+                    )
+                ]
+            ),
+            tags=args["tags"],
+            opts=self.opts(),
+        )
+        azure.cdn.SecurityPolicy(
+            self.child("afd-waf"),
+            resource_group_name=rg,
+            profile_name=profile.name,
+            parameters=azure.cdn.SecurityPolicyWebApplicationFirewallParametersArgs(
+                type="WebApplicationFirewall",
+                waf_policy=azure.cdn.ResourceReferenceArgs(id=waf.id),
+                associations=[
+                    azure.cdn.SecurityPolicyWebApplicationFirewallAssociationArgs(
+                        domains=[azure.cdn.ActivatedResourceReferenceArgs(id=custom.id)], patterns_to_match=["/*"]
+                    )
+                ],
+            ),
+            opts=self.opts(),
+        )
+        front = endpoint.host_name
+        target = args.get("failover_target")
+        answer: pulumi.Input[str] = front
+        if target is not None:
+            manager = azure.trafficmanager.Profile(
+                self.child("traffic-manager"),
+                resource_group_name=rg,
+                location="global",
+                traffic_routing_method="Priority",
+                profile_status="Enabled",
+                dns_config=azure.trafficmanager.DnsConfigArgs(relative_name=args["endpoint_name"], ttl=60),
+                monitor_config=azure.trafficmanager.MonitorConfigArgs(
+                    protocol="HTTPS",
+                    port=443,
+                    path=args["health_path"],
+                    interval_in_seconds=30 if args["health_interval_seconds"] >= 30 else 10,
+                    timeout_in_seconds=10 if args["health_interval_seconds"] >= 30 else 5,
+                    tolerated_number_of_failures=3,
+                ),
+                endpoints=[
+                    azure.trafficmanager.EndpointArgs(
+                        name=role,
+                        type="Microsoft.Network/trafficManagerProfiles/externalEndpoints",
+                        target=where,
+                        priority=priority,
+                        endpoint_status="Enabled",
+                    )
+                    for role, where, priority in (("primary", front, 1), ("secondary", target, 2))
+                ],
+                traffic_view_enrollment_status="Disabled",
+                tags=args["tags"],
+                opts=self.opts(),
+            )
+            answer = manager.dns_config.apply(lambda d: (d.fqdn or "") if d else "")
+        azure.dns.RecordSet(
+            self.child("dns"),
+            resource_group_name=dns_rg,
+            zone_name=zone,
+            relative_record_set_name=_relative(domain, zone),
+            record_type="CNAME",
+            ttl=60,
+            cname_record=azure.dns.CnameRecordArgs(cname=answer),
+            opts=self.opts(),
+        )
+        self.finish(front, f"https://{domain}")

@@ -1,0 +1,216 @@
+"""GcpEndpoint: a GKE Gateway (global external HTTPS load balancer) with a managed certificate.
+
+Public: a reserved global address, a Certificate Manager certificate for the domain (DNS
+authorization), an SSL policy of TLS 1.2 and up (MODERN profile), a Cloud Armor policy that
+admits only ``allowed_cidrs``, a health check policy, HTTP answered only with a redirect to
+HTTPS, and the domain's A record in Cloud DNS (a primary/backup routing policy with a health
+check when the endpoint fails over). Internal: an internal passthrough load balancer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from ...kube import MANAGED_BY
+from ...resources import Endpoint, EndpointArgs
+
+__all__ = ["GATEWAY_CLASS", "GcpEndpoint"]
+
+GATEWAY_CLASS = "gke-l7-global-external-managed"
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+GKE_POLICY_API = "networking.gke.io/v1"
+DENY_PRIORITY = 2147483647
+
+
+class GcpEndpoint(Endpoint):
+    """A public HTTPS endpoint through the GKE Gateway controller, or an internal L4 one."""
+
+    def __init__(self, name: str, args: EndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("GcpEndpoint", name, args, opts)
+        self.allow_ingress()
+        if not args["public"] or args.get("secondary") or "domain" not in args:
+            kind = {"networking.gke.io/load-balancer-type": "Internal"} if not args["public"] else {}
+            svc = self.service("LoadBalancer", kind, ports=[443] if args["public"] else None, load_balancer_source_ranges=args["allowed_cidrs"] or None)
+            ip = svc.status.apply(lambda s: (s.load_balancer.ingress[0].ip or "") if s and s.load_balancer and s.load_balancer.ingress else "")
+            self.finish(ip, f"http://{args['endpoint_name']}")
+            return
+        project = args["project"]
+        domain = args["domain"]
+        address = gcp.compute.GlobalAddress(self.child("ip"), project=project, labels=args["tags"], opts=self.opts())
+        certmap = self._certificate(domain, project, args)
+        ssl = gcp.compute.SSLPolicy(self.child("tls"), project=project, min_tls_version="TLS_1_2", profile="MODERN", opts=self.opts())
+        armor = gcp.compute.SecurityPolicy(
+            self.child("allow-list"),
+            project=project,
+            description=f"{name}: only allowed_cidrs",
+            rules=self._armor_rules(args["allowed_cidrs"]),
+            opts=self.opts(),
+        )
+        svc = self.service("ClusterIP")
+        provider = args["kubernetes_provider"]
+        ns = args["namespace"]
+        gateway_name = args["endpoint_name"]
+
+        def custom(role: str, api: str, kind: str, spec: Any, annotations: dict[str, pulumi.Input[str]] | None = None) -> k8s.apiextensions.CustomResource:
+            return k8s.apiextensions.CustomResource(
+                self.child(role),
+                api_version=api,
+                kind=kind,
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=f"{gateway_name}-{role}"[:63], namespace=ns, labels=MANAGED_BY, annotations=annotations),
+                spec=spec,
+                opts=self.opts(provider=provider),
+            )
+
+        custom(
+            "gateway",
+            GATEWAY_API,
+            "Gateway",
+            {
+                "gatewayClassName": GATEWAY_CLASS,
+                "addresses": [{"type": "NamedAddress", "value": address.name}],
+                "listeners": [
+                    {"name": "https", "protocol": "HTTPS", "port": 443, "hostname": domain},
+                    {"name": "http", "protocol": "HTTP", "port": 80, "hostname": domain},
+                ],
+            },
+            annotations={"networking.gke.io/certmap": certmap},
+        )
+        gw_ref = {"name": f"{gateway_name}-gateway", "sectionName": "https"}
+        custom(
+            "route",
+            GATEWAY_API,
+            "HTTPRoute",
+            {
+                "parentRefs": [gw_ref],
+                "hostnames": [domain],
+                "rules": [{"backendRefs": [{"name": svc.metadata.name, "port": args["port"]}]}],
+            },
+        )
+        custom(
+            "redirect",
+            GATEWAY_API,
+            "HTTPRoute",
+            {
+                "parentRefs": [{**gw_ref, "sectionName": "http"}],
+                "hostnames": [domain],
+                "rules": [{"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]}],
+            },
+        )
+        svc_ref = {"group": "", "kind": "Service", "name": svc.metadata.name}
+        custom("tls-policy", GKE_POLICY_API, "GCPGatewayPolicy", {"default": {"sslPolicy": ssl.name}, "targetRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": f"{gateway_name}-gateway"}})
+        custom("backend-policy", GKE_POLICY_API, "GCPBackendPolicy", {"default": {"securityPolicy": armor.name}, "targetRef": svc_ref})
+        custom(
+            "health",
+            GKE_POLICY_API,
+            "HealthCheckPolicy",
+            {
+                "default": {
+                    "checkIntervalSec": args["health_interval_seconds"],
+                    "config": {"type": "HTTP", "httpHealthCheck": {"port": args["port"], "requestPath": args["health_path"]}},
+                },
+                "targetRef": svc_ref,
+            },
+        )
+        self._dns(domain, address.address, project, args)
+        self.finish(address.address, f"https://{domain}")
+
+    def _armor_rules(self, cidrs: list[str]) -> list[gcp.compute.SecurityPolicyRuleArgs]:
+        rules = [
+            gcp.compute.SecurityPolicyRuleArgs(
+                action="allow",
+                priority=1000 + i,
+                description="allowed_cidrs",
+                match=gcp.compute.SecurityPolicyRuleMatchArgs(
+                    versioned_expr="SRC_IPS_V1", config=gcp.compute.SecurityPolicyRuleMatchConfigArgs(src_ip_ranges=cidrs[i * 10 : i * 10 + 10])
+                ),
+            )
+            for i in range((len(cidrs) + 9) // 10)  # Cloud Armor takes ten ranges per rule
+        ]
+        rules.append(
+            gcp.compute.SecurityPolicyRuleArgs(
+                action="deny(403)",
+                priority=DENY_PRIORITY,
+                description="everyone else",
+                match=gcp.compute.SecurityPolicyRuleMatchArgs(
+                    versioned_expr="SRC_IPS_V1", config=gcp.compute.SecurityPolicyRuleMatchConfigArgs(src_ip_ranges=["*"])
+                ),
+            )
+        )
+        return rules
+
+    def _certificate(self, domain: str, project: str, args: EndpointArgs) -> pulumi.Output[str]:
+        auth = gcp.certificatemanager.DnsAuthorization(self.child("dns-auth"), domain=domain, project=project, labels=args["tags"], opts=self.opts())
+        record = auth.dns_resource_records.apply(lambda r: r[0])
+        self._zone_record(
+            "dns-auth",
+            record.name.apply(lambda n: n or ""),
+            record.type.apply(lambda t: t or "CNAME"),
+            [record.data.apply(lambda d: d or "")],
+            project,
+            args,
+        )
+        cert = gcp.certificatemanager.Certificate(
+            self.child("cert"),
+            project=project,
+            scope="DEFAULT",
+            managed=gcp.certificatemanager.CertificateManagedArgs(domains=[domain], dns_authorizations=[auth.id]),
+            labels=args["tags"],
+            opts=self.opts(),
+        )
+        certmap = gcp.certificatemanager.CertificateMap(self.child("certmap"), project=project, labels=args["tags"], opts=self.opts())
+        gcp.certificatemanager.CertificateMapEntry(
+            self.child("certmap-entry"), project=project, map=certmap.name, hostname=domain, certificates=[cert.id], opts=self.opts()
+        )
+        return certmap.name
+
+    def _zone(self, project: str, args: EndpointArgs) -> pulumi.Output[str]:
+        dns_name = f"{args['dns_zone']}."
+        zones = gcp.dns.get_managed_zones_output(project=project, opts=pulumi.InvokeOutputOptions(parent=self))
+        return zones.managed_zones.apply(lambda zs: next((z.name for z in zs if z.dns_name == dns_name and z.name), ""))
+
+    def _zone_record(self, role: str, name: pulumi.Input[str], type_: pulumi.Input[str], data: list[pulumi.Input[str]], project: str, args: EndpointArgs, **extra: Any) -> gcp.dns.RecordSet:
+        return gcp.dns.RecordSet(
+            self.child(role),
+            project=project,
+            managed_zone=self._zone(project, args),
+            name=name,
+            type=type_,
+            ttl=60,
+            rrdatas=data or None,
+            opts=self.opts(),
+            **extra,
+        )
+
+    def _dns(self, domain: str, ip: pulumi.Output[str], project: str, args: EndpointArgs) -> None:
+        target = args.get("failover_target")
+        if target is None:
+            self._zone_record("dns", f"{domain}.", "A", [ip], project, args)
+            return
+        check = gcp.compute.HealthCheck(
+            self.child("health-check"),
+            project=project,
+            check_interval_sec=args["health_interval_seconds"],
+            https_health_check=gcp.compute.HealthCheckHttpsHealthCheckArgs(port=443, request_path=args["health_path"], host=domain),
+            source_regions=["us-central1", "us-east4", "europe-west1"],
+            opts=self.opts(),
+        )
+        self._zone_record(
+            "dns",
+            f"{domain}.",
+            "A",
+            [],
+            project,
+            args,
+            routing_policy=gcp.dns.RecordSetRoutingPolicyArgs(
+                health_check=check.id,
+                primary_backup=gcp.dns.RecordSetRoutingPolicyPrimaryBackupArgs(
+                    primary=gcp.dns.RecordSetRoutingPolicyPrimaryBackupPrimaryArgs(external_endpoints=[ip]),
+                    backup_geos=[gcp.dns.RecordSetRoutingPolicyPrimaryBackupBackupGeoArgs(location=args["region"], rrdatas=[target])],
+                    trickle_ratio=0,
+                ),
+            ),
+        )
