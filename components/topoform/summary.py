@@ -97,8 +97,8 @@ def _access_lines(plan: Plan, resources: list[dict[str, Any]], components: dict[
     for key, ep in sorted(plan.endpoints.items()):
         if ep.spec.get("secondary"):
             continue
-        spec = ep.spec
-        exposure = f"public https://{spec['domain']} from {', '.join(spec['allowed_cidrs'])}" if spec["public"] else "internal"
+        es = ep.spec
+        exposure = f"public https://{es['domain']} from {', '.join(es['allowed_cidrs'])}" if es["public"] else "internal"
         failover = f", failover -> {plan.endpoints[ep.secondary].cluster}" if ep.secondary else ""
         lines.append(f"  endpoint {key}: {ep.cluster} ({ep.provider}) {exposure}{failover} [{_count(resources, components, ep.name)}]")
     return lines
