@@ -227,7 +227,7 @@ endpoints:
     assert (check["type"], check["port"], check["resourcePath"]) == ("HTTPS", 443, "/healthz")
 
 
-def test_azure_public_endpoint_front_door_waf_and_traffic_manager(tmp_path: Path) -> None:
+def test_azure_public_endpoint_front_door_waf_and_origin_failover(tmp_path: Path) -> None:
     rec = _record(
         tmp_path,
         f"""sites:
@@ -255,9 +255,14 @@ endpoints:
     rule = waf["customRules"]["rules"][0]
     assert rule["action"] == "Block" and rule["matchConditions"][0]["negateCondition"] is True
     assert rule["matchConditions"][0]["matchValue"] == ["203.0.113.0/24", "198.51.100.0/24"]
-    tm = _one(rec, "azure-native:trafficmanager:Profile", "acc-api-traffic-manager")["inputs"]
-    assert tm["trafficRoutingMethod"] == "Priority" and [e["priority"] for e in tm["endpoints"]] == [1, 2]
-    assert tm["monitorConfig"]["protocol"] == "HTTPS"
+    origins = {r["name"]: r["inputs"] for r in rec.by_type("azure-native:cdn:AFDOrigin")}
+    assert origins["acc-api-afd-origin"]["priority"] == 1
+    secondary = origins["acc-api-afd-origin-secondary"]
+    assert secondary["priority"] == 2 and secondary["enforceCertificateNameCheck"] is True
+    assert secondary["originHostHeader"] == "api.acme.example"
+    probe = _one(rec, "azure-native:cdn:AFDOriginGroup", "acc-api-afd-origins")["inputs"]["healthProbeSettings"]
+    assert probe["probePath"] == "/healthz"
+    assert not rec.by_type("azure-native:trafficmanager:Profile")  # managed certificates do not renew behind it
     origin = _one(rec, "kubernetes:core/v1:Service", "acc-api-svc")["inputs"]["metadata"]["annotations"]
     assert origin["service.beta.kubernetes.io/azure-allowed-service-tags"] == "AzureFrontDoor.Backend"
 

@@ -3,6 +3,8 @@
     topoform validate <env|file>        check a topology (no Pulumi SDK is imported)
     topoform preview  <env|file> [--json]  run the program offline and show what it creates
     topoform lock     <env|file>        record the environment's stateful entries (clusters, stores)
+    topoform check    <env|file> [--json | --format markdown] [--policy-config FILE]
+                                        run the policy pack offline; exit 1 on a mandatory violation
 
 ``<env>`` is a stack of the Pulumi project (``stacks/Pulumi.<env>.yaml`` names
 its topology file). Exit codes: 0 success; 2 invalid input, one line per
@@ -85,6 +87,36 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    target, plan = _load(args.target, args.project)
+    from .check import PolicyConfigError, check, load_policy_config
+    from .preview import record
+    from .report import check_markdown, check_text
+
+    config: dict[str, object] = {}
+    if args.policy_config:
+        try:
+            with open(args.policy_config, encoding="utf-8") as fh:
+                config = load_policy_config(fh.read())
+        except (OSError, PolicyConfigError) as exc:
+            print(f"{args.policy_config}:1: policy config: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    stack = target.stack or plan.environment
+    rec = record(target.topology, stack=stack, project=target.project, program=target.program)
+    try:
+        result = check(rec, config)
+    except PolicyConfigError as exc:
+        print(f"{args.policy_config or 'policy config'}:1: policy config: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.json:
+        sys.stdout.write(result.to_json())
+    elif args.format == "markdown":
+        sys.stdout.write(check_markdown(result))
+    else:
+        sys.stdout.write(check_text(result))
+    return 1 if result.mandatory else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="topoform", description="GPU infrastructure on every cloud from one topology file per environment.")
     parser.add_argument("--project", help="the Pulumi project directory (default: the nearest Pulumi.yaml above the current directory)")
@@ -97,6 +129,13 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lock", help="record the environment's clusters and stores so renames keep their data")
     p.add_argument("target", help="an environment (stack) name or a topology file")
     p.set_defaults(func=cmd_lock)
+
+    p = sub.add_parser("check", help="run the policy pack offline (no credentials); exit 1 on a mandatory violation")
+    p.add_argument("target", help="an environment (stack) name or a topology file")
+    p.add_argument("--json", action="store_true", help="print violations as JSON")
+    p.add_argument("--format", choices=["text", "markdown"], default="text", help="markdown renders a pull-request comment")
+    p.add_argument("--policy-config", help="a JSON file like `pulumi preview --policy-pack-config` takes")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("preview", help="run the Pulumi program offline under mocks and show every resource")
     p.add_argument("target", help="an environment (stack) name or a topology file")

@@ -49,6 +49,9 @@ class Recording:
     stack: str
     resources: list[dict[str, Any]]
     notices: list[str] = field(default_factory=list)
+    wire: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    """Per URN, the registration as the engine received it (protobuf properties, property
+    dependencies): what the policy analyzer is fed, as `pulumi preview` would."""
 
     def to_json(self) -> str:
         return json.dumps({"project": self.project, "stack": self.stack, "resources": self.resources, "notices": self.notices}, indent=2, sort_keys=True) + "\n"
@@ -89,6 +92,7 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, fakes: mocks.Mocks) -> None:
         super().__init__(fakes)
         self.records: list[dict[str, Any]] = []
+        self.wire: dict[str, dict[str, Any]] = {}
         self._aliases: dict[str, list[str]] = {}
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -103,6 +107,13 @@ class RecordingMonitor(mocks.MockMonitor):
             return response
         urn = response.urn
         inputs = json_format.MessageToDict(request.object, preserving_proto_field_name=True) if request.HasField("object") else {}
+        properties = type(request.object)()
+        properties.CopyFrom(request.object)
+        self.wire[urn] = {
+            "properties": properties,
+            "provider": request.provider,
+            "property_dependencies": {k: list(v.urns) for k, v in request.propertyDependencies.items()},
+        }
         self.records.append(
             {
                 "urn": urn,
@@ -451,6 +462,6 @@ def record(
 
         _sync_await(run_pulumi_func(body))
         resources = sorted(monitor.records, key=lambda r: str(r["urn"]))
-        return Recording(project=project, stack=stack, resources=resources, notices=sorted(set(notices.messages)))
+        return Recording(project=project, stack=stack, resources=resources, notices=sorted(set(notices.messages)), wire=monitor.wire)
 
     return contextvars.Context().run(go)

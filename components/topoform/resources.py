@@ -206,6 +206,7 @@ class Endpoint(Component):
         annotations: Mapping[str, pulumi.Input[str]] | None = None,
         ports: list[int] | None = None,
         depends_on: list[pulumi.Resource] | None = None,
+        app_protocol: str | None = None,
         **spec: Any,
     ) -> k8s.core.v1.Service:
         """The Service that selects the workload's pods (and, for a LoadBalancer, makes the cloud's LB)."""
@@ -221,7 +222,10 @@ class Endpoint(Component):
             spec=k8s.core.v1.ServiceSpecArgs(
                 type=service_type,
                 selector=args["selector"],
-                ports=[k8s.core.v1.ServicePortArgs(name=f"p{p}", port=p, target_port=args["port"], protocol="TCP") for p in (ports or [args["port"]])],
+                ports=[
+                    k8s.core.v1.ServicePortArgs(name=f"p{p}", port=p, target_port=args["port"], protocol="TCP", app_protocol=app_protocol)
+                    for p in (ports or [args["port"]])
+                ],
                 **spec,
             ),
             opts=self.opts(provider=args["kubernetes_provider"], depends_on=depends_on or []),

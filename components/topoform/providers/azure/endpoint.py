@@ -1,12 +1,16 @@
-"""AzureEndpoint: Azure Front Door (Standard) in front of an AKS service, Traffic Manager for failover.
+"""AzureEndpoint: Azure Front Door (Standard) in front of an AKS service.
 
 Public: Front Door terminates TLS for the domain with a managed certificate (TLS 1.2 minimum),
 answers HTTP only with a redirect to HTTPS, probes the origin's health path, and its WAF policy
 blocks every address outside ``allowed_cidrs``. The origin is the cluster's load balancer on a
 static public IP that admits only the ``AzureFrontDoor.Backend`` service tag; Front Door reaches
 it over HTTP on that restricted path (serve TLS in the workload for end-to-end encryption).
-With failover, a Traffic Manager profile (priority routing, HTTPS monitoring) puts the
-secondary behind the same name. Internal: an internal load balancer on private addresses.
+Internal: an internal load balancer on private addresses.
+
+Failover: the secondary is a second origin of priority 2 in the same origin group, reached over
+HTTPS; Front Door's health probes move traffic to it. Not Traffic Manager: a managed Front Door
+certificate does not renew when the domain resolves through Traffic Manager (Front Door cannot
+verify the chain), so a Traffic Manager in front would break TLS within a year.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ def _relative(domain: str, zone: str) -> str:
 
 
 class AzureEndpoint(Endpoint):
-    """A public endpoint through Front Door (or Traffic Manager with failover), or an internal
-    load balancer."""
+    """A public endpoint through Front Door (with a priority-2 origin for failover), or an
+    internal load balancer."""
 
     def __init__(self, name: str, args: EndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("AzureEndpoint", name, args, opts)
@@ -37,7 +41,13 @@ class AzureEndpoint(Endpoint):
         health = {f"{ANNOTATION}load-balancer-health-probe-request-path": args["health_path"]}
         if not args["public"] or args.get("secondary") or "domain" not in args:
             annotations = {**health, f"{ANNOTATION}load-balancer-internal": "true"} if not args["public"] else health
-            svc = self.service("LoadBalancer", annotations, ports=[443] if args["public"] else None, load_balancer_source_ranges=args["allowed_cidrs"] or None)
+            svc = self.service(
+                "LoadBalancer",
+                annotations,
+                ports=[443] if args["public"] else None,
+                load_balancer_source_ranges=args["allowed_cidrs"] or None,
+                app_protocol=None if args["public"] else "http",
+            )
             ip = svc.status.apply(lambda s: (s.load_balancer.ingress[0].ip or "") if s and s.load_balancer and s.load_balancer.ingress else "")
             self.finish(ip, f"http://{args['endpoint_name']}")
             return
@@ -65,6 +75,7 @@ class AzureEndpoint(Endpoint):
             },
             ports=[80],
             depends_on=[grant],
+            app_protocol="http",
         )
         profile = azure.cdn.Profile(
             self.child("afd"), resource_group_name=rg, location="global", sku=azure.cdn.SkuArgs(name=AFD_SKU), tags=args["tags"], opts=self.opts()
@@ -173,40 +184,25 @@ class AzureEndpoint(Endpoint):
             ),
             opts=self.opts(),
         )
-        front = endpoint.host_name
         target = args.get("failover_target")
-        answer: pulumi.Input[str] = front
         if target is not None:
-            manager = azure.trafficmanager.Profile(
-                self.child("traffic-manager"),
+            azure.cdn.AFDOrigin(
+                self.child("afd-origin-secondary"),
                 resource_group_name=rg,
-                location="global",
-                traffic_routing_method="Priority",
-                profile_status="Enabled",
-                dns_config=azure.trafficmanager.DnsConfigArgs(relative_name=args["endpoint_name"], ttl=60),
-                monitor_config=azure.trafficmanager.MonitorConfigArgs(
-                    protocol="HTTPS",
-                    port=443,
-                    path=args["health_path"],
-                    interval_in_seconds=30 if args["health_interval_seconds"] >= 30 else 10,
-                    timeout_in_seconds=10 if args["health_interval_seconds"] >= 30 else 5,
-                    tolerated_number_of_failures=3,
-                ),
-                endpoints=[
-                    azure.trafficmanager.EndpointArgs(
-                        name=role,
-                        type="Microsoft.Network/trafficManagerProfiles/externalEndpoints",
-                        target=where,
-                        priority=priority,
-                        endpoint_status="Enabled",
-                    )
-                    for role, where, priority in (("primary", front, 1), ("secondary", target, 2))
-                ],
-                traffic_view_enrollment_status="Disabled",
-                tags=args["tags"],
+                profile_name=profile.name,
+                origin_group_name=group.name,
+                host_name=target,
+                origin_host_header=domain,
+                http_port=80,
+                https_port=443,
+                priority=2,
+                weight=1000,
+                enabled_state="Enabled",
+                enforce_certificate_name_check=True,
                 opts=self.opts(),
             )
-            answer = manager.dns_config.apply(lambda d: (d.fqdn or "") if d else "")
+        front = endpoint.host_name
+        answer: pulumi.Input[str] = front
         azure.dns.RecordSet(
             self.child("dns"),
             resource_group_name=dns_rg,

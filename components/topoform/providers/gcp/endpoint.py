@@ -193,7 +193,7 @@ class GcpEndpoint(Endpoint):
         check = gcp.compute.HealthCheck(
             self.child("health-check"),
             project=project,
-            check_interval_sec=args["health_interval_seconds"],
+            check_interval_sec=max(30, args["health_interval_seconds"]),  # Cloud DNS health checks: 30 s or more
             https_health_check=gcp.compute.HealthCheckHttpsHealthCheckArgs(port=443, request_path=args["health_path"], host=domain),
             source_regions=["us-central1", "us-east4", "europe-west1"],
             opts=self.opts(),

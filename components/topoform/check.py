@@ -1,0 +1,212 @@
+"""The offline policy check: the recording fed through the pulumi_policy SDK's own analyzer.
+
+This is the path `pulumi preview --policy-pack policies` drives, without the engine: the
+analyzer servicer is configured (with the config schema's defaults applied, as the CLI does,
+and the user's ``--policy-config`` on top), every resource goes through ``Analyze`` with its
+properties, options and provider, then the whole stack through ``AnalyzeStack``. Rules the
+analyzer cannot see (``retainOnDelete``) are judged over the recording itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import struct_pb2
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy import EnforcementLevel
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+from topoform_policies import PACK_NAME, RETAIN_RULE, RULES, Subject, judge_stack, policies, rule_config
+
+from .preview import Recording
+
+__all__ = ["CheckResult", "PolicyConfigError", "Violation", "check", "load_policy_config"]
+
+
+class PolicyConfigError(ValueError):
+    """The policy config names unknown policies or levels."""
+
+LEVEL_NAMES = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory", analyzer_pb2.DISABLED: "disabled", analyzer_pb2.REMEDIATE: "mandatory"}
+LEVEL_CODES = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY, "disabled": analyzer_pb2.DISABLED}
+SEVERITY_NAMES = {
+    analyzer_pb2.POLICY_SEVERITY_LOW: "low",
+    analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
+    analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
+    analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
+}
+RULE_BY_NAME = {r.name: r for r in [*RULES, RETAIN_RULE]}
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    severity: str
+    enforcement: str
+    urn: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"policy": self.policy, "severity": self.severity, "enforcement": self.enforcement, "urn": self.urn, "message": self.message}
+
+
+@dataclass
+class CheckResult:
+    """What the check found, in a stable order."""
+
+    stack: str
+    resources: int
+    violations: list[Violation] = field(default_factory=list)
+    policies: int = 0
+
+    @property
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.enforcement == "mandatory"]
+
+    def to_json(self) -> str:
+        return (
+            json.dumps(
+                {
+                    "stack": self.stack,
+                    "resources": self.resources,
+                    "policies": self.policies,
+                    "violations": [v.to_dict() for v in self.violations],
+                    "mandatory": len(self.mandatory),
+                },
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n"
+        )
+
+
+def load_policy_config(text: str) -> dict[str, Any]:
+    """A `--policy-pack-config` file: ``{"all": level, "<policy>": level | {"enforcementLevel": ..., ...}}``."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise PolicyConfigError(f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise PolicyConfigError("the policy config must be a JSON object keyed by policy name")
+    unknown = sorted(k for k in data if k != "all" and k not in RULE_BY_NAME)
+    if unknown:
+        raise PolicyConfigError(f"unknown policies {', '.join(unknown)}; known: {', '.join(sorted(RULE_BY_NAME))}")
+    return data
+
+
+def _settings(name: str, config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A policy's enforcement level and properties from the config file (CLI semantics)."""
+    rule = RULE_BY_NAME[name]
+    level = str(config.get("all", rule.enforcement))
+    given = config.get(name)
+    properties: dict[str, Any] = {}
+    if isinstance(given, str):
+        level = given
+    elif isinstance(given, Mapping):
+        properties = {k: v for k, v in given.items() if k != "enforcementLevel"}
+        level = str(given.get("enforcementLevel", level))
+    if level not in LEVEL_CODES:
+        raise PolicyConfigError(f"{name}: enforcement level '{level}' is not advisory, mandatory or disabled")
+    return level, rule_config(rule, properties)
+
+
+def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
+    out = struct_pb2.Struct()
+    out.update(json.loads(json.dumps(value)))
+    return out
+
+
+def _options(r: Mapping[str, Any]) -> analyzer_pb2.AnalyzerResourceOptions:
+    o = r["options"]
+    return analyzer_pb2.AnalyzerResourceOptions(
+        protect=o["protect"],
+        ignoreChanges=o["ignoreChanges"],
+        deleteBeforeReplace=o["deleteBeforeReplace"],
+        deleteBeforeReplaceDefined=True,
+        aliases=o["aliases"],
+        parent=r["parent"],
+    )
+
+
+def check(rec: Recording, config: Mapping[str, Any] | None = None) -> CheckResult:
+    """Run every policy over the recording through the SDK's analyzer servicer."""
+    config = dict(config or {})
+    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", policies(), EnforcementLevel.MANDATORY)
+    settings = {r.name: _settings(r.name, config) for r in RULES}
+    servicer.Configure(  # type: ignore[no-untyped-call]
+        analyzer_pb2.ConfigureAnalyzerRequest(
+            policyConfig={name: analyzer_pb2.PolicyConfig(enforcementLevel=LEVEL_CODES[level], properties=_struct(props)) for name, (level, props) in settings.items()}
+        ),
+        None,
+    )
+    by_urn = {r["urn"]: r for r in rec.resources}
+
+    def provider(r: Mapping[str, Any]) -> analyzer_pb2.AnalyzerProviderResource | None:
+        ref = r["provider"]
+        p = by_urn.get(ref)
+        if p is None:
+            return None
+        return analyzer_pb2.AnalyzerProviderResource(type=p["type"], properties=rec.wire[ref]["properties"], urn=ref, name=p["name"])
+
+    diagnostics: list[Any] = []
+    stack_resources = []
+    for r in rec.resources:
+        if not r["custom"]:
+            continue
+        wire = rec.wire[r["urn"]]
+        prov = provider(r)
+        request = analyzer_pb2.AnalyzeRequest(type=r["type"], properties=wire["properties"], urn=r["urn"], name=r["name"], options=_options(r))
+        if prov is not None:
+            request.provider.CopyFrom(prov)
+        for d in servicer.Analyze(request, None).diagnostics:  # type: ignore[no-untyped-call]
+            if not d.urn:
+                d.urn = r["urn"]  # a resource policy's violation is about the resource analyzed
+            diagnostics.append(d)
+        resource = analyzer_pb2.AnalyzerResource(
+            type=r["type"],
+            properties=wire["properties"],
+            urn=r["urn"],
+            name=r["name"],
+            options=_options(r),
+            parent=r["parent"],
+            dependencies=r["options"]["dependsOn"],
+            propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v) for k, v in wire["property_dependencies"].items()},
+        )
+        if prov is not None:
+            resource.provider.CopyFrom(prov)
+        stack_resources.append(resource)
+    diagnostics += list(servicer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources), None).diagnostics)  # type: ignore[no-untyped-call]
+
+    violations = []
+    for d in diagnostics:
+        rule = RULE_BY_NAME.get(d.policyName)
+        message = d.message.split("\n", 1)[1] if "\n" in d.message else d.message
+        if rule is None:
+            continue
+        violations.append(Violation(d.policyName, SEVERITY_NAMES.get(d.severity, rule.severity), LEVEL_NAMES[d.enforcementLevel], d.urn, message))
+    violations += _retained(rec, config)
+    violations = sorted(set(violations), key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn, v.message))
+    return CheckResult(stack=rec.stack, resources=len(rec.resources), violations=violations, policies=len(RULES) + 1)
+
+
+def _retained(rec: Recording, config: Mapping[str, Any]) -> list[Violation]:
+    """retainOnDelete on every stateful resource of a protected stack (policies cannot see it)."""
+    level, props = _settings(RETAIN_RULE.name, config) if RETAIN_RULE.name in config else (RETAIN_RULE.enforcement, rule_config(RETAIN_RULE, {}))
+    if level == "disabled":
+        return []
+    subjects = [
+        Subject(type=r["type"], name=r["name"], urn=r["urn"], props=r["inputs"], protect=r["options"]["retainOnDelete"])
+        for r in rec.resources
+        if r["custom"]
+    ]
+    protected = [r for r in rec.resources if r["options"]["protect"]]
+    mode = props.get("protected", "auto")
+    if mode == "no" or (mode == "auto" and not protected):
+        return []
+    # Judge "protected" through retainOnDelete: the same rule body, with protect read as retain.
+    findings = judge_stack(RETAIN_RULE, subjects, {**props, "protected": "yes"})
+    return [
+        Violation(RETAIN_RULE.name, RETAIN_RULE.severity, level, f.urn, "a stateful resource in a protected stack without retainOnDelete")
+        for f in findings
+    ]

@@ -1,0 +1,43 @@
+"""Readers: each resource type's properties -> neutral facts, one module per cloud.
+
+:func:`facts` reads one subject; :func:`stack_facts` adds what only the whole stack shows
+(an S3 bucket's separate encryption, versioning and policy resources).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from ..base import Fact, Subject
+from . import aws, azure, gcp, kubernetes
+
+__all__ = ["READERS", "facts", "stack_facts"]
+
+READERS = {**aws.READERS, **gcp.READERS, **azure.READERS, **kubernetes.READERS}
+STACK_READERS = [*aws.STACK_READERS, *gcp.STACK_READERS, *azure.STACK_READERS, *kubernetes.STACK_READERS]
+_PREVIEW = re.compile(r"(alpha|beta|preview)", re.I)
+
+
+def facts(s: Subject) -> list[Fact]:
+    """Every fact the readers know about one resource."""
+    out = list(READERS[s.type](s)) if s.type in READERS else []
+    if s.package == "kubernetes":
+        out += list(kubernetes.api_version(s))
+    elif s.package == "azure-native" and s.type.count(":") >= 2 and "/" in s.type.split(":")[1]:
+        # Explicitly versioned azure-native modules: azure-native:<module>/v2024...preview:Kind
+        out.append(Fact("api_version", s.type.split(":")[1].split("/", 1)[1], "type"))
+    return out
+
+
+def stack_facts(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, Fact]]:
+    """Facts per subject, the whole stack's included."""
+    for s in subjects:
+        for fact in facts(s):
+            yield s, fact
+    for reader in STACK_READERS:
+        yield from reader(subjects)
+
+
+def is_preview(version: str) -> bool:
+    return bool(_PREVIEW.search(version))

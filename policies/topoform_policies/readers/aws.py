@@ -1,0 +1,283 @@
+"""AWS resources read back into neutral facts (the mirror of the AWS components)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from ..base import Fact, Subject, get, mapping
+from .common import gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
+
+__all__ = ["READERS", "STACK_READERS", "policy_statements"]
+
+ADMIN_POLICIES = ("AdministratorAccess", "PowerUserAccess", "IAMFullAccess")
+
+
+def policy_statements(document: Any) -> list[Mapping[str, Any]]:
+    """An IAM policy document (JSON string or mapping) -> its statements."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return []
+    if not isinstance(document, Mapping):
+        return []
+    statements = document.get("Statement") or []
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    return [s for s in statements if isinstance(s, Mapping)]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (str, Mapping)):
+        return [value]
+    return list(value)
+
+
+def _allowed_actions(document: Any) -> list[str]:
+    return [str(a) for s in policy_statements(document) if s.get("Effect") == "Allow" for a in _as_list(s.get("Action"))]
+
+
+def _public_principal(document: Any) -> bool:
+    """An Allow statement open to everyone with no condition."""
+    for s in policy_statements(document):
+        principal = s.get("Principal")
+        everyone = principal == "*" or (isinstance(principal, Mapping) and "*" in _as_list(principal.get("AWS")))
+        if s.get("Effect") == "Allow" and everyone and not s.get("Condition"):
+            return True
+    return False
+
+
+def _tls_only(document: Any) -> bool:
+    for s in policy_statements(document):
+        condition = s.get("Condition") or {}
+        secure = get(condition, "Bool", "aws:SecureTransport")
+        if s.get("Effect") == "Deny" and str(secure).lower() == "false":
+            return True
+    return False
+
+
+def _tags(s: Subject) -> Mapping[str, Any]:
+    """Resource tags over the provider's default tags (what AWS will really apply)."""
+    merged = dict(mapping(get(mapping(s.provider.get("defaultTags")), "tags", default={})))
+    merged.update(get(s.props, "tags", default={}) or {})
+    return merged
+
+
+def bucket(s: Subject) -> Iterator[Fact]:
+    acl = get(s.props, "acl")
+    if acl in ("public-read", "public-read-write", "authenticated-read"):
+        yield Fact("store.public", True, f"acl is {acl}")
+    yield Fact("stateful", True)
+    yield Fact("deletion_protection", not get(s.props, "forceDestroy", default=False), "forceDestroy")
+    yield labels_fact(_tags(s), "tags")
+
+
+def public_access_block(s: Subject) -> Iterator[Fact]:
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    off = [f for f in flags if get(s.props, f) is not True]
+    yield Fact("store.public", bool(off), f"{', '.join(off)} not true" if off else "all four flags true")
+
+
+def sse(s: Subject) -> Iterator[Fact]:
+    rules = get(s.props, "rules", default=[])
+    algorithms = [get(r, "applyServerSideEncryptionByDefault", "sseAlgorithm") for r in rules]
+    keys = [get(r, "applyServerSideEncryptionByDefault", "kmsMasterKeyId") for r in rules]
+    cmk = bool(rules) and all(a in ("aws:kms", "aws:kms:dsse") for a in algorithms) and all(keys)
+    yield Fact("store.cmk", cmk, f"sseAlgorithm {algorithms}")
+
+
+def versioning(s: Subject) -> Iterator[Fact]:
+    status = get(s.props, "versioningConfiguration", "status")
+    yield Fact("store.versioning", status == "Enabled", f"status {status}")
+
+
+def ownership(s: Subject) -> Iterator[Fact]:
+    owner = get(s.props, "rule", "objectOwnership")
+    yield Fact("store.shared_keys", owner != "BucketOwnerEnforced", f"objectOwnership {owner} (ACLs stay enabled)")
+
+
+def bucket_policy(s: Subject) -> Iterator[Fact]:
+    document = get(s.props, "policy")
+    yield Fact("store.tls_only", _tls_only(document), "no Deny for aws:SecureTransport false")
+    if _public_principal(document):
+        yield Fact("store.public", True, "the bucket policy allows Principal *")
+
+
+def bucket_acl(s: Subject) -> Iterator[Fact]:
+    acl = get(s.props, "acl")
+    if acl in ("public-read", "public-read-write", "authenticated-read"):
+        yield Fact("store.public", True, f"acl is {acl}")
+
+
+def kms_key(s: Subject) -> Iterator[Fact]:
+    yield Fact("key.rotation", bool(get(s.props, "enableKeyRotation")), "enableKeyRotation")
+    yield Fact("key.public", _public_principal(get(s.props, "policy")), "the key policy allows Principal *")
+    yield Fact("stateful", True)
+    yield Fact("deletion_protection", get(s.props, "deletionWindowInDays", default=30) >= 30, "deletionWindowInDays below the maximum (30)")
+    yield labels_fact(_tags(s), "tags")
+
+
+def eks_cluster(s: Subject) -> Iterator[Fact]:
+    vpc = get(s.props, "vpcConfig", default={})
+    public = get(vpc, "endpointPublicAccess", default=True)
+    cidrs = list(get(vpc, "publicAccessCidrs", default=[]) or ["0.0.0.0/0"]) if public else []
+    yield Fact("cluster.api_public", cidrs, "vpcConfig.endpointPublicAccess / publicAccessCidrs")
+    secrets = "secrets" in (get(s.props, "encryptionConfig", "resources", default=[]) or [])
+    yield Fact("cluster.secrets_encryption", secrets and bool(get(s.props, "encryptionConfig", "provider", "keyArn")), "encryptionConfig")
+    logs = set(get(s.props, "enabledClusterLogTypes", default=[]) or [])
+    yield Fact("cluster.control_plane_logs", {"api", "audit", "authenticator"} <= logs, f"enabledClusterLogTypes {sorted(logs)}")
+    mode = get(s.props, "accessConfig", "authenticationMode", default="CONFIG_MAP")
+    yield Fact("cluster.local_auth", mode == "CONFIG_MAP", f"authenticationMode {mode}")
+    yield Fact("cluster.version", str(get(s.props, "version", default="")), "version")
+    yield Fact("stateful", True)
+    yield Fact("deletion_protection", bool(get(s.props, "deletionProtection")), "deletionProtection")
+    yield labels_fact(_tags(s), "tags")
+
+
+def node_group(s: Subject) -> Iterator[Fact]:
+    if get(s.props, "remoteAccess", "ec2SshKey") and not get(s.props, "remoteAccess", "sourceSecurityGroupIds"):
+        yield Fact("nodes.public_ip", True, "remoteAccess opens SSH to the internet")
+    types = [str(t) for t in get(s.props, "instanceTypes", default=[]) or []]
+    ami = str(get(s.props, "amiType", default=""))
+    if any(is_gpu_machine("aws", t) for t in types) or "NVIDIA" in ami or "GPU" in ami:
+        labels = get(s.props, "labels", default={}) or {}
+        taints = [(get(t, "key"), get(t, "value"), get(t, "effect")) for t in get(s.props, "taints", default=[]) or []]
+        yield gpu_labels_and_taints(labels, taints, {"NO_SCHEDULE": "NoSchedule"})
+    yield labels_fact(_tags(s), "tags")
+
+
+def launch_template(s: Subject) -> Iterator[Fact]:
+    tokens = get(s.props, "metadataOptions", "httpTokens", default="optional")
+    yield Fact("nodes.imds_v1", tokens != "required", f"metadataOptions.httpTokens {tokens}")
+    for nic in get(s.props, "networkInterfaces", default=[]) or []:
+        if str(get(nic, "associatePublicIpAddress")).lower() == "true":
+            yield Fact("nodes.public_ip", True, "networkInterfaces.associatePublicIpAddress")
+
+
+def instance(s: Subject) -> Iterator[Fact]:
+    tokens = get(s.props, "metadataOptions", "httpTokens", default="optional")
+    yield Fact("nodes.imds_v1", tokens != "required", f"metadataOptions.httpTokens {tokens}")
+    if get(s.props, "associatePublicIpAddress"):
+        yield Fact("nodes.public_ip", True, "associatePublicIpAddress")
+
+
+def iam_document(field: str) -> Any:
+    def read(s: Subject) -> Iterator[Fact]:
+        yield Fact("iam.allow_actions", _allowed_actions(get(s.props, field)), field)
+
+    return read
+
+
+def iam_role(s: Subject) -> Iterator[Fact]:
+    for inline in get(s.props, "inlinePolicies", default=[]) or []:
+        yield Fact("iam.allow_actions", _allowed_actions(get(inline, "policy")), "inlinePolicies")
+    for arn in get(s.props, "managedPolicyArns", default=[]) or []:
+        yield Fact("iam.role", str(arn), "managedPolicyArns")
+
+
+def iam_attachment(s: Subject) -> Iterator[Fact]:
+    yield Fact("iam.role", str(get(s.props, "policyArn", default="")), "policyArn")
+
+
+def security_group(s: Subject) -> Iterator[Fact]:
+    rules = [
+        (get(r, "fromPort", default=0), get(r, "toPort", default=65535), get(r, "protocol"), get(r, "cidrBlocks", default=[]) + get(r, "ipv6CidrBlocks", default=[]))
+        for r in get(s.props, "ingress", default=[]) or []
+    ]
+    yield Fact("firewall.world_open", world_open_ports(rules), "ingress")
+
+
+def security_group_rule(s: Subject) -> Iterator[Fact]:
+    if get(s.props, "type") != "ingress":
+        return
+    cidrs = list(get(s.props, "cidrBlocks", default=[]) or []) + list(get(s.props, "ipv6CidrBlocks", default=[]) or [])
+    rule = (get(s.props, "fromPort", default=0), get(s.props, "toPort", default=65535), get(s.props, "protocol"), cidrs)
+    yield Fact("firewall.world_open", world_open_ports([rule]), "cidrBlocks")
+
+
+def ingress_rule(s: Subject) -> Iterator[Fact]:
+    cidrs = [c for c in (get(s.props, "cidrIpv4"), get(s.props, "cidrIpv6")) if c]
+    rule = (get(s.props, "fromPort", default=0), get(s.props, "toPort", default=65535), get(s.props, "ipProtocol"), cidrs)
+    yield Fact("firewall.world_open", world_open_ports([rule]), "cidrIpv4")
+
+
+def lb_listener(s: Subject) -> Iterator[Fact]:
+    protocol = get(s.props, "protocol")
+    if protocol in ("HTTPS", "TLS"):
+        yield Fact("lb.tls_policy", str(get(s.props, "sslPolicy", default="ELBSecurityPolicy-2016-08")), "sslPolicy")
+    elif protocol == "HTTP":
+        redirect = any(get(a, "type") == "redirect" and get(a, "redirect", "protocol") == "HTTPS" for a in get(s.props, "defaultActions", default=[]) or [])
+        yield Fact("lb.plaintext", not redirect, "an HTTP listener that does not redirect to HTTPS")
+
+
+def provider(s: Subject) -> Iterator[Fact]:
+    if get(s.props, "region"):
+        yield Fact("region", ("aws", str(get(s.props, "region"))), "region")
+
+
+READERS = {
+    "aws:s3/bucket:Bucket": bucket,
+    "aws:s3/bucketV2:BucketV2": bucket,
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": public_access_block,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": sse,
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": sse,
+    "aws:s3/bucketVersioning:BucketVersioning": versioning,
+    "aws:s3/bucketVersioningV2:BucketVersioningV2": versioning,
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ownership,
+    "aws:s3/bucketPolicy:BucketPolicy": bucket_policy,
+    "aws:s3/bucketAcl:BucketAcl": bucket_acl,
+    "aws:s3/bucketAclV2:BucketAclV2": bucket_acl,
+    "aws:kms/key:Key": kms_key,
+    "aws:eks/cluster:Cluster": eks_cluster,
+    "aws:eks/nodeGroup:NodeGroup": node_group,
+    "aws:ec2/launchTemplate:LaunchTemplate": launch_template,
+    "aws:ec2/instance:Instance": instance,
+    "aws:iam/role:Role": iam_role,
+    "aws:iam/rolePolicy:RolePolicy": iam_document("policy"),
+    "aws:iam/policy:Policy": iam_document("policy"),
+    "aws:iam/userPolicy:UserPolicy": iam_document("policy"),
+    "aws:iam/groupPolicy:GroupPolicy": iam_document("policy"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": iam_attachment,
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": iam_attachment,
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": iam_attachment,
+    "aws:iam/policyAttachment:PolicyAttachment": iam_attachment,
+    "aws:ec2/securityGroup:SecurityGroup": security_group,
+    "aws:ec2/securityGroupRule:SecurityGroupRule": security_group_rule,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ingress_rule,
+    "aws:lb/listener:Listener": lb_listener,
+    "aws:alb/listener:Listener": lb_listener,
+    "pulumi:providers:aws": provider,
+}
+
+BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+COMPANIONS = {
+    "store.public": ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "no public access block"),
+    "store.cmk": ("aws:s3/bucketServerSideEncryptionConfiguration", "no encryption configuration (S3 then uses its own key)"),
+    "store.versioning": ("aws:s3/bucketVersioning", "no versioning configuration"),
+    "store.tls_only": ("aws:s3/bucketPolicy:BucketPolicy", "no bucket policy refusing plain HTTP"),
+}
+
+
+def bucket_companions(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, Fact]]:
+    """S3 buckets are configured by separate resources: a bucket missing one fails that fact."""
+    by_bucket: dict[str, set[str]] = {}
+    for s in subjects:
+        for urn in s.property_dependencies.get("bucket", []):
+            by_bucket.setdefault(urn, set()).add(s.type)
+    for s in subjects:
+        if s.type not in BUCKET_TYPES:
+            continue
+        present = by_bucket.get(s.urn, set())
+        for topic, (prefix, missing) in COMPANIONS.items():
+            if not any(t.startswith(prefix) for t in present):
+                inline = {"store.cmk": "serverSideEncryptionConfiguration", "store.versioning": "versioning"}.get(topic)
+                if inline and get(s.props, inline):
+                    continue  # the legacy inline configuration is there
+                yield s, Fact(topic, True if topic == "store.public" else False, missing)
+
+
+STACK_READERS = [bucket_companions]

@@ -1,0 +1,158 @@
+"""Azure resources read back into neutral facts (the mirror of the Azure components)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ..base import Fact, Subject, get
+from .common import gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
+
+__all__ = ["FORBIDDEN_ROLES", "READERS", "STACK_READERS"]
+
+# Built-in roles that give away everything (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+FORBIDDEN_ROLES = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
+}
+TLS = {"TLS1_0": 1.0, "TLS1_1": 1.1, "TLS1_2": 1.2, "TLS1_3": 1.3, "TLS10": 1.0, "TLS12": 1.2, "TLS13": 1.3}
+
+
+def _region(s: Subject) -> Iterator[Fact]:
+    location = get(s.props, "location")
+    if location and str(location).lower() not in ("global",):
+        yield Fact("region", ("azure", str(location).lower().replace(" ", "")), "location")
+
+
+def _gpu_pool(profile: Any) -> Iterator[Fact]:
+    if get(profile, "enableNodePublicIP"):
+        yield Fact("nodes.public_ip", True, "enableNodePublicIP")
+    if is_gpu_machine("azure", str(get(profile, "vmSize", default=""))):
+        taints = []
+        for taint in get(profile, "nodeTaints", default=[]) or []:
+            key, _, rest = str(taint).partition("=")
+            value, _, effect = rest.partition(":")
+            taints.append((key, value, effect))
+        yield gpu_labels_and_taints(get(profile, "nodeLabels", default={}) or {}, taints)
+
+
+def storage_account(s: Subject) -> Iterator[Fact]:
+    yield Fact("store.public", bool(get(s.props, "allowBlobPublicAccess")), "allowBlobPublicAccess")
+    yield Fact("store.cmk", get(s.props, "encryption", "keySource") == "Microsoft.Keyvault", "encryption.keySource")
+    https = get(s.props, "enableHttpsTrafficOnly", default=True) is not False
+    tls = TLS.get(str(get(s.props, "minimumTlsVersion", default="TLS1_0")), 1.0)
+    yield Fact("store.tls_only", https and tls >= 1.2, f"enableHttpsTrafficOnly {https}, minimumTlsVersion {get(s.props, 'minimumTlsVersion')}")
+    yield Fact("store.shared_keys", get(s.props, "allowSharedKeyAccess") is not False, "allowSharedKeyAccess")
+    yield Fact("stateful", True)
+    yield from _region(s)
+    yield labels_fact(get(s.props, "tags", default={}) or {}, "tags")
+
+
+def container(s: Subject) -> Iterator[Fact]:
+    access = get(s.props, "publicAccess", default="None")
+    yield Fact("store.public", access not in ("None", None), f"publicAccess {access}")
+    yield Fact("stateful", True)
+
+
+def blob_service(s: Subject) -> Iterator[Fact]:
+    yield Fact("store.versioning", bool(get(s.props, "isVersioningEnabled")), "isVersioningEnabled")
+
+
+def managed_cluster(s: Subject) -> Iterator[Fact]:
+    access = get(s.props, "apiServerAccessProfile", default={})
+    cidrs = [] if get(access, "enablePrivateCluster") else list(get(access, "authorizedIPRanges", default=[]) or ["0.0.0.0/0"])
+    yield Fact("cluster.api_public", cidrs, "apiServerAccessProfile")
+    yield Fact("cluster.secrets_encryption", bool(get(s.props, "securityProfile", "azureKeyVaultKms", "enabled")), "securityProfile.azureKeyVaultKms")
+    local = get(s.props, "disableLocalAccounts") is not True or get(s.props, "enableRBAC", default=True) is False or not get(s.props, "aadProfile")
+    yield Fact("cluster.local_auth", local, "disableLocalAccounts / enableRBAC / aadProfile")
+    yield Fact("cluster.network_policy", bool(get(s.props, "networkProfile", "networkPolicy")), "networkProfile.networkPolicy")
+    wi = bool(get(s.props, "securityProfile", "workloadIdentity", "enabled")) and bool(get(s.props, "oidcIssuerProfile", "enabled"))
+    yield Fact("cluster.workload_identity", wi, "securityProfile.workloadIdentity / oidcIssuerProfile")
+    yield Fact("cluster.version", str(get(s.props, "kubernetesVersion", default="")), "kubernetesVersion")
+    yield Fact("stateful", True)
+    for profile in get(s.props, "agentPoolProfiles", default=[]) or []:
+        yield from _gpu_pool(profile)
+    yield from _region(s)
+    yield labels_fact(get(s.props, "tags", default={}) or {}, "tags")
+
+
+def agent_pool(s: Subject) -> Iterator[Fact]:
+    yield from _gpu_pool(s.props)
+
+
+def vault(s: Subject) -> Iterator[Fact]:
+    purge = bool(get(s.props, "properties", "enablePurgeProtection"))
+    yield Fact("vault.purge_protection", purge, "properties.enablePurgeProtection")
+    yield Fact("stateful", True)
+    yield Fact("deletion_protection", purge, "properties.enablePurgeProtection")
+    yield from _region(s)
+    yield labels_fact(get(s.props, "tags", default={}) or {}, "tags")
+
+
+def vault_key(s: Subject) -> Iterator[Fact]:
+    actions = [get(a, "action", "type") for a in get(s.props, "properties", "rotationPolicy", "lifetimeActions", default=[]) or []]
+    yield Fact("key.rotation", any(str(a).lower() == "rotate" for a in actions), "properties.rotationPolicy")
+    yield Fact("stateful", True)
+
+
+def role_assignment(s: Subject) -> Iterator[Fact]:
+    role = str(get(s.props, "roleDefinitionId", default="")).rsplit("/", 1)[-1]
+    yield Fact("iam.role", FORBIDDEN_ROLES.get(role, role), "roleDefinitionId")
+    scope = str(get(s.props, "scope", default=""))
+    if scope.count("/") <= 2:
+        yield Fact("iam.broad_scope", True, f"scope {scope}")
+
+
+def nsg_rules(rules: Sequence[Any]) -> list[int | str]:
+    out: list[tuple[Any, Any, Any, list[str]]] = []
+    for r in rules:
+        props = get(r, "properties", default=r)
+        if get(props, "direction") != "Inbound" or get(props, "access") != "Allow":
+            continue
+        sources = [get(props, "sourceAddressPrefix")] + list(get(props, "sourceAddressPrefixes", default=[]) or [])
+        ports = [get(props, "destinationPortRange")] + list(get(props, "destinationPortRanges", default=[]) or [])
+        for port in [p for p in ports if p]:
+            low, _, high = str(port).partition("-")
+            if low == "*":
+                out.append((None, None, "*", [str(x) for x in sources if x]))
+            else:
+                out.append((low, high or low, get(props, "protocol"), [str(x) for x in sources if x]))
+    return world_open_ports(out)
+
+
+def nsg(s: Subject) -> Iterator[Fact]:
+    yield Fact("firewall.world_open", nsg_rules(get(s.props, "securityRules", default=[]) or []), "securityRules")
+
+
+def security_rule(s: Subject) -> Iterator[Fact]:
+    yield Fact("firewall.world_open", nsg_rules([s.props]), "sourceAddressPrefix")
+
+
+def afd_domain(s: Subject) -> Iterator[Fact]:
+    yield Fact("lb.tls_policy", str(get(s.props, "tlsSettings", "minimumTlsVersion", default="TLS12")), "tlsSettings.minimumTlsVersion")
+
+
+def located(s: Subject) -> Iterator[Fact]:
+    yield from _region(s)
+
+
+READERS = {
+    "azure-native:storage:StorageAccount": storage_account,
+    "azure-native:storage:BlobContainer": container,
+    "azure-native:storage:BlobServiceProperties": blob_service,
+    "azure-native:containerservice:ManagedCluster": managed_cluster,
+    "azure-native:containerservice:AgentPool": agent_pool,
+    "azure-native:keyvault:Vault": vault,
+    "azure-native:keyvault:Key": vault_key,
+    "azure-native:authorization:RoleAssignment": role_assignment,
+    "azure-native:network:NetworkSecurityGroup": nsg,
+    "azure-native:network:SecurityRule": security_rule,
+    "azure-native:cdn:AFDCustomDomain": afd_domain,
+    "azure-native:resources:ResourceGroup": located,
+    "azure-native:network:VirtualNetwork": located,
+}
+
+STACK_READERS: list[Any] = []

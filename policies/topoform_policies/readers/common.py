@@ -1,0 +1,61 @@
+"""Helpers every reader shares: labels, GPU pools, world-open ports."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ..base import Fact
+
+__all__ = ["GPU_LABEL", "GPU_TAINT", "gpu_labels_and_taints", "is_gpu_machine", "labels_fact", "world_open_ports"]
+
+GPU_LABEL = "topoform.io/accelerator"
+GPU_TAINT = ("nvidia.com/gpu", "present", "NoSchedule")
+WORLD = {"0.0.0.0/0", "::/0", "*", "Internet", "any", "Any"}
+
+
+@functools.cache
+def _gpu_machines() -> dict[str, frozenset[str]]:
+    from topoform.catalog import load_catalog
+
+    catalog = load_catalog()
+    return {name: frozenset(o.machine for o in c.offerings if o.gpu) for name, c in catalog.clouds.items()}
+
+
+def is_gpu_machine(cloud: str, machine: str) -> bool:
+    """A GPU machine type: in the catalog, or of a GPU family the catalog has not priced."""
+    if machine in _gpu_machines().get(cloud, frozenset()):
+        return True
+    if cloud == "aws":
+        return re.match(r"^(g|gr|p)\d+[a-z]*\.", machine) is not None
+    if cloud == "gcp":
+        return machine.startswith(("a2-", "a3-", "a4-", "g2-", "g4-"))
+    if cloud == "azure":
+        return machine.lower().startswith(("standard_nc", "standard_nd", "standard_nv"))
+    return False
+
+
+def labels_fact(labels: Mapping[str, Any], where: str) -> Fact:
+    return Fact("labels", dict(labels), where)
+
+
+def gpu_labels_and_taints(labels: Mapping[str, Any], taints: Iterable[tuple[Any, Any, Any]], effects: Mapping[str, str] | None = None) -> Fact:
+    """A GPU pool's platform label and taint, taint effects in Kubernetes' spelling."""
+    spelled = [(k, v, (effects or {}).get(str(e), e)) for k, v, e in taints]
+    return Fact("nodes.gpu", {"label": labels.get(GPU_LABEL), "tainted": GPU_TAINT in spelled}, "labels/taints")
+
+
+def world_open_ports(rules: Sequence[tuple[Any, Any, Any, Sequence[str]]]) -> list[int | str]:
+    """Ports open to the whole internet: (from, to, protocol, sources) -> ports (or "all")."""
+    open_: list[int | str] = []
+    for low, high, protocol, sources in rules:
+        if not any(str(c) in WORLD for c in sources or []):
+            continue
+        if str(protocol) in ("-1", "all", "*", "Any") or low is None or high is None:
+            open_.append("all")
+            continue
+        lo, hi = int(float(low)), int(float(high))
+        open_.extend(range(lo, hi + 1) if hi - lo < 64 else ["all"])
+    return open_
