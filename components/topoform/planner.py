@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 LOG_RETENTION_DAYS = 365
+PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 NONCURRENT_RETENTION_DAYS = 30
 STANDBY = "standby"
 RESERVED_LABEL_PREFIX = "topoform.io/"
@@ -681,7 +682,8 @@ def _endpoint(
             "selector": dict(sorted((ep.service.selector or {"app.kubernetes.io/name": ep.service.name}).items())),
             "port": ep.service.port,
             "public": public,
-            "allowed_cidrs": list(ep.allowed_cidrs),
+            # Internal endpoints admit private networks unless told otherwise.
+            "allowed_cidrs": list(ep.allowed_cidrs) or ([] if public else list(PRIVATE_NETWORKS)),
             "health_path": ep.health_check.path,
             "health_interval_seconds": ep.health_check.interval_seconds,
             "region": site.region or "",

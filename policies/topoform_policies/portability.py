@@ -150,7 +150,7 @@ PORTABLE_TYPES = (
     "azure-native:network:NetworkSecurityGroup", "azure-native:network:SecurityRule", "azure-native:network:PublicIPAddress",
     "azure-native:resources:ResourceGroup",
     # clusters and pools
-    "aws:eks/*", "aws:ec2/launchTemplate:*", "gcp:container/*", "azure-native:containerservice:*",
+    "aws:eks/*", "aws:ec2/launchTemplate:*", "gcp:container/*", "azure-native:containerservice*:*",
     # keys
     "aws:kms/*", "gcp:kms/*", "azure-native:keyvault:*",
     # storage and replication

@@ -61,9 +61,9 @@ RELIABILITY: list[StackRule] = [
     ),
     StackRule(
         "TF-R02", "provider-deletion-protection", "reliability",
-        "In a protected stack the clouds' own deletion protection is on: EKS and GKE deletion protection, GCS deletion policy PREVENT and no force_destroy, S3 without force_destroy, KMS deletion windows at least 30 days, purge protection.",
+        "In a protected stack the clouds' own deletion protection is on: EKS and GKE deletion protection, GCS deletion policy PREVENT and no force_destroy, S3 without force_destroy, KMS deletion windows of at least 30 days (Key Vault purge protection: TF-S23).",
         "high", "mandatory", "Keep topoform's defaults; do not set forceDestroy or shorten key deletion windows.",
-        (), ("aws", "gcp", "azure"), _deletion_protection, PROTECTED_SCHEMA,
+        (), ("aws", "gcp"), _deletion_protection, PROTECTED_SCHEMA,
     ),
 ]
 

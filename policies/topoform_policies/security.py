@@ -163,7 +163,7 @@ SECURITY: list[Rule] = [
         "Stores refuse plain HTTP and TLS older than 1.2: an S3 policy denying aws:SecureTransport false, Azure HTTPS only with TLS 1.2 minimum (GCS is HTTPS-only).",
         "high", "Add a bucket policy denying requests without aws:SecureTransport; set enableHttpsTrafficOnly and minimumTlsVersion TLS1_2.",
         ("CKV_AZURE_3", "CKV_AZURE_44"),
-        _false_is_bad("the store accepts insecure transport"), scope="stack",
+        _false_is_bad("the store accepts insecure transport"), clouds=("aws", "azure"), scope="stack",
     ),
     rule(
         "TF-S05", "storage-no-shared-keys-or-acls", "store.shared_keys",

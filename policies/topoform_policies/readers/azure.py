@@ -87,7 +87,6 @@ def vault(s: Subject) -> Iterator[Fact]:
     purge = bool(get(s.props, "properties", "enablePurgeProtection"))
     yield Fact("vault.purge_protection", purge, "properties.enablePurgeProtection")
     yield Fact("stateful", True)
-    yield Fact("deletion_protection", purge, "properties.enablePurgeProtection")
     yield from _region(s)
     yield labels_fact(get(s.props, "tags", default={}) or {}, "tags")
 
@@ -155,4 +154,20 @@ READERS = {
     "azure-native:network:VirtualNetwork": located,
 }
 
-STACK_READERS: list[Any] = []
+AUDIT_CATEGORIES = {"kube-audit", "kube-audit-admin"}
+
+
+def aks_diagnostics(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, Fact]]:
+    """AKS keeps control-plane logs through a diagnostic setting on the cluster."""
+    logged: set[str] = set()
+    for s in subjects:
+        if s.type == "azure-native:monitor:DiagnosticSetting":
+            categories = {str(get(entry, "category")) for entry in get(s.props, "logs", default=[]) or [] if get(entry, "enabled")}
+            if AUDIT_CATEGORIES & categories and "kube-apiserver" in categories:
+                logged.update(s.property_dependencies.get("resourceUri", []))
+    for s in subjects:
+        if s.type == "azure-native:containerservice:ManagedCluster":
+            yield s, Fact("cluster.control_plane_logs", s.urn in logged, "no diagnostic setting with kube-apiserver and kube-audit")
+
+
+STACK_READERS: list[Any] = [aks_diagnostics]

@@ -31,7 +31,6 @@ def bucket(s: Subject) -> Iterator[Fact]:
     yield Fact("store.cmk", bool(get(s.props, "encryption", "defaultKmsKeyName")), "encryption.defaultKmsKeyName")
     yield Fact("store.versioning", bool(get(s.props, "versioning", "enabled")), "versioning.enabled")
     yield Fact("store.shared_keys", not get(s.props, "uniformBucketLevelAccess", default=False), "uniformBucketLevelAccess off: object ACLs apply")
-    yield Fact("store.tls_only", True, "GCS serves HTTPS only")
     yield Fact("stateful", True)
     yield Fact(
         "deletion_protection",

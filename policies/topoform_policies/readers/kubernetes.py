@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..base import Fact, Subject, get
-from .common import GPU_LABEL
+from .common import GPU_LABEL, world_open_ports
 
 __all__ = ["CLOUD_GPU_LABELS", "READERS", "STACK_READERS", "pod_spec"]
 
@@ -62,6 +62,30 @@ def binding(s: Subject) -> Iterator[Fact]:
     yield Fact("k8s.role_ref", {"kind": kind, "role": str(get(s.props, "roleRef", "name", default=""))}, "roleRef.name")
 
 
+INTERNAL = {
+    "service.beta.kubernetes.io/aws-load-balancer-internal": "true",
+    "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+    "networking.gke.io/load-balancer-type": "Internal",
+}
+
+
+def service(s: Subject) -> Iterator[Fact]:
+    """A LoadBalancer Service is a cloud load balancer: its TLS policy and who may reach it."""
+    if get(s.props, "spec", "type") != "LoadBalancer":
+        return
+    annotations = get(s.props, "metadata", "annotations", default={}) or {}
+    policy = annotations.get("service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy")
+    if annotations.get("service.beta.kubernetes.io/aws-load-balancer-ssl-cert"):
+        yield Fact("lb.tls_policy", str(policy or "ELBSecurityPolicy-2016-08"), "aws-load-balancer-ssl-negotiation-policy")
+    internal = any(annotations.get(k) == v for k, v in INTERNAL.items())
+    tagged = bool(annotations.get("service.beta.kubernetes.io/azure-allowed-service-tags"))
+    if internal or tagged:
+        return
+    sources = list(get(s.props, "spec", "loadBalancerSourceRanges", default=[]) or ["0.0.0.0/0"])
+    ports = [(get(p, "port"), get(p, "port"), get(p, "protocol", default="TCP"), sources) for p in get(s.props, "spec", "ports", default=[]) or []]
+    yield Fact("firewall.world_open", world_open_ports(ports), "spec.loadBalancerSourceRanges")
+
+
 def claim(s: Subject) -> Iterator[Fact]:
     yield Fact("stateful", True)
 
@@ -81,6 +105,7 @@ READERS: dict[str, Any] = {
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": binding,
     "kubernetes:core/v1:PersistentVolumeClaim": claim,
     "kubernetes:core/v1:Namespace": namespace,
+    "kubernetes:core/v1:Service": service,
 }
 for _group in ("apps/v1", "batch/v1", "core/v1"):
     for _kind in WORKLOADS:
