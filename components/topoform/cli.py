@@ -5,6 +5,7 @@
     topoform lock     <env|file>        record the environment's stateful entries (clusters, stores)
     topoform check    <env|file> [--json | --format markdown] [--policy-config FILE]
                                         run the policy pack offline; exit 1 on a mandatory violation
+    topoform render   <env|file> --kubernetes DIR   write every Kubernetes object as YAML (for Checkov)
 
 ``<env>`` is a stack of the Pulumi project (``stacks/Pulumi.<env>.yaml`` names
 its topology file). Exit codes: 0 success; 2 invalid input, one line per
@@ -117,6 +118,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if result.mandatory else 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    target, plan = _load(args.target, args.project)
+    from .preview import record
+    from .render import write_kubernetes
+
+    rec = record(target.topology, stack=target.stack or plan.environment, project=target.project, program=target.program)
+    for path in write_kubernetes(rec, args.kubernetes):
+        print(f"wrote {_rel(path)}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="topoform", description="GPU infrastructure on every cloud from one topology file per environment.")
     parser.add_argument("--project", help="the Pulumi project directory (default: the nearest Pulumi.yaml above the current directory)")
@@ -136,6 +148,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "markdown"], default="text", help="markdown renders a pull-request comment")
     p.add_argument("--policy-config", help="a JSON file like `pulumi preview --policy-pack-config` takes")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("render", help="write what the program creates as manifests for other scanners")
+    p.add_argument("target", help="an environment (stack) name or a topology file")
+    p.add_argument("--kubernetes", required=True, metavar="DIR", help="write every Kubernetes object as YAML, one file per cluster")
+    p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("preview", help="run the Pulumi program offline under mocks and show every resource")
     p.add_argument("target", help="an environment (stack) name or a topology file")

@@ -35,6 +35,9 @@ def device_plugin(name: str, provider: k8s.Provider, parent: pulumi.Resource) ->
                 spec=k8s.core.v1.PodSpecArgs(
                     priority_class_name="system-node-critical",
                     automount_service_account_token=False,
+                    security_context=k8s.core.v1.PodSecurityContextArgs(
+                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
+                    ),
                     tolerations=[k8s.core.v1.TolerationArgs(key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule")],
                     affinity=k8s.core.v1.AffinityArgs(
                         node_affinity=k8s.core.v1.NodeAffinityArgs(
@@ -57,10 +60,12 @@ def device_plugin(name: str, provider: k8s.Provider, parent: pulumi.Resource) ->
                             security_context=k8s.core.v1.SecurityContextArgs(
                                 allow_privilege_escalation=False,
                                 capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                                # It writes only its socket, into the mounted device-plugins directory.
+                                read_only_root_filesystem=True,
                             ),
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests={"cpu": "10m", "memory": "64Mi"},
-                                limits={"memory": "256Mi"},
+                                limits={"cpu": "100m", "memory": "256Mi"},
                             ),
                             volume_mounts=[
                                 k8s.core.v1.VolumeMountArgs(name="device-plugin", mount_path="/var/lib/kubelet/device-plugins")
