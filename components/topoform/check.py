@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf import struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
@@ -22,7 +22,18 @@ from topoform_policies import PACK_NAME, RETAIN_RULE, RULES, Subject, judge_stac
 
 from .preview import Recording
 
-__all__ = ["CheckResult", "PolicyConfigError", "Violation", "check", "load_policy_config"]
+__all__ = ["Analyzer", "CheckResult", "PolicyConfigError", "Violation", "check", "load_policy_config"]
+
+
+class Analyzer(Protocol):
+    """What `check` drives: the SDK's in-process servicer, or a gRPC stub connected to the pack
+    as `pulumi preview --policy-pack` starts it (wrap the stub so each call takes a context)."""
+
+    def Configure(self, request: Any, context: Any) -> Any: ...
+
+    def Analyze(self, request: Any, context: Any) -> Any: ...
+
+    def AnalyzeStack(self, request: Any, context: Any) -> Any: ...
 
 
 class PolicyConfigError(ValueError):
@@ -129,12 +140,13 @@ def _options(r: Mapping[str, Any]) -> analyzer_pb2.AnalyzerResourceOptions:
     )
 
 
-def check(rec: Recording, config: Mapping[str, Any] | None = None) -> CheckResult:
-    """Run every policy over the recording through the SDK's analyzer servicer."""
+def check(rec: Recording, config: Mapping[str, Any] | None = None, analyzer: Analyzer | None = None) -> CheckResult:
+    """Run every policy over the recording through the SDK's analyzer servicer (by default the
+    pack's own policies in this process)."""
     config = dict(config or {})
-    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", policies(), EnforcementLevel.MANDATORY)
+    servicer: Analyzer = analyzer or _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", policies(), EnforcementLevel.MANDATORY)  # type: ignore[no-untyped-call]
     settings = {r.name: _settings(r.name, config) for r in RULES}
-    servicer.Configure(  # type: ignore[no-untyped-call]
+    servicer.Configure(
         analyzer_pb2.ConfigureAnalyzerRequest(
             policyConfig={name: analyzer_pb2.PolicyConfig(enforcementLevel=LEVEL_CODES[level], properties=_struct(props)) for name, (level, props) in settings.items()}
         ),
@@ -159,7 +171,7 @@ def check(rec: Recording, config: Mapping[str, Any] | None = None) -> CheckResul
         request = analyzer_pb2.AnalyzeRequest(type=r["type"], properties=wire["properties"], urn=r["urn"], name=r["name"], options=_options(r))
         if prov is not None:
             request.provider.CopyFrom(prov)
-        for d in servicer.Analyze(request, None).diagnostics:  # type: ignore[no-untyped-call]
+        for d in servicer.Analyze(request, None).diagnostics:
             if not d.urn:
                 d.urn = r["urn"]  # a resource policy's violation is about the resource analyzed
             diagnostics.append(d)
@@ -176,7 +188,7 @@ def check(rec: Recording, config: Mapping[str, Any] | None = None) -> CheckResul
         if prov is not None:
             resource.provider.CopyFrom(prov)
         stack_resources.append(resource)
-    diagnostics += list(servicer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources), None).diagnostics)  # type: ignore[no-untyped-call]
+    diagnostics += list(servicer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources), None).diagnostics)
 
     violations = []
     for d in diagnostics:
