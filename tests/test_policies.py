@@ -279,6 +279,13 @@ CASES: list[tuple[str, str, Callable[[Recording], None] | None, dict[str, Any] |
     ("stateful-resources-retained", "onprem", set_option("fx-scratch-pvc", "retainOnDelete", False), None),
     ("stateful-resources-retained", "gcp", set_option("fx-s-key", "retainOnDelete", False), None),
     ("stateful-resources-retained", "azure", set_option("fx-s-kv", "retainOnDelete", False), None),
+    # a GPU pool allowed to grow to 1 000 nodes breaks a $100k budget the fixture fits easily
+    ("budget-within-limit", "aws", set_prop("fx-c-pool-gpu", ("scalingConfig", "maxSize"), 1000, "NodeGroup"), {"budget-within-limit": {"monthly_usd": 100000}}),
+    ("budget-within-limit", "gcp", set_prop("fx-c-pool-gpu", ("autoscaling", "totalMaxNodeCount"), 1000), {"budget-within-limit": {"monthly_usd": 100000}}),
+    ("budget-within-limit", "azure", set_prop("fx-c-pool-gpu", ("maxCount",), 1000), {"budget-within-limit": {"monthly_usd": 100000}}),
+    ("budget-headroom", "aws", None, {"budget-headroom": {"monthly_usd": 100000, "headroom_ratio": 0}}),
+    ("budget-headroom", "gcp", None, {"budget-headroom": {"monthly_usd": 100000, "headroom_ratio": 0}}),
+    ("budget-headroom", "azure", None, {"budget-headroom": {"monthly_usd": 100000, "headroom_ratio": 0}}),
 ]
 
 

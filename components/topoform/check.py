@@ -22,7 +22,7 @@ from topoform_policies import PACK_NAME, RETAIN_RULE, RULES, Subject, judge_stac
 
 from .preview import Recording
 
-__all__ = ["Analyzer", "CheckResult", "PolicyConfigError", "Violation", "check", "load_policy_config"]
+__all__ = ["Analyzer", "CheckResult", "PolicyConfigError", "Violation", "check", "load_policy_config", "merge_policy_config"]
 
 
 class Analyzer(Protocol):
@@ -104,6 +104,21 @@ def load_policy_config(text: str) -> dict[str, Any]:
     if unknown:
         raise PolicyConfigError(f"unknown policies {', '.join(unknown)}; known: {', '.join(sorted(RULE_BY_NAME))}")
     return data
+
+
+def merge_policy_config(base: Mapping[str, Mapping[str, Any]], given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` (a user's config file) over ``base`` (settings topoform derives, such as the
+    budget): a level given as a string keeps the derived properties."""
+    out = dict(given)
+    for name, props in base.items():
+        mine = given.get(name)
+        if isinstance(mine, str):
+            out[name] = {**props, "enforcementLevel": mine}
+        elif isinstance(mine, Mapping):
+            out[name] = {**props, **mine}
+        else:
+            out[name] = dict(props)
+    return out
 
 
 def _settings(name: str, config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -188,7 +203,11 @@ def check(rec: Recording, config: Mapping[str, Any] | None = None, analyzer: Ana
         if prov is not None:
             resource.provider.CopyFrom(prov)
         stack_resources.append(resource)
-    diagnostics += list(servicer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources), None).diagnostics)
+    stack_urn = next((r["urn"] for r in rec.resources if r["type"] == "pulumi:pulumi:Stack"), "")
+    for d in servicer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources), None).diagnostics:
+        if not d.urn:
+            d.urn = stack_urn  # a finding about the whole stack
+        diagnostics.append(d)
 
     violations = []
     for d in diagnostics:

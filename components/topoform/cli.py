@@ -6,6 +6,8 @@
     topoform check    <env|file> [--json | --format markdown] [--policy-config FILE]
                                         run the policy pack offline; exit 1 on a mandatory violation
     topoform render   <env|file> --kubernetes DIR   write every Kubernetes object as YAML (for Checkov)
+    topoform cost     <env|file> [--json | --format markdown] [--diff OTHER] [--policy-config]
+                                        the monthly cost range, line by line, from the catalog
 
 ``<env>`` is a stack of the Pulumi project (``stacks/Pulumi.<env>.yaml`` names
 its topology file). Exit codes: 0 success; 2 invalid input, one line per
@@ -18,11 +20,15 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .errors import TopologyError
-from .loader import load_plan
+from .loader import Loaded, load_plan
 from .planner import Plan
 from .project import Target, resolve
+
+if TYPE_CHECKING:
+    from .cost import Estimate
 
 __all__ = ["main"]
 
@@ -46,9 +52,21 @@ def _problems(exc: TopologyError) -> int:
 
 
 def _load(arg: str, project: str | None) -> tuple[Target, Plan]:
-    target = resolve(arg, project)
-    _, plan = load_plan(target.topology)
+    target, _, plan = _load_all(arg, project)
     return target, plan
+
+
+def _load_all(arg: str, project: str | None) -> tuple[Target, Loaded, Plan]:
+    target = resolve(arg, project)
+    loaded, plan = load_plan(target.topology)
+    return target, loaded, plan
+
+
+def _estimate(loaded: Loaded, plan: Plan) -> Estimate:
+    from .cost import estimate
+
+    budget = loaded.topology.budget
+    return estimate(plan, budget.monthly_usd if budget else None)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -89,8 +107,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    target, plan = _load(args.target, args.project)
-    from .check import PolicyConfigError, check, load_policy_config
+    target, loaded, plan = _load_all(args.target, args.project)
+    from .check import PolicyConfigError, check, load_policy_config, merge_policy_config
     from .preview import record
     from .report import check_markdown, check_text
 
@@ -105,7 +123,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     stack = target.stack or plan.environment
     rec = record(target.topology, stack=stack, project=target.project, program=target.program)
     try:
-        result = check(rec, config)
+        result = check(rec, merge_policy_config(_estimate(loaded, plan).policy_config(), config))
     except PolicyConfigError as exc:
         print(f"{args.policy_config or 'policy config'}:1: policy config: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -116,6 +134,37 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(check_text(result))
     return 1 if result.mandatory else 0
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    import json
+
+    from .cost import diff
+    from .report import cost_diff_markdown, cost_diff_text, cost_markdown, cost_text
+
+    _, loaded, plan = _load_all(args.target, args.project)
+    est = _estimate(loaded, plan)
+    if args.policy_config:
+        sys.stdout.write(json.dumps(est.policy_config(), indent=2) + "\n")
+        return 0
+    if args.diff:
+        _, other_loaded, other_plan = _load_all(args.diff, args.project)
+        before = _estimate(other_loaded, other_plan)
+        changes = diff(before, est)
+        if args.json:
+            sys.stdout.write(json.dumps({"before": before.total.to_dict(), "after": est.total.to_dict(), "changes": [c.to_dict() for c in changes]}, indent=2) + "\n")
+        elif args.format == "markdown":
+            sys.stdout.write(cost_diff_markdown(before, est, changes))
+        else:
+            sys.stdout.write(cost_diff_text(before, est, changes))
+        return 0
+    if args.json:
+        sys.stdout.write(est.to_json())
+    elif args.format == "markdown":
+        sys.stdout.write(cost_markdown(est))
+    else:
+        sys.stdout.write(cost_text(est))
+    return 0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -148,6 +197,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "markdown"], default="text", help="markdown renders a pull-request comment")
     p.add_argument("--policy-config", help="a JSON file like `pulumi preview --policy-pack-config` takes")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("cost", help="the monthly cost at minimum and maximum scale, from the catalog's prices")
+    p.add_argument("target", help="an environment (stack) name or a topology file")
+    p.add_argument("--json", action="store_true", help='print {"monthly_usd": {"min", "max"}, "items": [...], ...}')
+    p.add_argument("--format", choices=["text", "markdown"], default="text", help="markdown renders a pull-request comment")
+    p.add_argument("--diff", metavar="OTHER", help="show what changes in cost from OTHER (an environment or a file) to this one")
+    p.add_argument("--policy-config", action="store_true", help="print the budget rules' settings as a `pulumi preview --policy-pack-config` file")
+    p.set_defaults(func=cmd_cost)
 
     p = sub.add_parser("render", help="write what the program creates as manifests for other scanners")
     p.add_argument("target", help="an environment (stack) name or a topology file")

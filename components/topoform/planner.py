@@ -103,6 +103,8 @@ class StorePlan:
     name: str
     spec: StoreSpec
     aliases: list[str] = field(default_factory=list)
+    monthly_change_percent: float = 10.0
+    """How much of the data changes a month (what replication transfers; for `topoform cost`)."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,7 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
                 name=f"{t.name}-{key}",
                 spec=store_spec,
                 aliases=[f"{t.name}-{old}" for old in store.previous_names],
+                monthly_change_percent=store.monthly_change_percent,
             )
 
     identities = {

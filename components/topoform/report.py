@@ -1,4 +1,5 @@
-"""Readable renderings of check results: text for terminals, markdown for pull requests."""
+"""Readable renderings of check results and cost estimates: text for terminals, markdown for
+pull requests (jinja2 templates under ``templates/``)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,98 @@ from typing import Any
 import jinja2
 
 from .check import CheckResult, RULE_BY_NAME
+from .cost import Change, Estimate, Line, Range, totals
 
-__all__ = ["check_markdown", "check_text", "groups"]
+__all__ = ["check_markdown", "check_text", "cost_diff_markdown", "cost_diff_text", "cost_markdown", "cost_text", "groups", "usd"]
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("topoform", "templates"), autoescape=False, keep_trailing_newline=True, trim_blocks=False)
+
+
+def usd(value: Any, signed: bool = False) -> str:
+    """``12,345.67`` (``+12,345.67`` with ``signed``)."""
+    return f"{value:+,.2f}" if signed else f"{value:,.2f}"
+
+
+def span(r: Range | None, signed: bool = False) -> str:
+    """A monthly range: one figure when min and max agree."""
+    if r is None:
+        return "—"
+    return usd(r.min, signed) if r.min == r.max else f"{usd(r.min, signed)} .. {usd(r.max, signed)}"
+
+
+def _num(d: Any) -> str:
+    text = f"{d:,.2f}".rstrip("0").rstrip(".")
+    return text
+
+
+def quantity(line: Line) -> str:
+    """``$55.04/hour x 0..16 nodes``: the unit price and the quantity range."""
+    q = _num(line.quantity_min) if line.quantity_min == line.quantity_max else f"{_num(line.quantity_min)}..{_num(line.quantity_max)}"
+    unit = {"node-hour": "nodes", "hour": "", "GB-month": "GB", "GB": "GB", "month": ""}.get(line.unit, line.unit)
+    if line.unit in ("hour", "month") and line.quantity_min == line.quantity_max == 1:
+        return f"${line.unit_usd}/{line.unit}"
+    return f"${line.unit_usd}/{line.unit.replace('node-', '')} x {q} {unit}".rstrip()
+
+
+_ENV.filters.update(usd=usd, span=span, quantity=quantity)
+
+
+def _budget_line(est: Estimate) -> str | None:
+    if est.budget is None:
+        return None
+    share = est.total.max / est.budget if est.budget else 0
+    verdict = "over budget" if share > 1 else "within budget"
+    return f"budget {usd(est.budget)}: the maximum is {share:.0%} of it ({verdict})"
+
+
+def cost_text(est: Estimate) -> str:
+    """A table per site: each line's monthly range, then totals per site, cloud and overall."""
+    rows: list[tuple[str, str, str]] = []
+    by_site = est.by("site")
+    for site in by_site:
+        lines = [line for line in est.lines if line.site == site]
+        rows.append((f"site {site} ({lines[0].cloud})", "", ""))
+        for line in lines:
+            what = f"{line.description}, {line.pricing}" if line.pricing in ("spot", "on-demand") else line.description
+            detail = quantity(line) if line.pricing != "not priced" else "not priced"
+            rows.append((f"  {line.path}", f"{what}; {detail}" + (f" [{line.note}]" if line.note else ""), span(line.monthly)))
+        rows.append(("  site total", "", span(by_site[site])))
+    for cloud, r in est.by("cloud").items():
+        rows.append((f"{cloud} total", "", span(r)))
+    rows.append(("total", "", span(est.total)))
+    width = max(len(r[0]) for r in rows)
+    out = [
+        f"topoform cost: {est.name}/{est.environment}, USD per month at minimum .. maximum scale "
+        f"({est.to_dict()['hours_per_month']} h a month; catalog prices read {est.prices_read})"
+    ]
+    for name, what, money in rows:
+        out.append(f"{name.ljust(width)}  {money.rjust(26)}  {what}".rstrip())
+    budget = _budget_line(est)
+    if budget:
+        out.append(budget)
+    for item in est.unpriced:
+        out.append(f"unpriced: {item}")
+    out.append("not priced: " + "; ".join(est.not_priced))
+    return "\n".join(out) + "\n"
+
+
+def cost_markdown(est: Estimate) -> str:
+    return _ENV.get_template("cost.md.j2").render(est=est, budget=_budget_line(est), by_cloud=est.by("cloud"), by_site=est.by("site"))
+
+
+def cost_diff_text(before: Estimate, after: Estimate, changes: list[Change]) -> str:
+    out = [f"topoform cost --diff: {before.environment} -> {after.environment}, USD per month (min .. max)"]
+    width = max([len(c.path) for c in changes] + [5])
+    for c in changes:
+        out.append(f"{c.status:8} {c.path.ljust(width)}  {span(c.before).rjust(26)} -> {span(c.after).rjust(26)}  ({span(c.delta, signed=True)})  {c.description}")
+    if not changes:
+        out.append("no cost changes")
+    out.append(f"total: {span(before.total)} -> {span(after.total)} ({span(totals(changes), signed=True)})")
+    return "\n".join(out) + "\n"
+
+
+def cost_diff_markdown(before: Estimate, after: Estimate, changes: list[Change]) -> str:
+    return _ENV.get_template("cost-diff.md.j2").render(before=before, after=after, changes=changes, delta=totals(changes))
 
 
 def groups(result: CheckResult) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .base import EXEMPTIONS_SCHEMA, Finding, Rule, StackRule, Subject, defaults, exempt
+from .budget import BUDGET
 from .portability import PORTABILITY
 from .readers import facts, stack_facts
 from .reliability import RELIABILITY
@@ -13,7 +14,7 @@ from .security import SECURITY
 
 __all__ = ["RULES", "judge_resource", "judge_stack", "rule_config", "schema"]
 
-RULES: list[Rule | StackRule] = [*SECURITY, *PORTABILITY, *RELIABILITY]
+RULES: list[Rule | StackRule] = [*SECURITY, *PORTABILITY, *RELIABILITY, *BUDGET]
 
 
 def schema(rule: Rule | StackRule) -> dict[str, dict[str, Any]]:

@@ -18,7 +18,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Catalog", "CloudCatalog", "Offering", "Price", "Source", "load_catalog"]
+__all__ = ["Catalog", "CloudCatalog", "Offering", "Price", "RegionalPrice", "ServicePrice", "Source", "load_catalog"]
 
 _DIR = Path(__file__).parent
 
@@ -46,6 +46,14 @@ class Price(_Data):
     note: str = ""
 
 
+class RegionalPrice(_Data):
+    """Hourly USD prices of one machine in a region other than its ``price.region``."""
+
+    on_demand: float | None
+    spot: float | None = None
+    source: str
+
+
 class Offering(_Data):
     """One machine type: a GPU offering (``gpu``/``gpus``) or a CPU size (``cpu``)."""
 
@@ -59,7 +67,30 @@ class Offering(_Data):
     memory_gib: float
     regions: list[str] | Literal["all"] = "all"
     price: Price
+    prices: dict[str, RegionalPrice] = {}
+    """Prices in further regions, where a source gave them (placement compares regions by these)."""
     note: str = ""
+
+    def hourly(self, region: str | None, spot: bool) -> tuple[float | None, str, str]:
+        """``(USD per hour, the region the price is for, its source)``: the region's own price
+        where the catalog has one of that kind, else the reference region's."""
+        regional = self.prices.get(region or "")
+        usd = None if regional is None else regional.spot if spot else regional.on_demand
+        if regional is not None and usd is not None:
+            return usd, region or "", regional.source
+        return (self.price.spot if spot else self.price.on_demand), self.price.region, self.price.source
+
+    def priced_regions(self, spot: bool) -> dict[str, float]:
+        """``{region: USD per hour}`` for every region with its own price of that kind."""
+        out = {}
+        reference = self.price.spot if spot else self.price.on_demand
+        if reference is not None:
+            out[self.price.region] = reference
+        for region, p in self.prices.items():
+            usd = p.spot if spot else p.on_demand
+            if usd is not None:
+                out[region] = usd
+        return dict(sorted(out.items()))
 
     @model_validator(mode="after")
     def _kind(self) -> Offering:
@@ -87,20 +118,45 @@ class ControlPlane(_Data):
     note: str = ""
 
 
+ServiceName = Literal["nat_gateway", "load_balancer", "internal_load_balancer", "object_storage", "inter_region_transfer"]
+
+
+class ServicePrice(_Data):
+    """A list price of a managed service in the cloud's reference region."""
+
+    usd: float
+    per: Literal["hour", "month", "GB-month", "GB", "node-hour"]
+    source: str
+    cap_usd_per_hour: float | None = None
+    """A ceiling on the hourly charge (GCP Cloud NAT is billed per VM up to a cap)."""
+    what: str = ""
+    """What is billed, as the cost report names it."""
+    note: str = ""
+
+
 class CloudCatalog(_Data):
     """Everything the catalog knows about one cloud."""
 
     cloud: Literal["aws", "gcp", "azure"]
+    reference_region: str
+    """The region service prices (and offerings' ``price``) are for."""
     sources: dict[str, Source]
     regions: dict[str, Region]
     kubernetes: Kubernetes
     control_plane: ControlPlane
+    services: dict[ServiceName, ServicePrice] = {}
     offerings: list[Offering]
 
     @model_validator(mode="after")
     def _consistent(self) -> CloudCatalog:
         known = set(self.sources)
-        refs = [self.kubernetes.source, self.control_plane.source, *(o.price.source for o in self.offerings)]
+        refs = [
+            self.kubernetes.source,
+            self.control_plane.source,
+            *(p.source for p in self.services.values()),
+            *(o.price.source for o in self.offerings),
+            *(p.source for o in self.offerings for p in o.prices.values()),
+        ]
         for ref in refs:
             if ref not in known:
                 raise ValueError(f"{self.cloud}: source '{ref}' is not defined under sources")
@@ -111,6 +167,9 @@ class CloudCatalog(_Data):
                 unknown = sorted(set(o.regions) - set(self.regions))
                 if unknown:
                     raise ValueError(f"{self.cloud}: {o.machine} lists unknown regions {unknown}")
+            unpriced = sorted(set(o.prices) - set(self.region_names(o)))
+            if unpriced:
+                raise ValueError(f"{self.cloud}: {o.machine} has prices for regions it is not offered in: {unpriced}")
         return self
 
     def region_names(self, offering: Offering) -> list[str]:
@@ -156,6 +215,13 @@ class Catalog(_Data):
             (o for o in self.clouds[cloud].offerings if o.gpu == gpu),
             key=lambda o: (o.gpus, o.price.on_demand if o.price.on_demand is not None else float("inf"), o.machine),
         )
+
+    def offering(self, cloud: str, machine: str) -> Offering | None:
+        """The offering of machine type ``machine`` on ``cloud``."""
+        for o in self.clouds[cloud].offerings:
+            if o.machine == machine:
+                return o
+        return None
 
     def cpu_offering(self, cloud: str, cpu: str) -> Offering | None:
         for o in self.clouds[cloud].offerings:

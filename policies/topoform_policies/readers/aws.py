@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..base import Fact, Subject, get, mapping
-from .common import gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
+from .common import capacity, control_plane, gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
 
 __all__ = ["READERS", "STACK_READERS", "policy_statements"]
 
@@ -135,6 +135,7 @@ def eks_cluster(s: Subject) -> Iterator[Fact]:
     yield Fact("cluster.version", str(get(s.props, "version", default="")), "version")
     yield Fact("stateful", True)
     yield Fact("deletion_protection", bool(get(s.props, "deletionProtection")), "deletionProtection")
+    yield control_plane("aws", s.provider.get("region"))
     yield labels_fact(_tags(s), "tags")
 
 
@@ -147,6 +148,9 @@ def node_group(s: Subject) -> Iterator[Fact]:
         labels = get(s.props, "labels", default={}) or {}
         taints = [(get(t, "key"), get(t, "value"), get(t, "effect")) for t in get(s.props, "taints", default=[]) or []]
         yield gpu_labels_and_taints(labels, taints, {"NO_SCHEDULE": "NoSchedule"})
+    scaling = get(s.props, "scalingConfig", default={})
+    spot = get(s.props, "capacityType") == "SPOT"
+    yield capacity("aws", types[0] if types else "", s.provider.get("region"), get(scaling, "minSize"), get(scaling, "maxSize"), spot, "instanceTypes / scalingConfig")
     yield labels_fact(_tags(s), "tags")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..base import Fact, Subject, get
-from .common import gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
+from .common import capacity, control_plane, gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
 
 __all__ = ["FORBIDDEN_ROLES", "READERS", "STACK_READERS"]
 
@@ -37,6 +37,15 @@ def _gpu_pool(profile: Any) -> Iterator[Fact]:
             value, _, effect = rest.partition(":")
             taints.append((key, value, effect))
         yield gpu_labels_and_taints(get(profile, "nodeLabels", default={}) or {}, taints)
+
+
+def _capacity(profile: Any, region: Any) -> Fact:
+    count = get(profile, "count", default=0)
+    autoscaled = bool(get(profile, "enableAutoScaling"))
+    low = get(profile, "minCount", default=count) if autoscaled else count
+    high = get(profile, "maxCount", default=count) if autoscaled else count
+    spot = str(get(profile, "scaleSetPriority", default="Regular")) == "Spot"
+    return capacity("azure", get(profile, "vmSize"), region, low, high, spot, "vmSize / count / minCount / maxCount")
 
 
 def storage_account(s: Subject) -> Iterator[Fact]:
@@ -73,14 +82,18 @@ def managed_cluster(s: Subject) -> Iterator[Fact]:
     yield Fact("cluster.workload_identity", wi, "securityProfile.workloadIdentity / oidcIssuerProfile")
     yield Fact("cluster.version", str(get(s.props, "kubernetesVersion", default="")), "kubernetesVersion")
     yield Fact("stateful", True)
+    location = str(get(s.props, "location", default="")).lower().replace(" ", "")
     for profile in get(s.props, "agentPoolProfiles", default=[]) or []:
         yield from _gpu_pool(profile)
+        yield _capacity(profile, location)
+    yield control_plane("azure", location, paid=str(get(s.props, "sku", "tier", default="Free")) != "Free")
     yield from _region(s)
     yield labels_fact(get(s.props, "tags", default={}) or {}, "tags")
 
 
 def agent_pool(s: Subject) -> Iterator[Fact]:
     yield from _gpu_pool(s.props)
+    yield _capacity(s.props, "")  # an agent pool carries no location: priced at the reference region
 
 
 def vault(s: Subject) -> Iterator[Fact]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..base import Fact
 
-__all__ = ["GPU_LABEL", "GPU_TAINT", "gpu_labels_and_taints", "is_gpu_machine", "labels_fact", "world_open_ports"]
+__all__ = ["GPU_LABEL", "GPU_TAINT", "capacity", "control_plane", "gpu_labels_and_taints", "is_gpu_machine", "labels_fact", "world_open_ports"]
 
 GPU_LABEL = "topoform.io/accelerator"
 GPU_TAINT = ("nvidia.com/gpu", "present", "NoSchedule")
@@ -35,6 +35,25 @@ def is_gpu_machine(cloud: str, machine: str) -> bool:
     if cloud == "azure":
         return machine.lower().startswith(("standard_nc", "standard_nd", "standard_nv"))
     return False
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(int(float(value)), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def capacity(cloud: str, machine: Any, region: Any, low: Any, high: Any, spot: bool, where: str) -> Fact:
+    """Nodes someone pays for: a machine type, a region (``""``: unknown), at least ``low`` and
+    at most ``high`` of them (the budget rules price them from the catalog)."""
+    lo = _count(low)
+    return Fact("capacity", {"cloud": cloud, "machine": str(machine or ""), "region": str(region or ""), "min": lo, "max": max(_count(high), lo), "spot": spot}, where)
+
+
+def control_plane(cloud: str, region: Any, paid: bool = True) -> Fact:
+    """A managed control plane billed by the hour (``paid`` false: a free tier)."""
+    return Fact("control_plane", {"cloud": cloud, "region": str(region or ""), "paid": paid}, "control plane")
 
 
 def labels_fact(labels: Mapping[str, Any], where: str) -> Fact:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..base import Fact, Subject, get, mapping
-from .common import gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
+from .common import capacity, control_plane, gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
 
 __all__ = ["READERS", "STACK_READERS"]
 
@@ -78,6 +78,7 @@ def gke_cluster(s: Subject) -> Iterator[Fact]:
     yield Fact("cluster.workload_identity", bool(get(s.props, "workloadIdentityConfig", "workloadPool")), "workloadIdentityConfig")
     yield Fact("cluster.version", str(get(s.props, "minMasterVersion", default="")), "minMasterVersion")
     yield Fact("stateful", True)
+    yield control_plane("gcp", re.sub(r"-[a-z]$", "", str(get(s.props, "location", default=""))))
     yield Fact("deletion_protection", get(s.props, "deletionProtection", default=True) is not False, "deletionProtection")
     location = str(get(s.props, "location", default=""))
     yield Fact("region", ("gcp", re.sub(r"-[a-z]$", "", location)), "location")  # a zone's region
@@ -92,6 +93,19 @@ def node_pool(s: Subject) -> Iterator[Fact]:
     if get(config, "guestAccelerators") or is_gpu_machine("gcp", machine):
         taints = [(get(t, "key"), get(t, "value"), get(t, "effect")) for t in get(config, "taints", default=[]) or []]
         yield gpu_labels_and_taints(get(config, "labels", default={}) or {}, taints, {"NO_SCHEDULE": "NoSchedule"})
+    # Node counts: totals, or per zone (times the zones named; at least one)
+    scaling = get(s.props, "autoscaling", default={}) or {}
+    zones = max(len(get(s.props, "nodeLocations", default=[]) or []), 1)
+    fixed = get(s.props, "nodeCount", default=get(s.props, "initialNodeCount", default=0))
+    low = get(scaling, "totalMinNodeCount")
+    high = get(scaling, "totalMaxNodeCount")
+    if low is None and high is None:
+        per_zone = scaling if (get(scaling, "minNodeCount") is not None or get(scaling, "maxNodeCount") is not None) else None
+        low = int(float(get(per_zone, "minNodeCount", default=0) or 0)) * zones if per_zone else int(float(fixed or 0)) * zones
+        high = int(float(get(per_zone, "maxNodeCount", default=0) or 0)) * zones if per_zone else low
+    spot = bool(get(config, "spot")) or bool(get(config, "preemptible"))
+    region = re.sub(r"-[a-z]$", "", str(get(s.props, "location", default="")))
+    yield capacity("gcp", machine, region, low, high, spot, "nodeConfig.machineType / autoscaling")
 
 
 def crypto_key(s: Subject) -> Iterator[Fact]:
