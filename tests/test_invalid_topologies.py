@@ -96,6 +96,10 @@ CASES: list[tuple[str, str, str, int, str, str]] = [
     ("sites-empty", "sites:\n  aws-east:\n    provider: aws\n    region: us-east-1\n    backup_region: us-west-2\n  dc1:\n    provider: onprem\n    kubeconfig: {secret: dc1-kubeconfig}\n    storage_class: ceph-encrypted\n", "sites: {}\n", 4, "sites", "define at least one site"),
     ("size-zero", "size_gb: 1000", "size_gb: 0", 24, "storage.datasets.size_gb", "greater than 0"),
     ("port-range", "port: 8000", "port: 80000", 30, "endpoints.infer.service.port", "less than or equal to 65535"),
+    ("budget-negative", "labels: {owner: ml-platform}\n", "labels: {owner: ml-platform}\nbudget: {monthly_usd: 0}\n", 4, "budget.monthly_usd", "greater than 0"),
+    ("placement-region-typo", "labels: {owner: ml-platform}\n", "labels: {owner: ml-platform}\nplacement: {regions: [us-est-1]}\n", 4, "placement.regions[0]", "unknown region 'us-est-1'"),
+    ("placement-jurisdiction", "labels: {owner: ml-platform}\n", "labels: {owner: ml-platform}\nplacement: {jurisdictions: [europe]}\n", 4, "placement.jurisdictions[0]", "unknown jurisdiction 'europe'; known:"),
+    ("placement-cloud", "labels: {owner: ml-platform}\n", "labels: {owner: ml-platform}\nplacement: {clouds: [oracle]}\n", 4, "placement.clouds[0]", "Input should be 'aws'"),
 ]
 
 

@@ -159,7 +159,7 @@ def check(rec: Recording, config: Mapping[str, Any] | None = None, analyzer: Ana
     """Run every policy over the recording through the SDK's analyzer servicer (by default the
     pack's own policies in this process)."""
     config = dict(config or {})
-    servicer: Analyzer = analyzer or _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", policies(), EnforcementLevel.MANDATORY)  # type: ignore[no-untyped-call]
+    servicer: Analyzer = analyzer or _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", policies(), EnforcementLevel.MANDATORY)
     settings = {r.name: _settings(r.name, config) for r in RULES}
     servicer.Configure(
         analyzer_pb2.ConfigureAnalyzerRequest(

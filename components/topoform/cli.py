@@ -8,6 +8,7 @@
     topoform render   <env|file> --kubernetes DIR   write every Kubernetes object as YAML (for Checkov)
     topoform cost     <env|file> [--json | --format markdown] [--diff OTHER] [--policy-config]
                                         the monthly cost range, line by line, from the catalog
+    topoform place    <env|file> [--json]   the cheapest offerings for each GPU pool, within `placement`
 
 ``<env>`` is a stack of the Pulumi project (``stacks/Pulumi.<env>.yaml`` names
 its topology file). Exit codes: 0 success; 2 invalid input, one line per
@@ -167,6 +168,17 @@ def cmd_cost(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_place(args: argparse.Namespace) -> int:
+    from .place import constraints, place, to_json
+    from .report import place_text
+
+    _, loaded, plan = _load_all(args.target, args.project)
+    allowed = constraints(plan, loaded.topology.placement)
+    placements = place(plan, allowed)
+    sys.stdout.write(to_json(placements, allowed) if args.json else place_text(placements, allowed))
+    return 0
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     target, plan = _load(args.target, args.project)
     from .preview import record
@@ -205,6 +217,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--diff", metavar="OTHER", help="show what changes in cost from OTHER (an environment or a file) to this one")
     p.add_argument("--policy-config", action="store_true", help="print the budget rules' settings as a `pulumi preview --policy-pack-config` file")
     p.set_defaults(func=cmd_cost)
+
+    p = sub.add_parser("place", help="the cheapest clouds and regions for each GPU pool, within the topology's placement constraint")
+    p.add_argument("target", help="an environment (stack) name or a topology file")
+    p.add_argument("--json", action="store_true", help="print every offering, ranked, with why each loses")
+    p.set_defaults(func=cmd_place)
 
     p = sub.add_parser("render", help="write what the program creates as manifests for other scanners")
     p.add_argument("target", help="an environment (stack) name or a topology file")

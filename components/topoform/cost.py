@@ -22,7 +22,7 @@ from .catalog import Catalog, CloudCatalog, load_catalog
 from .planner import ClusterPlan, Plan
 from .specs import NodePoolSpec
 
-__all__ = ["HOURS_PER_MONTH", "NOT_PRICED", "Estimate", "Line", "Range", "diff", "estimate"]
+__all__ = ["HOURS_PER_MONTH", "NOT_PRICED", "Change", "Estimate", "Line", "Range", "cents", "diff", "estimate", "totals"]
 
 HOURS_PER_MONTH = 730
 """The hours in an average month (8 760 / 12), the convention of the clouds' own calculators."""
@@ -39,7 +39,8 @@ _NAT_CLOUDS = ("aws", "gcp")
 _CONTROL_PLANE = {"aws": "EKS control plane", "gcp": "GKE cluster management fee", "azure": "AKS Standard tier"}
 
 
-def _cents(value: Decimal) -> Decimal:
+def cents(value: Decimal) -> Decimal:
+    """Rounded half up to the cent (how every line is rounded)."""
     return value.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
@@ -84,7 +85,7 @@ class Line:
     @property
     def monthly(self) -> Range:
         hours = HOURS_PER_MONTH if self.unit.endswith("hour") else 1
-        return Range(_cents(self.unit_usd * self.quantity_min * hours), _cents(self.unit_usd * self.quantity_max * hours))
+        return Range(cents(self.unit_usd * self.quantity_min * hours), cents(self.unit_usd * self.quantity_max * hours))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -220,8 +221,8 @@ def _cluster_lines(p: _Pricer, plan: Plan, cluster: ClusterPlan) -> Iterator[Lin
     usd, per, source, cap = nat
     if per == "node-hour":
         # billed per VM using the gateway, up to a cap per hour: nodes at min and at max
-        nodes_min = sum(Decimal(pool["min_nodes"]) for pool in pools.values())
-        nodes_max = sum(Decimal(pool["max_nodes"]) for pool in pools.values())
+        nodes_min = sum((Decimal(pool["min_nodes"]) for pool in pools.values()), Decimal(0))
+        nodes_max = sum((Decimal(pool["max_nodes"]) for pool in pools.values()), Decimal(0))
         what = "NAT per node using it"
         if cap is not None:
             ceiling = cap / usd
@@ -260,7 +261,7 @@ def _store_lines(p: _Pricer, plan: Plan) -> Iterator[Line]:
             if transfer is not None:
                 t_usd, t_per, t_source, _ = transfer
                 percent = Decimal(str(store.monthly_change_percent))
-                changed = _cents(gb * percent / 100)
+                changed = cents(gb * percent / 100)
                 yield Line(
                     f"{base}.replication", "replication", store.site, cloud, region,
                     f"changes copied to {replica['region']} ({percent.normalize():f}% of the data a month)",

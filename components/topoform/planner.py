@@ -267,6 +267,7 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
             cplan.spec["security_group"] = override.security_group
 
     namespaces = _namespaces(t, identities, teams, endpoints, stores, problems)
+    problems.extend(_placement_problems(t, cat))
 
     if problems:
         raise TopologyError(problems)
@@ -283,6 +284,21 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
         endpoints=endpoints,
         namespaces=namespaces,
     )
+
+
+def _placement_problems(t: Topology, cat: Catalog) -> list[Problem]:
+    """``placement`` names regions and jurisdictions the catalog knows (a typo would silently
+    rule out every offering)."""
+    problems = []
+    regions = {r: c.regions[r].jurisdiction for c in cat.clouds.values() for r in c.regions}
+    jurisdictions = sorted(set(regions.values()))
+    for i, region in enumerate(t.placement.regions):
+        if region not in regions:
+            problems.append(Problem(("placement", "regions", i), f"unknown region '{region}'"))
+    for i, j in enumerate(t.placement.jurisdictions):
+        if j not in jurisdictions:
+            problems.append(Problem(("placement", "jurisdictions", i), f"unknown jurisdiction '{j}'; known: {', '.join(jurisdictions)}"))
+    return problems
 
 
 def _site(t: Topology, key: str, cat: Catalog, problems: list[Problem]) -> SitePlan:

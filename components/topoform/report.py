@@ -10,8 +10,9 @@ import jinja2
 
 from .check import CheckResult, RULE_BY_NAME
 from .cost import Change, Estimate, Line, Range, totals
+from .place import Constraints, PoolPlacement
 
-__all__ = ["check_markdown", "check_text", "cost_diff_markdown", "cost_diff_text", "cost_markdown", "cost_text", "groups", "usd"]
+__all__ = ["check_markdown", "check_text", "cost_diff_markdown", "cost_diff_text", "cost_markdown", "cost_text", "groups", "place_text", "usd"]
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("topoform", "templates"), autoescape=False, keep_trailing_newline=True, trim_blocks=False)
 
@@ -142,3 +143,48 @@ def check_text(result: CheckResult) -> str:
 
 def check_markdown(result: CheckResult) -> str:
     return _ENV.get_template("check.md.j2").render(result=result, groups=groups(result))
+
+
+def hourly(value: Any) -> str:
+    """An hourly price to at most four decimals: ``$55.04/h``."""
+    return "$" + f"{value:,.4f}".rstrip("0").rstrip(".") + "/h"
+
+
+def place_text(placements: list[PoolPlacement], allowed: Constraints, top: int = 5) -> str:
+    """Per GPU pool: where it is, the pick, the next cheapest offerings and why they lose, and
+    what the constraint ruled out (summarised by cloud and reason)."""
+    regions = ", ".join(allowed.regions) if allowed.regions else "any region"
+    out = [
+        f"topoform place: clouds {', '.join(allowed.clouds)}; {regions}; jurisdictions {', '.join(allowed.jurisdictions)}; "
+        f"spot {'allowed' if allowed.spot else 'not allowed'} (USD; a month = the pool at its maximum for 730 h)"
+    ]
+    if not placements:
+        out.append("no GPU pools to place")
+    for p in placements:
+        out.append(f"{p.path}: {p.max_nodes} x {p.gpus_per_node}x {p.gpu}, {p.capacity}")
+        if p.current:
+            c = p.current
+            out.append(f"  now   {c.cloud} {c.region} {c.machine}: {hourly(c.hourly_usd)}, {usd(c.monthly_max_usd)} a month")
+        else:
+            out.append("  now   on-prem (owned, not priced)")
+        best = p.best
+        if best is None:
+            out.append("  pick  none: no offering satisfies the constraints")
+        else:
+            saving = p.saving_monthly_usd
+            verdict = f"saves {usd(saving)} a month" if saving else "already the cheapest" if p.current and p.current.hourly_usd <= best.hourly_usd else ""
+            out.append(f"  pick  {best.cloud} {best.region} {best.machine}: {hourly(best.hourly_usd)}, {usd(best.monthly_max_usd)} a month" + (f" ({verdict})" if verdict else ""))
+            for o in p.ranked[1:top]:
+                out.append(f"        {o.cloud} {o.region} {o.machine}: {hourly(o.hourly_usd)} — {p.why_not(o)}")
+            if len(p.ranked) > top:
+                rest = len(p.ranked) - top
+                out.append(f"        ... {rest} more allowed offering{'s' if rest != 1 else ''}, none cheaper")
+        reasons: dict[tuple[str, str], int] = {}
+        for r in p.rejected:
+            reasons[(r.cloud, r.reason)] = reasons.get((r.cloud, r.reason), 0) + 1
+        for (cloud, reason), n in sorted(reasons.items()):
+            out.append(f"  out   {cloud}: {reason}" + (f" ({n} offerings)" if n > 1 else ""))
+        for cloud, regions_ in sorted(p.unpriced_regions.items()):
+            n = len(regions_)
+            out.append(f"  note  {cloud}: also offered in {n} region{'s' if n != 1 else ''} the catalog has no {p.capacity} price for")
+    return "\n".join(out) + "\n"
