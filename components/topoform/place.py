@@ -146,6 +146,19 @@ def _pools(plan: Plan) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
                 yield f"clusters.{key}.node_pools.{pool_key}", cluster.provider, cluster.spec.get("region", ""), dict(pool)
 
 
+def _current(cat: Catalog, provider: str, region: str, machine: str, spot: bool, nodes: int) -> Offer | None:
+    """The pool where it is now, priced (``None``: on-prem, or the catalog has no price)."""
+    offering = cat.offering(provider, machine) if provider in CLOUDS else None
+    if offering is None:
+        return None
+    usd, _, _ = offering.hourly(region, spot)
+    if usd is None:
+        return None
+    regions = cat.clouds[provider].regions
+    hourly = Decimal(str(usd))
+    return Offer(provider, region, regions[region].jurisdiction if region in regions else "", machine, hourly, cents(hourly * nodes * HOURS_PER_MONTH))
+
+
 def place(plan: Plan, allowed: Constraints, catalog: Catalog | None = None) -> list[PoolPlacement]:
     """Compare every GPU pool of ``plan`` across the clouds and regions ``allowed``."""
     cat = catalog or load_catalog()
@@ -181,14 +194,7 @@ def place(plan: Plan, allowed: Constraints, catalog: Catalog | None = None) -> l
                         continue
                     hourly = Decimal(str(usd))
                     ranked.append(Offer(cloud, r, jurisdiction, o.machine, hourly, cents(hourly * nodes * HOURS_PER_MONTH)))
-        current = None
-        if provider in CLOUDS:
-            offering = cat.offering(provider, pool["machine_type"])
-            if offering is not None:
-                usd, _, _ = offering.hourly(region, spot)
-                if usd is not None:
-                    hourly = Decimal(str(usd))
-                    current = Offer(provider, region, cat.clouds[provider].regions[region].jurisdiction if region in cat.clouds[provider].regions else "", offering.machine, hourly, cents(hourly * nodes * HOURS_PER_MONTH))
+        current = _current(cat, provider, region, str(pool["machine_type"]), spot, nodes)
         # cheapest first; on a tie the pool stays where it is, then by cloud, region and machine
         here = (current.cloud, current.region, current.machine) if current else None
         ranked.sort(key=lambda o: (o.hourly_usd, (o.cloud, o.region, o.machine) != here, o.cloud, o.region, o.machine))
