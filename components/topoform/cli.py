@@ -9,6 +9,7 @@
     topoform cost     <env|file> [--json | --format markdown] [--diff OTHER] [--policy-config]
                                         the monthly cost range, line by line, from the catalog
     topoform place    <env|file> [--json]   the cheapest offerings for each GPU pool, within `placement`
+    topoform report   <env|file> [--format html|markdown] [-o FILE]   the environment on one page
 
 ``<env>`` is a stack of the Pulumi project (``stacks/Pulumi.<env>.yaml`` names
 its topology file). Exit codes: 0 success; 2 invalid input, one line per
@@ -179,6 +180,28 @@ def cmd_place(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import environment_report
+
+    target, loaded, plan = _load_all(args.target, args.project)
+    est = _estimate(loaded, plan)
+    result = None
+    if not args.no_check:
+        from .check import check, merge_policy_config
+        from .preview import record
+
+        rec = record(target.topology, stack=target.stack or plan.environment, project=target.project, program=target.program)
+        result = check(rec, merge_policy_config(est.policy_config(), {}))
+    text = environment_report(plan, est, result, args.format)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        print(f"wrote {_rel(args.output)}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     target, plan = _load(args.target, args.project)
     from .preview import record
@@ -222,6 +245,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="an environment (stack) name or a topology file")
     p.add_argument("--json", action="store_true", help="print every offering, ranked, with why each loses")
     p.set_defaults(func=cmd_place)
+
+    p = sub.add_parser("report", help="the environment on one page: resources, cost, policy results and a diagram")
+    p.add_argument("target", help="an environment (stack) name or a topology file")
+    p.add_argument("--format", choices=["html", "markdown"], default="html")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument("--no-check", action="store_true", help="leave out the policy results (no offline preview: faster)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("render", help="write what the program creates as manifests for other scanners")
     p.add_argument("target", help="an environment (stack) name or a topology file")

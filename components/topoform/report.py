@@ -11,8 +11,9 @@ import jinja2
 from .check import CheckResult, RULE_BY_NAME
 from .cost import Change, Estimate, Line, Range, totals
 from .place import Constraints, PoolPlacement
+from .planner import Plan
 
-__all__ = ["check_markdown", "check_text", "cost_diff_markdown", "cost_diff_text", "cost_markdown", "cost_text", "groups", "place_text", "usd"]
+__all__ = ["check_markdown", "check_text", "cost_diff_markdown", "cost_diff_text", "cost_markdown", "cost_text", "environment_report", "groups", "place_text", "usd"]
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("topoform", "templates"), autoescape=False, keep_trailing_newline=True, trim_blocks=False)
 
@@ -44,6 +45,8 @@ def quantity(line: Line) -> str:
 
 
 _ENV.filters.update(usd=usd, span=span, quantity=quantity)
+_HTML = jinja2.Environment(loader=jinja2.PackageLoader("topoform", "templates"), autoescape=True, keep_trailing_newline=True)
+_HTML.filters.update(usd=usd, span=span, quantity=quantity)
 
 
 def _budget_line(est: Estimate) -> str | None:
@@ -188,3 +191,88 @@ def place_text(placements: list[PoolPlacement], allowed: Constraints, top: int =
             n = len(regions_)
             out.append(f"  note  {cloud}: also offered in {n} region{'s' if n != 1 else ''} the catalog has no {p.capacity} price for")
     return "\n".join(out) + "\n"
+
+
+def _rows(plan: Plan, est: Estimate) -> dict[str, Any]:
+    """What both report formats show, as plain rows."""
+    monthly = {line.path: line.monthly for line in est.lines}
+
+    def total(prefix: str) -> Range | None:
+        found = [r for path, r in monthly.items() if path == prefix or path.startswith(prefix + ".")]
+        return sum(found, Range(found[0].min * 0, found[0].max * 0)) if found else None
+
+    clusters = []
+    for key in sorted(plan.clusters):
+        c = plan.clusters[key]
+        pools = []
+        for pk in sorted(c.spec["node_pools"]):
+            p = c.spec["node_pools"][pk]
+            size = str(p["min_nodes"]) if p["min_nodes"] == p["max_nodes"] else f"{p['min_nodes']}..{p['max_nodes']}"
+            pools.append(
+                {
+                    "key": pk,
+                    "machine": p["machine_type"],
+                    "gpus": f"{p['gpu_count']}x {p['gpu_type']}" if "gpu_type" in p else "",
+                    "nodes": size,
+                    "capacity": "spot" if p["spot"] else "on-demand",
+                    "monthly": monthly.get(f"clusters.{key}.node_pools.{pk}"),
+                }
+            )
+        clusters.append({"key": key, "site": c.site, "version": c.spec.get("kubernetes_version"), "api": c.spec.get("api_access", "existing"), "pools": pools})
+    stores = []
+    for key in sorted(plan.stores):
+        spec = plan.stores[key].spec
+        stores.append(
+            {
+                "key": key,
+                "site": plan.stores[key].site,
+                "region": spec.get("region"),
+                "size": f"{spec['size_gb']:,} GB" if "size_gb" in spec else "not set",
+                "encryption": "customer-managed key" if spec["customer_managed_key"] else "provider-managed key",
+                "access": "public" if spec["public"] else "private",
+                "replica": spec["replica"]["region"] if "replica" in spec else (f"Velero to {spec['backup_target']['store']}" if "backup_target" in spec else ""),
+                "monthly": total(f"storage.{key}"),
+            }
+        )
+    endpoints = []
+    for key in sorted(plan.endpoints):
+        ep = plan.endpoints[key]
+        if key.endswith(".failover"):
+            continue
+        spec = ep.spec
+        endpoints.append(
+            {
+                "key": key,
+                "cluster": ep.cluster,
+                "exposure": "public" if spec["public"] else "internal",
+                "domain": spec.get("domain"),
+                "allowed": ", ".join(spec["allowed_cidrs"]) or "—",
+                "failover": plan.endpoints[ep.secondary].cluster if ep.secondary else None,
+            }
+        )
+    return {"sites": [plan.sites[k] for k in sorted(plan.sites)], "clusters": clusters, "stores": stores, "endpoints": endpoints}
+
+
+def environment_report(plan: Plan, est: Estimate, result: CheckResult | None, fmt: str) -> str:
+    """The environment on one page: sites, clusters and pools, stores and replicas, endpoints,
+    cost ranges, policy results and a diagram (Mermaid in markdown; an SVG inlined in HTML,
+    drawn by Graphviz where it is installed)."""
+    from .diagram import graph, graphviz_svg, mermaid, svg
+
+    g = graph(plan)
+    context: dict[str, Any] = {
+        "plan": plan,
+        "est": est,
+        "result": result,
+        "groups": groups(result) if result else [],
+        "budget": _budget_line(est),
+        "by_cloud": est.by("cloud"),
+        "by_site": est.by("site"),
+        **_rows(plan, est),
+    }
+    if fmt == "markdown":
+        return _ENV.get_template("report.md.j2").render(mermaid=mermaid(g), **context)
+    drawn = graphviz_svg(g)
+    return _HTML.get_template("report.html.j2").render(
+        diagram=drawn or svg(g), diagram_tool="Graphviz" if drawn else "drawn by topoform; install Graphviz for a laid-out graph", **context
+    )
