@@ -82,9 +82,9 @@ def graph(plan: Plan) -> Graph:
         ep = plan.endpoints[key]
         if key.endswith(".failover"):
             continue  # drawn as the primary's failover edge
-        spec = ep.spec
-        exposure = "public" if spec["public"] else "internal"
-        g.nodes.append(Node(_id("endpoint", key), "endpoint", f"endpoint {key}", f"{exposure}{': ' + spec['domain'] if spec.get('domain') else ''}", plan.clusters[ep.cluster].site))
+        exposure = "public" if ep.spec["public"] else "internal"
+        domain = ep.spec.get("domain")
+        g.nodes.append(Node(_id("endpoint", key), "endpoint", f"endpoint {key}", f"{exposure}: {domain}" if domain else exposure, plan.clusters[ep.cluster].site))
         g.edges.append(Edge(_id("endpoint", key), _id("cluster", ep.cluster), "serves"))
         if ep.secondary:
             g.edges.append(Edge(_id("endpoint", key), _id("cluster", plan.endpoints[ep.secondary].cluster), "fails over to", dashed=True))

@@ -239,14 +239,13 @@ def _rows(plan: Plan, est: Estimate) -> dict[str, Any]:
         ep = plan.endpoints[key]
         if key.endswith(".failover"):
             continue
-        spec = ep.spec
         endpoints.append(
             {
                 "key": key,
                 "cluster": ep.cluster,
-                "exposure": "public" if spec["public"] else "internal",
-                "domain": spec.get("domain"),
-                "allowed": ", ".join(spec["allowed_cidrs"]) or "—",
+                "exposure": "public" if ep.spec["public"] else "internal",
+                "domain": ep.spec.get("domain"),
+                "allowed": ", ".join(ep.spec["allowed_cidrs"]) or "—",
                 "failover": plan.endpoints[ep.secondary].cluster if ep.secondary else None,
             }
         )
