@@ -10,6 +10,7 @@
                                         the monthly cost range, line by line, from the catalog
     topoform place    <env|file> [--json]   the cheapest offerings for each GPU pool, within `placement`
     topoform report   <env|file> [--format html|markdown] [-o FILE]   the environment on one page
+    topoform new      <env> --from <env>    a new environment's stack file and topology
 
 ``<env>`` is a stack of the Pulumi project (``stacks/Pulumi.<env>.yaml`` names
 its topology file). Exit codes: 0 success; 2 invalid input, one line per
@@ -202,6 +203,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from .scaffold import new_environment
+
+    files = new_environment(args.env, args.source, args.project)
+    for path in files:
+        print(f"wrote {_rel(path)}")
+    print(f"next: topoform validate {args.env}; topoform lock {args.env}; pulumi stack init {args.env}")
+    return 0
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     target, plan = _load(args.target, args.project)
     from .preview import record
@@ -252,6 +263,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     p.add_argument("--no-check", action="store_true", help="leave out the policy results (no offline preview: faster)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("new", help="create an environment from another: its stack file and a topology that extends the same base")
+    p.add_argument("env", help="the new environment's name (a Pulumi stack)")
+    p.add_argument("--from", dest="source", required=True, metavar="ENV", help="the environment to start from")
+    p.set_defaults(func=cmd_new)
 
     p = sub.add_parser("render", help="write what the program creates as manifests for other scanners")
     p.add_argument("target", help="an environment (stack) name or a topology file")

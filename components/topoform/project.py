@@ -15,7 +15,7 @@ import yaml
 
 from .errors import Location, Problem, TopologyError
 
-__all__ = ["Target", "find_project", "resolve"]
+__all__ = ["Layout", "Target", "find_project", "layout", "resolve"]
 
 CONFIG_KEY = "topoform:topology"
 
@@ -57,17 +57,38 @@ def _read_yaml(path: str) -> dict[str, object]:
     return data
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where a Pulumi project keeps its program and its stack files."""
+
+    root: str
+    name: str
+    main_dir: str
+    """The program's directory (``main``); ``topoform:topology`` is relative to it."""
+    stack_dir: str
+    """Where ``Pulumi.<stack>.yaml`` files live (``stackConfigDir``)."""
+
+    def stack_file(self, stack: str) -> str:
+        return os.path.join(self.stack_dir, f"Pulumi.{stack}.yaml")
+
+
+def layout(root: str) -> Layout:
+    """Read ``Pulumi.yaml`` in ``root``."""
+    meta = _read_yaml(os.path.join(root, "Pulumi.yaml"))
+    main = meta.get("main")
+    main_dir = os.path.join(root, str(main)) if main else root
+    stack_dir = os.path.join(root, str(meta["stackConfigDir"])) if meta.get("stackConfigDir") else root
+    return Layout(root, str(meta.get("name", "topoform")), main_dir, stack_dir)
+
+
 def resolve(arg: str, project_dir: str | None = None) -> Target:
     """``<env>`` (a stack of the project) or a topology file -> :class:`Target`."""
     root = project_dir or find_project()
     project_name = "topoform"
     main_dir = stack_dir = root
     if root is not None:
-        meta = _read_yaml(os.path.join(root, "Pulumi.yaml"))
-        project_name = str(meta.get("name", project_name))
-        main = meta.get("main")
-        main_dir = os.path.join(root, str(main)) if main else root
-        stack_dir = os.path.join(root, str(meta["stackConfigDir"])) if meta.get("stackConfigDir") else root
+        lay = layout(root)
+        project_name, main_dir, stack_dir = lay.name, lay.main_dir, lay.stack_dir
     program = os.path.join(main_dir, "__main__.py") if main_dir and os.path.isfile(os.path.join(main_dir, "__main__.py")) else None
 
     if os.path.isfile(arg) or arg.endswith((".yaml", ".yml")):
