@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT, run_cli
 
 SDKS = ("pulumi_aws", "pulumi_gcp", "pulumi_azure_native", "pulumi_kubernetes", "pulumi_policy")
@@ -30,11 +32,13 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_the_second() -> None:
     assert os.access(ROOT / ".ci" / "run", os.X_OK)
 
 
-def test_validate_imports_no_provider_sdk() -> None:
+@pytest.mark.parametrize("command", [["validate", "prod"], ["cost", "prod"], ["cost", "prod", "--diff", "dev"], ["place", "prod"], ["report", "prod", "--no-check"]])
+def test_planning_commands_import_no_pulumi_sdk(command: list[str]) -> None:
+    """Commands that only plan stay fast: no Pulumi SDK is imported."""
     code = (
-        "import sys\n"
+        "import sys, io, contextlib\n"
         "from topoform.cli import main\n"
-        "rc = main(['validate', 'prod'])\n"
+        f"with contextlib.redirect_stdout(io.StringIO()): rc = main({command!r})\n"
         f"loaded = sorted(m for m in sys.modules if m.split('.')[0] in {SDKS!r} or m == 'pulumi')\n"
         "print(rc, loaded)\n"
     )

@@ -241,7 +241,7 @@ def _store_lines(p: _Pricer, plan: Plan) -> Iterator[Line]:
         cloud = store.provider
         size = spec.get("size_gb")
         if cloud == "onprem":
-            yield Line(base, "storage", store.site, "onprem", "", f"claim of {size or '?'} GB on the site's storage class", Decimal(0), "GB-month", Decimal(size or 0), Decimal(size or 0), "not priced", "", "owned storage")
+            yield Line(base, "storage", store.site, "onprem", "", f"claim of {size:,} GB on the site's storage class" if size else "claim on the site's storage class", Decimal(0), "GB-month", Decimal(size or 0), Decimal(size or 0), "not priced", "", "owned storage")
             continue
         if size is None:
             p.unpriced.append(f"{base}: no size_gb, so its storage is not priced")

@@ -4,14 +4,16 @@ pull requests (jinja2 templates under ``templates/``)."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from .check import CheckResult, RULE_BY_NAME
 from .cost import Change, Estimate, Line, Range, totals
 from .place import Constraints, PoolPlacement
 from .planner import Plan
+
+if TYPE_CHECKING:  # the check imports the Pulumi SDK; cost, place and report do not need it
+    from .check import CheckResult
 
 __all__ = ["check_markdown", "check_text", "cost_diff_markdown", "cost_diff_text", "cost_markdown", "cost_text", "environment_report", "groups", "place_text", "usd"]
 
@@ -109,6 +111,8 @@ def cost_diff_markdown(before: Estimate, after: Estimate, changes: list[Change])
 
 def groups(result: CheckResult) -> list[dict[str, Any]]:
     """Violations grouped by policy, mandatory first (the result's order)."""
+    from .check import RULE_BY_NAME
+
     out: OrderedDict[str, dict[str, Any]] = OrderedDict()
     for v in result.violations:
         rule = RULE_BY_NAME[v.policy]
