@@ -30,7 +30,7 @@ from pulumi.runtime.sync_await import _sync_await
 from .naming import digest
 from .program import OFFLINE_KEY
 
-__all__ = ["FakeCloud", "Recording", "RecordingMonitor", "record"]
+__all__ = ["FakeCloud", "Recording", "RecordingMonitor", "record", "record_program"]
 
 _SIG = "4dabf18193072939515e22adb298388d"
 _SECRET = "1b47061264138c4ac30d75fd1eb44270"
@@ -433,9 +433,22 @@ def record(
             dns_zones = sorted({e.spec["dns_zone"] for e in plan.endpoints.values() if "dns_zone" in e.spec})
         except Exception:  # noqa: BLE001 - the program reports invalid topologies itself
             dns_zones = []
+    return record_program(program, stack=stack, project=project, config={"topoform:topology": topology, **(config or {})}, dns_zones=dns_zones)
+
+
+def record_program(
+    program: str | None,
+    *,
+    stack: str,
+    project: str,
+    config: dict[str, str] | None = None,
+    dns_zones: list[str] | None = None,
+) -> Recording:
+    """Run any Pulumi program file (``None``: topoform's own) under the mocks and return what it
+    registered: how the examples, and programs that reuse topoform's components, are previewed."""
 
     def go() -> Recording:
-        fakes = FakeCloud(dns_zones)
+        fakes = FakeCloud(dns_zones or [])
         monitor = RecordingMonitor(fakes)
         notices = _Notices()
         logger = logging.getLogger(f"topoform.preview.{id(notices)}")
@@ -445,7 +458,6 @@ def record(
         mocks.set_mocks(fakes, project=project, stack=stack, preview=True, monitor=monitor, logger=logger)
         pulumi.runtime.set_all_config(
             {
-                "topoform:topology": topology,
                 f"topoform:{OFFLINE_KEY}": "true",
                 "pulumi:disable-default-providers": '["*"]',
                 **(config or {}),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -31,6 +31,7 @@ __all__ = [
     "IdentityArgs",
     "SiteConnection",
     "StoreArgs",
+    "StoreRef",
     "WorkloadIdentity",
     "exec_kubeconfig",
 ]
@@ -52,6 +53,17 @@ class StoreArgs(StoreSpec, total=False):
     """On-prem: the Velero BackupStorageLocation ``spec`` of the cloud store backups go to."""
 
 
+class StoreRef(Protocol):
+    """What an identity needs of a store: the ID its grants are scoped to and the store's key
+    (any :class:`EncryptedStore`, or ``topoform.EncryptedStore``)."""
+
+    @property
+    def store_id(self) -> pulumi.Output[str]: ...
+
+    @property
+    def key_id(self) -> pulumi.Output[str]: ...
+
+
 class IdentityArgs(IdentitySpec, total=False):
     """An identity spec plus what only the running program has: the cluster and the stores."""
 
@@ -60,7 +72,7 @@ class IdentityArgs(IdentitySpec, total=False):
     oidc_issuer: pulumi.Input[str]
     resource_group: pulumi.Input[str]
     """Azure: where the user-assigned identity lives (the cluster's resource group)."""
-    stores: dict[str, "EncryptedStore"]
+    stores: dict[str, StoreRef]
     """The stores the grants name, by topology key."""
 
 

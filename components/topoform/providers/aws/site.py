@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi
 import pulumi_aws as aws
 
 from ...planner import SitePlan
@@ -10,11 +11,12 @@ from ...resources import SiteConnection
 __all__ = ["connect"]
 
 
-def connect(site: SitePlan, region: str, name: str, tags: dict[str, str]) -> SiteConnection:
+def connect(site: SitePlan, region: str, name: str, tags: dict[str, str], opts: pulumi.ResourceOptions | None = None) -> SiteConnection:
     """An AWS provider pinned to ``region`` (and to the site's account, if given), tagging everything."""
     return SiteConnection(aws.Provider(
         name,
         region=region,
         allowed_account_ids=[site.account_id] if site.account_id else None,
         default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
+        opts=opts,
     ))

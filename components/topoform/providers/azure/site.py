@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi
 import pulumi_azure_native as azure
 
 from ...planner import SitePlan
@@ -10,6 +11,6 @@ from ...resources import SiteConnection
 __all__ = ["connect"]
 
 
-def connect(site: SitePlan, region: str, name: str, tags: dict[str, str]) -> SiteConnection:
+def connect(site: SitePlan, region: str, name: str, tags: dict[str, str], opts: pulumi.ResourceOptions | None = None) -> SiteConnection:
     """An Azure provider pinned to the site's subscription (if given) and default location."""
-    return SiteConnection(azure.Provider(name, location=region, subscription_id=site.subscription_id))
+    return SiteConnection(azure.Provider(name, location=region, subscription_id=site.subscription_id, opts=opts))

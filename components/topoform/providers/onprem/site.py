@@ -30,7 +30,7 @@ def _placeholder(name: str) -> str:
     )
 
 
-def connect(site: SitePlan, region: str | None, name: str, tags: dict[str, str]) -> SiteConnection:
+def connect(site: SitePlan, region: str | None, name: str, tags: dict[str, str], opts: pulumi.ResourceOptions | None = None) -> SiteConnection:
     """A Kubernetes provider for the existing cluster: kubeconfig from config secret ``topoform:<secret>``."""
     assert site.kubeconfig_secret is not None
     config = pulumi.Config("topoform")
@@ -52,5 +52,6 @@ def connect(site: SitePlan, region: str | None, name: str, tags: dict[str, str])
         kubeconfig=kubeconfig,
         context=site.kubeconfig_context,
         enable_server_side_apply=True,
+        opts=opts,
     )
     return SiteConnection(provider, {"kubeconfig": kubeconfig})

@@ -1,0 +1,220 @@
+"""topoform's components for other programs: a GPU cluster and an encrypted store on any cloud,
+described the way a topology describes them, without a topology file.
+
+``GpuCluster`` and ``EncryptedStore`` take a cloud, a region and the same fields a topology entry
+has (logical GPU types, node counts, spot, backup region...). They run topoform's planner on
+those fields -- so catalog checks, names and secure defaults are the same as for ``pulumi up -s
+<env>`` -- and create the cloud's own component as their child, with the caller's providers.
+
+These classes are also the component package other languages use (``components/__main__.py``
+hosts them; ``pulumi package add``). The schema is inferred from the annotations and docstrings
+below, so this module keeps its annotations evaluated (no ``from __future__ import annotations``)
+and uses only types Pulumi's schema inference understands.
+"""
+
+from collections.abc import Mapping
+from typing import Any, NotRequired, Optional, TypedDict
+
+import pulumi
+
+from .errors import TopologyError
+from .model import Topology
+from .planner import Plan, plan
+from .providers import module
+
+__all__ = ["EncryptedStore", "EncryptedStoreArgs", "GpuCluster", "GpuClusterArgs", "NodePoolArgs"]
+
+_SITE = "site"
+"""The one site of the topology a component plans: its cloud and region."""
+
+
+class NodePoolArgs(TypedDict):
+    """A node pool: GPU nodes (``gpu_type``, ``gpu_count``) or CPU nodes (``instance``)."""
+
+    gpu_type: NotRequired[str]
+    """A logical GPU type: T4, L4, A10, A10G, L40S, A100-40GB, A100-80GB, H100 or H200."""
+    gpu_count: NotRequired[int]
+    """GPUs per node (the machine sizes the cloud sells, such as 1 or 8)."""
+    instance: NotRequired[str]
+    """A logical CPU size for a CPU pool: cpu-2x8, cpu-4x16, cpu-8x32, cpu-16x64 or cpu-32x128."""
+    min: NotRequired[int]
+    """The fewest nodes the autoscaler keeps."""
+    max: NotRequired[int]
+    """The most nodes the autoscaler adds."""
+    nodes: NotRequired[int]
+    """A fixed node count, instead of min and max."""
+    spot: NotRequired[bool]
+    """Spot (preemptible) capacity; on-demand when not set."""
+    disk_gb: NotRequired[int]
+    """The node's disk size in GB."""
+    labels: NotRequired[dict[str, str]]
+    """Kubernetes labels for the pool's nodes (topoform adds its own)."""
+
+
+class GpuClusterArgs(TypedDict):
+    """A Kubernetes cluster with a CPU system pool and GPU pools, as a topology describes it."""
+
+    cloud: str
+    """aws, gcp or azure."""
+    region: str
+    """The cloud region, such as us-east-1, us-central1 or eastus."""
+    system: str
+    """The system's short name: the first part of every resource name (1-24 lowercase letters, digits, '-')."""
+    environment: str
+    """The environment (dev, prod...): part of physical names, and prod environments are protected by default."""
+    project: NotRequired[str]
+    """GCP: the project to create resources in."""
+    labels: NotRequired[dict[str, str]]
+    """Labels (tags) on every resource; keys and values portable across clouds."""
+    protect: NotRequired[bool]
+    """Protect stateful resources and keep them on delete (default: true when the environment starts with prod)."""
+    node_pools: dict[str, NodePoolArgs]
+    """Pools by name; the name is the pool's stable identity. Include one CPU pool."""
+    kubernetes_version: NotRequired[str]
+    """A minor version the cloud supports (default: the catalog's default)."""
+    api: NotRequired[str]
+    """private (default) or public; a public API needs allowed_cidrs."""
+    allowed_cidrs: NotRequired[list[str]]
+    """Networks allowed to reach a public API."""
+    cidr: NotRequired[str]
+    """The network's address range (default 10.0.0.0/16)."""
+
+
+class EncryptedStoreArgs(TypedDict):
+    """An object store encrypted with a customer-managed key, optionally replicated."""
+
+    cloud: str
+    """aws, gcp or azure."""
+    region: str
+    """The cloud region, such as us-east-1, us-central1 or eastus."""
+    system: str
+    """The system's short name: the first part of every resource name (1-24 lowercase letters, digits, '-')."""
+    environment: str
+    """The environment (dev, prod...): part of physical names, and prod environments are protected by default."""
+    project: NotRequired[str]
+    """GCP: the project to create resources in."""
+    labels: NotRequired[dict[str, str]]
+    """Labels (tags) on every resource; keys and values portable across clouds."""
+    protect: NotRequired[bool]
+    """Protect stateful resources and keep them on delete (default: true when the environment starts with prod)."""
+    size_gb: NotRequired[int]
+    """The expected size (what cost estimates use)."""
+    backup_region: NotRequired[str]
+    """Replicate to this region of the same cloud, under its own key."""
+    retention_days: NotRequired[int]
+    """Days noncurrent versions are kept (default 30)."""
+
+
+def _plan(kind: str, name: str, args: Mapping[str, Any], entry: dict[str, Any], network: Optional[dict[str, Any]] = None) -> Plan:
+    """Plan a one-site topology holding ``entry`` as ``<kind>.<name>``; problems become one error."""
+    if args["cloud"] not in _CLASS:
+        raise ValueError(f"cloud: '{args['cloud']}' is not one of {', '.join(_CLASS)} (existing on-prem clusters are for topology files)")
+    site: dict[str, Any] = {"provider": args["cloud"], "region": args["region"]}
+    if "project" in args:
+        site["project"] = args["project"]
+    if network:
+        site["network"] = network
+    if "backup_region" in entry:
+        site["backup_region"] = entry.pop("backup_region")
+        entry["backup"] = True
+    doc: dict[str, Any] = {
+        "name": args["system"],
+        "environment": args["environment"],
+        "labels": dict(args.get("labels") or {}),
+        "sites": {_SITE: site},
+        kind: {name: {"site": _SITE, **entry}},
+    }
+    if "protect" in args:
+        doc["protect"] = args["protect"]
+    try:
+        return plan(Topology.model_validate(doc))
+    except TopologyError as exc:
+        raise ValueError(f"{kind}.{name}: " + "; ".join(p.format() for p in exc.problems)) from None
+    except Exception as exc:  # pydantic's ValidationError: one line per field
+        errors = getattr(exc, "errors", None)
+        if errors is None:
+            raise
+        raise ValueError("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors())) from None
+
+
+def _key(name: str) -> str:
+    """The topology key a component's name stands for."""
+    return name.lower()[:24].strip("-") or "c"
+
+
+class GpuCluster(pulumi.ComponentResource):
+    """A GPU Kubernetes cluster on AWS (EKS), GCP (GKE) or Azure (AKS) with topoform's secure
+    defaults: private API, encrypted secrets, workload identity, GPU pools labelled
+    ``topoform.io/accelerator`` and tainted ``nvidia.com/gpu``. Uses the caller's providers."""
+
+    cluster_name: pulumi.Output[str]
+    """The cluster's physical name."""
+    endpoint: pulumi.Output[str]
+    """The Kubernetes API server URL."""
+    kubeconfig: pulumi.Output[str]
+    """A kubeconfig for the cluster (a secret); it authenticates with the cloud's CLI."""
+    oidc_issuer: pulumi.Output[str]
+    """The service-account token issuer, for workload identity federation."""
+
+    def __init__(self, name: str, args: GpuClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("topoform:index:GpuCluster", name, {}, opts)
+        key = _key(name)
+        entry: dict[str, Any] = {"node_pools": {k: _pool(v) for k, v in args["node_pools"].items()}}
+        for field in ("kubernetes_version", "api", "allowed_cidrs"):
+            if field in args:
+                entry[field] = args[field]
+        planned = _plan("clusters", key, args, entry, {"cidr": args["cidr"]} if "cidr" in args else None)
+        cluster = planned.clusters[key]
+        cls = getattr(module(args["cloud"], "cluster"), f"{_CLASS[args['cloud']]}GpuCluster")
+        inner = cls(name, cluster.spec, opts=pulumi.ResourceOptions(parent=self))
+        self.cluster_name = inner.cluster_name
+        self.endpoint = inner.endpoint
+        self.kubeconfig = inner.kubeconfig
+        self.oidc_issuer = inner.oidc_issuer
+        self.kubernetes_provider = inner.kubernetes_provider
+        self.register_outputs({"cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig, "oidc_issuer": self.oidc_issuer})
+
+
+class EncryptedStore(pulumi.ComponentResource):
+    """An object store (S3, Cloud Storage or an Azure storage account) under a customer-managed
+    key, versioned, private and TLS-only, optionally replicated to a backup region under its own
+    key. Uses the caller's providers; the replica's provider is made for the backup region."""
+
+    store_name: pulumi.Output[str]
+    """The bucket or storage account name."""
+    key_id: pulumi.Output[str]
+    """The customer-managed key (ARN, resource ID or key URI)."""
+    replica_name: pulumi.Output[str]
+    """The replica's bucket or account name; empty without a backup region."""
+    store_id: pulumi.Output[str]
+    """What access grants are scoped to: bucket ARN (AWS), bucket name (GCP), container ID (Azure)."""
+
+    def __init__(self, name: str, args: EncryptedStoreArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("topoform:index:EncryptedStore", name, {}, opts)
+        key = _key(name)
+        entry: dict[str, Any] = {k: args[k] for k in ("size_gb", "backup_region", "retention_days") if k in args}
+        planned = _plan("storage", key, args, entry)
+        store = planned.stores[key]
+        store_args: dict[str, Any] = dict(store.spec)
+        if "replica" in store.spec:
+            site = planned.sites[_SITE]
+            region = store.spec["replica"]["region"]
+            connection = module(site.provider, "site").connect(site, region, f"{name}-{region}", planned.tags, opts=pulumi.ResourceOptions(parent=self))
+            store_args["replica_provider"] = connection.provider
+        cls = getattr(module(args["cloud"], "store"), f"{_CLASS[args['cloud']]}EncryptedStore")
+        inner = cls(name, store_args, opts=pulumi.ResourceOptions(parent=self))
+        self.store_name = inner.store_name
+        self.key_id = inner.key_id
+        self.replica_name = inner.replica_name
+        self.store_id = inner.store_id
+        self.register_outputs({"store_name": self.store_name, "key_id": self.key_id, "replica_name": self.replica_name, "store_id": self.store_id})
+
+
+_CLASS = {"aws": "Aws", "gcp": "Gcp", "azure": "Azure"}
+
+
+def _pool(p: NodePoolArgs) -> dict[str, Any]:
+    out: dict[str, Any] = {k: v for k, v in p.items() if k not in ("gpu_type", "gpu_count")}
+    if "gpu_type" in p:
+        out["gpu"] = {"type": p["gpu_type"], "count": p.get("gpu_count", 1)}
+    return out

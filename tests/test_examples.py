@@ -1,0 +1,125 @@
+"""The reuse example (examples/reuse) and the cloud-neutral components, run under the mocks.
+
+The example is a Pulumi program of its own: its own AWS provider, no topology file. What it
+creates must be what topoform would create for the same description, with the caller's
+providers, and pass topoform's policies.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT
+from topoform.check import check
+from topoform.preview import Recording, record_program
+
+EXAMPLE = ROOT / "examples" / "reuse" / "__main__.py"
+
+
+@pytest.fixture(scope="module")
+def example() -> Recording:
+    return record_program(str(EXAMPLE), stack="dev", project="gpu-reuse")
+
+
+def by_name(rec: Recording, name: str, kind: str = "") -> dict[str, Any]:
+    (found,) = [r for r in rec.resources if r["name"] == name and r["type"].endswith(kind)]
+    return found
+
+
+def test_the_example_builds_on_the_components_with_its_own_providers(example: Recording) -> None:
+    cluster = by_name(example, "train", "index:GpuCluster")
+    inner = by_name(example, "train", "AwsGpuCluster")
+    assert inner["parent"] == cluster["urn"]
+    store = by_name(example, "datasets", "index:EncryptedStore")
+    assert by_name(example, "datasets", "AwsEncryptedStore")["parent"] == store["urn"]
+
+    east = by_name(example, "east")["urn"]
+    replica_region = by_name(example, "datasets-us-west-2")
+    assert replica_region["parent"] == store["urn"]  # the replica's provider belongs to the store
+    aws_resources = [r for r in example.resources if r["type"].startswith("aws:")]
+    assert aws_resources
+    assert {r["provider"] for r in aws_resources} == {east, replica_region["urn"]}
+    assert not any("default" in r["provider"] for r in example.resources)
+
+    # the caller's own objects ride on the component's outputs
+    assert by_name(example, "jobs", "Namespace")["provider"] == by_name(example, "train-k8s")["urn"]
+
+
+def test_the_cloud_neutral_cluster_gets_the_planners_choices(example: Recording) -> None:
+    pool = by_name(example, "train-pool-l4", "NodeGroup")["inputs"]
+    assert pool["instanceTypes"] == ["g6.xlarge"]  # the catalog's machine for 1x L4 on AWS
+    assert pool["capacityType"] == "SPOT"
+    assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"} in pool["taints"]
+    assert pool["labels"]["topoform.io/accelerator"] == "L4"
+    eks = by_name(example, "train-eks", "eks/cluster:Cluster")["inputs"]
+    assert eks["name"] == "demo-dev-train"
+    assert eks["vpcConfig"]["endpointPublicAccess"] is False
+    assert by_name(example, "datasets-replica-bucket", "s3/bucket:Bucket")
+
+
+def test_the_identity_reads_exactly_the_store_it_was_given(example: Recording) -> None:
+    policy = json.loads(by_name(example, "trainer-access", "RolePolicy")["inputs"]["policy"])
+    resources = {r for s in policy["Statement"] for r in s["Resource"]}
+    replication = json.loads(by_name(example, "datasets-replication-role-policy", "RolePolicy")["inputs"]["policy"])
+    bucket_arn = replication["Statement"][0]["Resource"][0]  # the store's own bucket, as its replication names it
+    assert bucket_arn.startswith("arn:aws:s3:::datasets-bucket")
+    assert {bucket_arn, f"{bucket_arn}/*"} <= resources
+    assert not any("replica" in r for r in resources)  # read access to the primary only
+    assert any(":key/" in r for r in resources)
+    assert all("*" not in r or r.endswith("/*") for r in resources)
+
+
+def test_the_example_passes_the_policy_pack(example: Recording) -> None:
+    result = check(example)
+    assert result.violations == []
+    assert result.resources == len(example.resources)
+
+
+def _program(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "__main__.py"
+    path.write_text("import pulumi\nimport topoform\n" + body)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("cloud", "provider", "extra", "child"),
+    [
+        ("gcp", "import pulumi_gcp as p\nprov = p.Provider('mine', project='acme-x', region='us-central1')\n", ', "project": "acme-x"', "GcpGpuCluster"),
+        ("azure", "import pulumi_azure_native as p\nprov = p.Provider('mine', location='eastus')\n", "", "AzureGpuCluster"),
+    ],
+)
+def test_the_same_description_on_another_cloud(tmp_path: Path, cloud: str, provider: str, extra: str, child: str) -> None:
+    region = {"gcp": "us-central1", "azure": "eastus"}[cloud]
+    program = _program(
+        tmp_path,
+        provider
+        + f'c = topoform.GpuCluster("serve", {{"cloud": "{cloud}", "region": "{region}", "system": "demo", "environment": "prod"{extra}, '
+        '"node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}, "gpu": {"gpu_type": "A100-80GB", "gpu_count": 1, "max": 2}}}, '
+        "opts=pulumi.ResourceOptions(providers=[prov]))\n",
+    )
+    rec = record_program(program, stack="prod", project="x")
+    inner = by_name(rec, "serve", child)
+    assert inner["parent"] == by_name(rec, "serve", "index:GpuCluster")["urn"]
+    mine = by_name(rec, "mine")["urn"]
+    cloud_resources = [r for r in rec.resources if r["type"].split(":")[0] in ("gcp", "azure-native")]
+    assert cloud_resources and {r["provider"] for r in cloud_resources} == {mine}
+    # prod environments are protected by default, as with a topology file
+    stateful = [r for r in cloud_resources if r["type"] in ("gcp:container/cluster:Cluster", "azure-native:containerservice:ManagedCluster")]
+    assert stateful and all(r["options"]["protect"] and r["options"]["retainOnDelete"] for r in stateful)
+
+
+def test_a_bad_description_fails_with_one_clear_message(tmp_path: Path) -> None:
+    program = _program(
+        tmp_path,
+        'topoform.GpuCluster("c", {"cloud": "aws", "region": "us-east-1", "system": "demo", "environment": "dev", '
+        '"node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}, "g": {"gpu_type": "H1000", "max": 1}}})\n',
+    )
+    with pytest.raises(Exception, match=r"clusters\.c\.node_pools\.g\.gpu\.type: unknown GPU 'H1000'"):
+        record_program(program, stack="dev", project="x")
+    onprem = _program(tmp_path, 'topoform.EncryptedStore("s", {"cloud": "onprem", "region": "", "system": "demo", "environment": "dev"})\n')
+    with pytest.raises(Exception, match="cloud: 'onprem' is not one of aws, gcp, azure"):
+        record_program(onprem, stack="dev", project="x")
