@@ -50,6 +50,7 @@ def project_copy(tmp_path: Path) -> Iterator[Path]:
     dst.mkdir()
     shutil.copy(ROOT / "Pulumi.yaml", dst / "Pulumi.yaml")
     shutil.copytree(STACKS, dst / "stacks", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "schema", dst / "schema")
     yield dst
 
 

@@ -38,7 +38,9 @@ def test_new_staging_from_prod_validates_and_matches_prods_shape(project_copy: P
 def test_new_keeps_comments_and_tells_which_secrets_to_set(project_copy: Path) -> None:
     assert run_cli("new", "qa", "--from", "dev", cwd=project_copy).code == 0
     text = (project_copy / "stacks" / "qa.topology.yaml").read_text()
-    assert text.startswith("# qa: created by `topoform new qa --from dev`")
+    first, second = text.splitlines()[:2]
+    assert first == "# yaml-language-server: $schema=../schema/topology.schema.json"  # editors check it as you type
+    assert second.startswith("# qa: created by `topoform new qa --from dev`")
     assert "environment: dev" not in text and text.count("extends:") == 1
     stack_text = (project_copy / "stacks" / "Pulumi.qa.yaml").read_text()
     assert "pulumi config set --secret dc1-kubeconfig" in stack_text

@@ -265,5 +265,6 @@ def test_invalid_topology_stops_preview_before_any_resource(project_copy: Path) 
     result = run_cli("preview", "dev", cwd=project_copy)
     assert result.code == 2
     assert result.out == ""
-    assert "stacks/dev.topology.yaml:9: clusters.train.node_pools.h100.gpu.type: unknown GPU 'H1000'" in result.err
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "H1000" in text)
+    assert f"stacks/dev.topology.yaml:{line}: clusters.train.node_pools.h100.gpu.type: unknown GPU 'H1000'" in result.err
     assert (STACKS / "dev.topology.yaml").exists()

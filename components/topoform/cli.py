@@ -11,6 +11,7 @@
     topoform place    <env|file> [--json]   the cheapest offerings for each GPU pool, within `placement`
     topoform report   <env|file> [--format html|markdown] [-o FILE]   the environment on one page
     topoform new      <env> --from <env>    a new environment's stack file and topology
+    topoform schema   [-o FILE]             the topology's JSON Schema, for editors
 
 ``<env>`` is a stack of the Pulumi project (``stacks/Pulumi.<env>.yaml`` names
 its topology file). Exit codes: 0 success; 2 invalid input, one line per
@@ -213,6 +214,19 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import schema_text
+
+    text = schema_text()
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        print(f"wrote {_rel(args.output)}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     target, plan = _load(args.target, args.project)
     from .preview import record
@@ -268,6 +282,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("env", help="the new environment's name (a Pulumi stack)")
     p.add_argument("--from", dest="source", required=True, metavar="ENV", help="the environment to start from")
     p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("schema", help="the topology's JSON Schema, for editors (schema/topology.schema.json)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser("render", help="write what the program creates as manifests for other scanners")
     p.add_argument("target", help="an environment (stack) name or a topology file")

@@ -140,7 +140,7 @@ Cloud = Literal["aws", "gcp", "azure"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False, use_attribute_docstrings=True)
 
 
 # --------------------------------------------------------------------------- sites
@@ -228,7 +228,9 @@ class Gpu(_Frozen):
     """A logical GPU type from the catalog and how many per node."""
 
     type: str
+    """A logical GPU type: T4, L4, A10, A10G, L40S, A100-40GB, A100-80GB, H100, H200."""
     count: PositiveInt = 1
+    """GPUs per node."""
 
 
 class Taint(_Frozen):
@@ -259,11 +261,17 @@ class NodePool(_Frozen):
     """A set of identical nodes: CPU (``instance``) or GPU (``gpu``), autoscaled or fixed."""
 
     gpu: Gpu | None = None
+    """GPU nodes: a logical GPU type and how many per node."""
     instance: str | None = None
+    """CPU nodes: a logical size (cpu-2x8, cpu-4x16, cpu-8x32, cpu-16x64, cpu-32x128)."""
     min: Count | None = None
+    """The fewest nodes the autoscaler keeps."""
     max: Count | None = None
+    """The most nodes the autoscaler adds (what cost maxima and budgets count)."""
     nodes: PositiveInt | None = None
+    """A fixed node count instead of min/max (on-prem pools: the existing nodes)."""
     spot: bool = False
+    """Spot (preemptible) capacity."""
     disk_gb: Annotated[int, Field(ge=20, le=16384, strict=True)] | None = None
     labels: KubeLabels = {}
     taints: dict[str, Taint] = {}
@@ -308,7 +316,7 @@ class Store(_Frozen):
 
     site: Name
     size_gb: Annotated[int, Field(gt=0, strict=True)] | None = None
-    backup: Annotated[Backup | None, BeforeValidator(_backup)] = None
+    backup: Annotated[Backup | None, BeforeValidator(_backup, json_schema_input_type=Backup | bool | None)] = None
     retention_days: Annotated[int, Field(ge=1, le=3650, strict=True)] | None = None
     monthly_change_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
     access: Literal["private", "public"] = "private"
@@ -407,18 +415,31 @@ class Topology(_Frozen):
     """One environment's AI infrastructure."""
 
     name: Name
+    """The system's short name: the first part of every resource name."""
     environment: Name
+    """The environment (a Pulumi stack): dev, staging, prod..."""
     extends: str | None = None
+    """A base topology file this one extends (maps merge by key; this file wins)."""
     labels: Labels = {}
+    """Labels (tags) on every resource; keys and values that every cloud accepts."""
     budget: Budget | None = None
+    """The monthly budget the maximum cost estimate must fit (`topoform check`)."""
     protect: bool | None = None
+    """Protect stateful resources and keep them on delete (default: true for prod environments)."""
     placement: Placement = Placement()
+    """Where GPU capacity may go when `topoform place` compares offerings."""
     sites: dict[Name, Site]
+    """Where things run: a cloud account and region, or an existing on-prem cluster, by key."""
     clusters: dict[Name, Cluster] = {}
+    """Kubernetes clusters with GPU node pools, by key."""
     storage: dict[Name, Store] = {}
+    """Encrypted object stores, by key."""
     identities: dict[Name, Identity] = {}
+    """Workload identities: service accounts with cloud access to stores, by key."""
     teams: dict[Name, Team] = {}
+    """Teams: a group bound to a role in namespaces, with a GPU quota, by key."""
     endpoints: dict[Name, Endpoint] = {}
+    """Load balancers in front of cluster services, by key."""
 
     @field_validator("sites")
     @classmethod

@@ -49,8 +49,10 @@ def new_environment(env: str, source: str, project_dir: str | None = None) -> li
     body = _TOP_LEVEL.sub("", _without_header(text)).strip("\n") + "\n"
     secrets = sorted({s.kubeconfig.secret for s in loaded.topology.sites.values() if isinstance(s, OnPremSite)})
 
+    schema_file = os.path.join(lay.root, "schema", "topology.schema.json")
+    schema = os.path.relpath(schema_file, src_dir) if os.path.isfile(schema_file) else None
     files = {
-        topology_file: _ENV.get_template("topology.yaml.j2").render(env=env, source=source, extends=extends, body=body),
+        topology_file: _ENV.get_template("topology.yaml.j2").render(env=env, source=source, extends=extends, body=body, schema=schema),
         stack_file: _ENV.get_template("Pulumi.stack.yaml.j2").render(
             env=env, source=source, topology=os.path.relpath(topology_file, lay.main_dir), secrets=secrets
         ),
@@ -62,7 +64,7 @@ def new_environment(env: str, source: str, project_dir: str | None = None) -> li
 
 
 def _without_header(text: str) -> str:
-    """The source file minus its leading comment block (the new file writes its own)."""
+    """The source file minus its leading comment block and modeline (the new file writes its own)."""
     lines = text.splitlines(keepends=True)
     i = 0
     while i < len(lines) and lines[i].startswith("#"):
