@@ -30,13 +30,21 @@ def facts(s: Subject) -> list[Fact]:
     return out
 
 
+class _Memo:
+    """The facts of the last list of subjects: stack rules each ask for them, once per analysis."""
+
+    subjects: object = None
+    facts: list[tuple[Subject, Fact]] = []
+
+
 def stack_facts(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, Fact]]:
-    """Facts per subject, the whole stack's included."""
-    for s in subjects:
-        for fact in facts(s):
-            yield s, fact
-    for reader in STACK_READERS:
-        yield from reader(subjects)
+    """Facts per subject, the whole stack's included (computed once per list of subjects)."""
+    if subjects is not _Memo.subjects:
+        found = [(s, fact) for s in subjects for fact in facts(s)]
+        for reader in STACK_READERS:
+            found.extend(reader(subjects))
+        _Memo.subjects, _Memo.facts = subjects, found
+    return iter(_Memo.facts)
 
 
 def is_preview(version: str) -> bool:
