@@ -123,3 +123,32 @@ def test_a_bad_description_fails_with_one_clear_message(tmp_path: Path) -> None:
     onprem = _program(tmp_path, 'topoform.EncryptedStore("s", {"cloud": "onprem", "region": "", "system": "demo", "environment": "dev"})\n')
     with pytest.raises(Exception, match="cloud: 'onprem' is not one of aws, gcp, azure"):
         record_program(onprem, stack="dev", project="x")
+
+
+def test_the_cloud_neutral_identity_reaches_only_the_store_it_is_given(tmp_path: Path) -> None:
+    """Cluster, store and identity wired by their outputs alone, as another language would."""
+    program = _program(
+        tmp_path,
+        "import pulumi_gcp as gcp\n"
+        "prov = gcp.Provider('mine', project='acme-x', region='us-central1')\n"
+        "o = pulumi.ResourceOptions(providers=[prov])\n"
+        'base = {"cloud": "gcp", "region": "us-central1", "system": "demo", "environment": "dev", "project": "acme-x", "labels": {"owner": "ml"}}\n'
+        'c = topoform.GpuCluster("serve", {**base, "node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}}}, opts=o)\n'
+        's = topoform.EncryptedStore("models", {**base, "size_gb": 10}, opts=o)\n'
+        'other = topoform.EncryptedStore("other", {**base, "size_gb": 10}, opts=o)\n'
+        'i = topoform.WorkloadIdentity("server", {**base, "namespace": "serving", "service_account": "triton", '
+        '"kubeconfig": c.kubeconfig, "cluster_name": c.cluster_name, "grants": [{"store_id": s.store_id, "key_id": s.key_id, "mode": "read"}]}, opts=o)\n'
+        'pulumi.export("principal", i.principal)\n',
+    )
+    rec = record_program(program, stack="dev", project="x")
+    identity = by_name(rec, "server", "index:WorkloadIdentity")
+    inner = by_name(rec, "server", "GcpWorkloadIdentity")
+    assert inner["parent"] == identity["urn"]
+    # the mocks name a bucket after its logical name, so the grant shows which store it is on
+    models, other = by_name(rec, "models-bucket", "storage/bucket:Bucket")["name"], by_name(rec, "other-bucket", "storage/bucket:Bucket")["name"]
+    grants = [r for r in rec.resources if r["type"].startswith("gcp:storage/bucketIAMMember") and r["parent"] == inner["urn"]]
+    assert grants and {g["inputs"]["bucket"] for g in grants} == {models} != {other}
+    assert all(g["inputs"]["role"] in ("roles/storage.objectViewer", "roles/storage.legacyBucketReader") for g in grants)
+    sa = by_name(rec, "server-sa", "ServiceAccount")
+    assert sa["provider"] == by_name(rec, "server-k8s")["urn"] and sa["inputs"]["metadata"]["namespace"] == "serving"
+    assert check(rec).mandatory == []

@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import Any, get_type_hints
+from typing import Any
 
 import grpc
 import pytest
@@ -20,10 +20,14 @@ import yaml
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from conftest import ROOT
-from topoform.package import EncryptedStoreArgs, GpuClusterArgs
+from topoform.package import EncryptedStoreArgs, GpuClusterArgs, WorkloadIdentityArgs
 
 PACKAGE = ROOT / "components"
-COMPONENTS = {"topoform:index:GpuCluster": GpuClusterArgs, "topoform:index:EncryptedStore": EncryptedStoreArgs}
+COMPONENTS = {
+    "topoform:index:GpuCluster": GpuClusterArgs,
+    "topoform:index:EncryptedStore": EncryptedStoreArgs,
+    "topoform:index:WorkloadIdentity": WorkloadIdentityArgs,
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +58,7 @@ def _check_property(where: str, prop: dict[str, Any], types: dict[str, Any]) -> 
             _check_property(f"{where}.{nested}", prop[nested], types)
 
 
-def test_the_package_offers_both_components_under_topoforms_name(schema: dict[str, Any]) -> None:
+def test_the_package_offers_its_components_under_topoforms_name(schema: dict[str, Any]) -> None:
     assert schema["name"] == "topoform"
     assert set(schema["resources"]) == set(COMPONENTS)
     for token, resource in schema["resources"].items():
@@ -64,7 +68,7 @@ def test_the_package_offers_both_components_under_topoforms_name(schema: dict[st
 
 def test_every_input_output_and_type_is_typed_and_described(schema: dict[str, Any]) -> None:
     types = schema.get("types", {})
-    assert "topoform:index:NodePoolArgs" in types
+    assert {"topoform:index:NodePoolArgs", "topoform:index:StoreGrantArgs"} <= set(types)
     for token, resource in schema["resources"].items():
         assert resource["inputProperties"] and resource["properties"], token
         for name, prop in resource["inputProperties"].items():
@@ -82,7 +86,7 @@ def test_inputs_match_the_python_args(schema: dict[str, Any]) -> None:
     """What other languages see is what Python callers type-check against."""
     for token, args in COMPONENTS.items():
         resource = schema["resources"][token]
-        hints = get_type_hints(args)
+        hints = args.__annotations__
         camel = {"".join([n.split("_")[0], *(w.title() for w in n.split("_")[1:])]): n for n in hints}
         assert set(resource["inputProperties"]) == set(camel), token
         assert set(resource["requiredInputs"]) == {c for c, n in camel.items() if n in args.__required_keys__}, token

@@ -10,7 +10,7 @@ The public API is small. The pure layers (no Pulumi imported):
 
 The components (importing one loads its cloud's Pulumi SDK, on first use):
 
-- ``GpuCluster`` and ``EncryptedStore``: any cloud, described like a topology entry (cloud,
+- ``GpuCluster``, ``EncryptedStore`` and ``WorkloadIdentity``: any cloud, described like a topology entry (cloud,
   region, logical GPU types, node counts), planned with topoform's defaults, using your providers;
   the same classes the component package offers other languages;
 - one class per cloud and concept, taking a resolved spec: ``AwsGpuCluster``, ``GcpGpuCluster``,
@@ -30,7 +30,16 @@ from .planner import Plan, plan
 from .specs import EndpointSpec, GpuClusterSpec, IdentitySpec, NodePoolSpec, StoreSpec
 
 if TYPE_CHECKING:
-    from .package import EncryptedStore, EncryptedStoreArgs, GpuCluster, GpuClusterArgs, NodePoolArgs
+    from .package import (
+        EncryptedStore,
+        EncryptedStoreArgs,
+        GpuCluster,
+        GpuClusterArgs,
+        NodePoolArgs,
+        StoreGrantArgs,
+        WorkloadIdentity,
+        WorkloadIdentityArgs,
+    )
     from .providers.aws.cluster import AwsGpuCluster
     from .providers.aws.endpoint import AwsEndpoint
     from .providers.aws.identity import AwsWorkloadIdentity
@@ -76,9 +85,12 @@ __all__ = [
     "OnPremWorkloadIdentity",
     "Plan",
     "Problem",
+    "StoreGrantArgs",
     "StoreSpec",
     "Topology",
     "TopologyError",
+    "WorkloadIdentity",
+    "WorkloadIdentityArgs",
     "load",
     "load_plan",
     "plan",
@@ -102,6 +114,9 @@ _LAZY = {
     "GpuCluster": "topoform.package",
     "GpuClusterArgs": "topoform.package",
     "NodePoolArgs": "topoform.package",
+    "WorkloadIdentityArgs": "topoform.package",
+    "WorkloadIdentity": "topoform.package",
+    "StoreGrantArgs": "topoform.package",
     "OnPremEncryptedStore": "topoform.providers.onprem.store",
     "OnPremEndpoint": "topoform.providers.onprem.endpoint",
     "OnPremGpuCluster": "topoform.providers.onprem.cluster",

@@ -22,7 +22,16 @@ from .model import Topology
 from .planner import Plan, plan
 from .providers import module
 
-__all__ = ["EncryptedStore", "EncryptedStoreArgs", "GpuCluster", "GpuClusterArgs", "NodePoolArgs"]
+__all__ = [
+    "EncryptedStore",
+    "EncryptedStoreArgs",
+    "GpuCluster",
+    "GpuClusterArgs",
+    "NodePoolArgs",
+    "StoreGrantArgs",
+    "WorkloadIdentity",
+    "WorkloadIdentityArgs",
+]
 
 _SITE = "site"
 """The one site of the topology a component plans: its cloud and region."""
@@ -103,6 +112,48 @@ class EncryptedStoreArgs(TypedDict):
     """Replicate to this region of the same cloud, under its own key."""
     retention_days: NotRequired[int]
     """Days noncurrent versions are kept (default 30)."""
+
+
+class StoreGrantArgs(TypedDict):
+    """Access to one store, by the outputs of its EncryptedStore."""
+
+    store_id: pulumi.Input[str]
+    """The store's storeId output: what the grant is scoped to."""
+    key_id: NotRequired[pulumi.Input[str]]
+    """The store's keyId output (AWS: the identity may use the key for its objects)."""
+    mode: str
+    """read, write or admin (admin never includes changing the store's policy)."""
+
+
+class WorkloadIdentityArgs(TypedDict):
+    """A Kubernetes service account in a cluster that runs as a cloud identity reaching only its stores."""
+
+    cloud: str
+    """aws, gcp or azure: the cluster's cloud."""
+    region: str
+    """The cluster's region."""
+    system: str
+    """The system's short name: the first part of the identity's name."""
+    environment: str
+    """The environment: part of the identity's name."""
+    project: NotRequired[str]
+    """GCP: the cluster's project."""
+    labels: NotRequired[dict[str, str]]
+    """Labels (tags) on every resource."""
+    namespace: str
+    """The service account's namespace (it must exist)."""
+    service_account: str
+    """The Kubernetes service account to create."""
+    kubeconfig: pulumi.Input[str]
+    """The cluster's kubeconfig output, for the service account."""
+    cluster_name: pulumi.Input[str]
+    """The cluster's clusterName output (AWS: the Pod Identity association)."""
+    oidc_issuer: NotRequired[pulumi.Input[str]]
+    """The cluster's oidcIssuer output (Azure: the federated credential)."""
+    resource_group: NotRequired[pulumi.Input[str]]
+    """Azure: the resource group the managed identity is created in."""
+    grants: list[StoreGrantArgs]
+    """The stores the identity reaches, and how."""
 
 
 def _plan(kind: str, name: str, args: Mapping[str, Any], entry: dict[str, Any], network: Optional[dict[str, Any]] = None) -> Plan:
@@ -208,6 +259,59 @@ class EncryptedStore(pulumi.ComponentResource):
         self.replica_name = inner.replica_name
         self.store_id = inner.store_id
         self.register_outputs({"store_name": self.store_name, "key_id": self.key_id, "replica_name": self.replica_name, "store_id": self.store_id})
+
+
+class WorkloadIdentity(pulumi.ComponentResource):
+    """A Kubernetes service account bound to a cloud identity (EKS Pod Identity, GKE Workload
+    Identity, or an Azure managed identity with a federated credential) whose policy names only
+    the granted stores and their keys, with the actions of the mode: never a wildcard."""
+
+    principal: pulumi.Output[str]
+    """The cloud identity: IAM role ARN, service account e-mail, or managed identity client ID."""
+    service_account_name: pulumi.Output[str]
+    """The Kubernetes service account's name."""
+
+    def __init__(self, name: str, args: WorkloadIdentityArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("topoform:index:WorkloadIdentity", name, {}, opts)
+        import pulumi_kubernetes as k8s
+
+        from .naming import physical
+
+        if args["cloud"] not in _CLASS:
+            raise ValueError(f"cloud: '{args['cloud']}' is not one of {', '.join(_CLASS)}")
+        for i, grant in enumerate(args["grants"]):
+            if grant["mode"] not in ("read", "write", "admin"):
+                raise ValueError(f"grants[{i}].mode: '{grant['mode']}' is not read, write or admin")
+        key = _key(name)
+        tags = dict(sorted({**(args.get("labels") or {}), "topoform-system": args["system"], "topoform-environment": args["environment"], "topoform-identity": key}.items()))
+        identity: dict[str, Any] = {
+            "identity_name": physical(args["system"], args["environment"], key, limit=30),
+            "namespace": args["namespace"],
+            "service_account": args["service_account"],
+            "grants": [{"store": f"grant-{i}", "mode": g["mode"]} for i, g in enumerate(args["grants"])],
+            "region": args["region"],
+            "tags": tags,
+            "stores": {f"grant-{i}": _StoreRef(g["store_id"], g.get("key_id", "")) for i, g in enumerate(args["grants"])},
+            "cluster_name": args["cluster_name"],
+            "oidc_issuer": args.get("oidc_issuer", ""),
+            "kubernetes_provider": k8s.Provider(f"{name}-k8s", kubeconfig=args["kubeconfig"], enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self)),
+        }
+        for field in ("project", "resource_group"):
+            if field in args:
+                identity[field] = args[field]
+        cls = getattr(module(args["cloud"], "identity"), f"{_CLASS[args['cloud']]}WorkloadIdentity")
+        inner = cls(name, identity, opts=pulumi.ResourceOptions(parent=self))
+        self.principal = inner.principal
+        self.service_account_name = inner.service_account_name
+        self.register_outputs({"principal": self.principal, "service_account_name": self.service_account_name})
+
+
+class _StoreRef:
+    """A store known only by its outputs (what the cloud identity classes read)."""
+
+    def __init__(self, store_id: pulumi.Input[str], key_id: pulumi.Input[str]) -> None:
+        self.store_id = pulumi.Output.from_input(store_id)
+        self.key_id = pulumi.Output.from_input(key_id)
 
 
 _CLASS = {"aws": "Aws", "gcp": "Gcp", "azure": "Azure"}
