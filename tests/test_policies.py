@@ -353,6 +353,9 @@ INSECURE = [
     ("backup-abroad", "storage:\n  s: {site: eu, backup: true}\n", "backup-region-same-jurisdiction"),
     ("no-backup", "storage:\n  s: {site: a}\n", "backup-region-same-jurisdiction"),
     ("missing-labels", "labels: {team: x}\nstorage:\n  s: {site: a, backup: true}\n", "required-labels"),
+    # unsafe choices `validate` refuses (exit 2) are reported by `check` as the policy that judges them
+    ("backup-equals-primary", "  same: {provider: aws, region: us-east-1, backup_region: us-east-1}\nstorage:\n  s: {site: same, backup: true}\n", "backup-region-same-jurisdiction"),
+    ("public-api-without-cidrs", "clusters:\n  c: {site: a, api: public, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n", "cluster-api-not-public"),
 ]
 
 
@@ -370,6 +373,9 @@ def test_insecure_topologies_make_check_exit_1_naming_the_rule(tmp_path: Path, c
     assert result.code == 1, result.err
     violations = json.loads(result.out)["violations"]
     assert {v["policy"] for v in violations if v["enforcement"] == "mandatory"} == {rule}
+    if case in ("backup-equals-primary", "public-api-without-cidrs"):
+        assert f"(judged by policy {rule}; `pulumi up` refuses it)" in result.err
+        assert run_cli("validate", str(topo)).code == 2  # everywhere else it is invalid input
 
 
 def test_region_outside_the_allow_list_through_a_policy_config_file(tmp_path: Path) -> None:

@@ -24,9 +24,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .errors import TopologyError
+from .errors import Problem, TopologyError
 from .loader import Loaded, load_plan
 from .planner import Plan
 from .project import Target, resolve
@@ -47,11 +48,14 @@ def _rel(path: str) -> str:
     return rel if not rel.startswith("..") else path
 
 
+def _relative(p: Problem) -> Problem:
+    """The problem with its file shown relative to the working directory."""
+    return replace(p, location=replace(p.location, file=_rel(p.location.file))) if p.location is not None else p
+
+
 def _problems(exc: TopologyError) -> int:
     for p in exc.problems:
-        if p.location is not None:
-            p = p.__class__(p.path, p.message, p.location.__class__(_rel(p.location.file), p.location.line))
-        print(p.format(), file=sys.stderr)
+        print(_relative(p).format(), file=sys.stderr)
     return EXIT_INVALID
 
 
@@ -60,9 +64,9 @@ def _load(arg: str, project: str | None) -> tuple[Target, Plan]:
     return target, plan
 
 
-def _load_all(arg: str, project: str | None) -> tuple[Target, Loaded, Plan]:
+def _load_all(arg: str, project: str | None, defer: Sequence[str] = ()) -> tuple[Target, Loaded, Plan]:
     target = resolve(arg, project)
-    loaded, plan = load_plan(target.topology)
+    loaded, plan = load_plan(target.topology, defer=defer)
     return target, loaded, plan
 
 
@@ -111,11 +115,21 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    target, loaded, plan = _load_all(args.target, args.project)
+    import json
+
+    from topoform_policies import RULES
+
     from .check import PolicyConfigError, check, load_policy_config, merge_policy_config
     from .preview import record
+    from .program import DEFER_KEY
     from .report import check_markdown, check_text
 
+    # Unsafe choices a policy judges are reported as that policy's violations (exit 1), not as
+    # invalid input; `validate`, `preview` and `pulumi up` still refuse them.
+    defer = sorted(r.name for r in RULES)
+    target, loaded, plan = _load_all(args.target, args.project, defer)
+    for problem in loaded.deferred:
+        print(f"note: {_relative(problem).format()} (judged by policy {problem.rule}; `pulumi up` refuses it)", file=sys.stderr)
     config: dict[str, object] = {}
     if args.policy_config:
         try:
@@ -125,7 +139,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"{args.policy_config}:1: policy config: {exc}", file=sys.stderr)
             return EXIT_INVALID
     stack = target.stack or plan.environment
-    rec = record(target.topology, stack=stack, project=target.project, program=target.program)
+    rec = record(target.topology, stack=stack, project=target.project, program=target.program, config={f"topoform:{DEFER_KEY}": json.dumps(defer)})
     try:
         result = check(rec, merge_policy_config(_estimate(loaded, plan).policy_config(), config))
     except PolicyConfigError as exc:

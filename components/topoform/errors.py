@@ -32,6 +32,9 @@ class Problem:
     path: Path
     message: str
     location: Location | None = None
+    rule: str | None = None
+    """The policy that judges the same unsafe choice: `topoform check` defers the problem to it
+    (exit 1 naming the rule) where `validate`, `preview` and `pulumi up` refuse it (exit 2)."""
 
     def format(self) -> str:
         where = f"{self.location.file}:{self.location.line}: " if self.location else ""

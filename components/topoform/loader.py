@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,27 +32,33 @@ class Loaded:
 
     topology: Topology
     source: Source
+    deferred: tuple[Problem, ...] = ()
+    """Problems left to the policies that judge them (``defer``), located."""
 
 
-def load(file: str, *, lock: bool = True) -> Loaded:
-    """Read, merge (``extends:``), validate and cross-check a topology file (and its lock)."""
+def load(file: str, *, lock: bool = True, defer: Collection[str] = ()) -> Loaded:
+    """Read, merge (``extends:``), validate and cross-check a topology file (and its lock).
+
+    Problems whose ``rule`` is in ``defer`` are left to that policy (`topoform check`)."""
     source = read_source(file)
     try:
         topology = Topology.model_validate(source.data)
     except ValidationError as exc:
         problems = [_from_pydantic(err, source.data) for err in exc.errors()]
         raise TopologyError(_locate(problems, source)) from None
-    problems = _locate(check_references(topology), source)
+    found = _locate(check_references(topology), source)
+    deferred = tuple(p for p in found if p.rule is not None and p.rule in defer)
+    problems = [p for p in found if p not in deferred]
     # The lock's problems first: a vanished entry explains the dangling references after it.
     problems = (check_lock(topology, source.main_file, topology.environment) if lock else []) + problems
     if problems:
         raise TopologyError(problems)
-    return Loaded(topology, source)
+    return Loaded(topology, source, deferred)
 
 
-def load_plan(file: str, catalog: Catalog | None = None, *, lock: bool = True) -> tuple[Loaded, Plan]:
+def load_plan(file: str, catalog: Catalog | None = None, *, lock: bool = True, defer: Collection[str] = ()) -> tuple[Loaded, Plan]:
     """:func:`load`, then plan against the catalog; planner problems are located too."""
-    loaded = load(file, lock=lock)
+    loaded = load(file, lock=lock, defer=defer)
     try:
         return loaded, plan(loaded.topology, catalog)
     except TopologyError as exc:

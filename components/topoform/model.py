@@ -459,6 +459,9 @@ class Topology(_Frozen):
 # --------------------------------------------------------------------------- references
 
 
+BACKUP_RULE = "backup-region-same-jurisdiction"
+
+
 def check_references(t: Topology) -> list[Problem]:
     """Cross-section checks the field types cannot express; every problem names its path."""
     return list(_references(t))
@@ -486,7 +489,9 @@ def _references(t: Topology) -> Iterator[Problem]:
 def _site_refs(t: Topology) -> Iterator[Problem]:
     for key, site in t.sites.items():
         if isinstance(site, (AwsSite, GcpSite, AzureSite)) and site.backup_region == site.region:
-            yield Problem(("sites", key, "backup_region"), f"'{site.backup_region}' is the primary region; a backup region must differ")
+            yield Problem(
+                ("sites", key, "backup_region"), f"'{site.backup_region}' is the primary region; a backup region must differ", rule=BACKUP_RULE
+            )
         if isinstance(site, OnPremSite) and site.backup_target is not None:
             target = t.storage.get(site.backup_target)
             if target is None:
@@ -515,6 +520,7 @@ def _cluster_refs(t: Topology) -> Iterator[Problem]:
             yield Problem(
                 (*base, "allowed_cidrs"),
                 "a public API needs allowed_cidrs (the networks that may reach it); or use api: private",
+                rule="cluster-api-not-public",
             )
         if cluster.api == "private" and cluster.allowed_cidrs and not isinstance(site, OnPremSite):
             yield Problem((*base, "allowed_cidrs"), "only used with api: public; remove it or set api: public")
@@ -543,7 +549,7 @@ def _store_refs(t: Topology) -> Iterator[Problem]:
             elif region is None:
                 yield Problem((*base, "backup"), f"site '{store.site}' has no backup_region; set it or write backup: {{region: ...}}")
             elif region == site.region:
-                yield Problem((*base, "backup", "region"), f"'{region}' is the store's own region; a backup region must differ")
+                yield Problem((*base, "backup", "region"), f"'{region}' is the store's own region; a backup region must differ", rule=BACKUP_RULE)
         yield from _previous_names(base, key, store.previous_names, t.storage)
         if store.namespace is not None and site is not None and not isinstance(site, OnPremSite):
             yield Problem((*base, "namespace"), "only on-prem stores live in a namespace (as a PersistentVolumeClaim); remove it")

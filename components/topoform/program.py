@@ -17,9 +17,12 @@ from .assemble import Assembly, assemble
 from .errors import TopologyError
 from .loader import load_plan
 
-__all__ = ["OFFLINE_KEY", "run"]
+__all__ = ["DEFER_KEY", "OFFLINE_KEY", "run"]
 
 OFFLINE_KEY = "offline-preview"
+DEFER_KEY = "defer-to-policies"
+"""Config (JSON list of policy names) under which the offline check plans topologies whose only
+problems are unsafe choices those policies judge (set by `topoform check`, never by users)."""
 """Config ``topoform:offline-preview``: set by `topoform preview`; secrets may then be placeholders."""
 
 
@@ -35,8 +38,11 @@ def run(topology: str | None = None, base_dir: str | None = None) -> Assembly:
             "default providers must be disabled so nothing lands in an implicit region or account: "
             'set `pulumi:disable-default-providers: ["*"]` in Pulumi.yaml or the stack config'
         )
+    # `topoform check` leaves unsafe choices to the policies that name them, offline only;
+    # `pulumi up` and `pulumi preview` always refuse them.
+    defer = json.loads(config.get(DEFER_KEY) or "[]") if config.get_bool(OFFLINE_KEY) else []
     try:
-        _, plan = load_plan(file)
+        _, plan = load_plan(file, defer=defer)
     except TopologyError as exc:
         raise pulumi.RunError("invalid topology:\n" + "\n".join(p.format() for p in exc.problems)) from None
     deployed = assemble(plan)
