@@ -98,7 +98,7 @@ def test_the_same_description_on_another_cloud(tmp_path: Path, cloud: str, provi
         tmp_path,
         provider
         + f'c = topoform.GpuCluster("serve", {{"cloud": "{cloud}", "region": "{region}", "system": "demo", "environment": "prod"{extra}, '
-        '"node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}, "gpu": {"gpu_type": "A100-80GB", "gpu_count": 1, "max": 2}}}, '
+        '"node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}, "gpu": {"gpu_type": "A100-80GB", "gpu_count": 1, "min": 0, "max": 2}}}, '
         "opts=pulumi.ResourceOptions(providers=[prov]))\n",
     )
     rec = record_program(program, stack="prod", project="x")
@@ -116,10 +116,17 @@ def test_a_bad_description_fails_with_one_clear_message(tmp_path: Path) -> None:
     program = _program(
         tmp_path,
         'topoform.GpuCluster("c", {"cloud": "aws", "region": "us-east-1", "system": "demo", "environment": "dev", '
-        '"node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}, "g": {"gpu_type": "H1000", "max": 1}}})\n',
+        '"node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}, "g": {"gpu_type": "H1000", "min": 0, "max": 1}}})\n',
     )
     with pytest.raises(Exception, match=r"clusters\.c\.node_pools\.g\.gpu\.type: unknown GPU 'H1000'"):
         record_program(program, stack="dev", project="x")
+    public = _program(
+        tmp_path,
+        'topoform.GpuCluster("c", {"cloud": "aws", "region": "us-east-1", "system": "demo", "environment": "dev", "api": "public", '
+        '"node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}}})\n',
+    )
+    with pytest.raises(Exception, match=r"clusters\.c\.allowed_cidrs: a public API needs allowed_cidrs"):
+        record_program(public, stack="dev", project="x")  # the same checks as a topology file
     onprem = _program(tmp_path, 'topoform.EncryptedStore("s", {"cloud": "onprem", "region": "", "system": "demo", "environment": "dev"})\n')
     with pytest.raises(Exception, match="cloud: 'onprem' is not one of aws, gcp, azure"):
         record_program(onprem, stack="dev", project="x")

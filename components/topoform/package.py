@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from typing import Any, NotRequired, Optional, TypedDict
 
 import pulumi
+from pydantic import ValidationError
 
 from .errors import TopologyError
-from .model import Topology
+from .model import Topology, check_references
 from .planner import Plan, plan
 from .providers import module
 
@@ -178,14 +179,15 @@ def _plan(kind: str, name: str, args: Mapping[str, Any], entry: dict[str, Any], 
     if "protect" in args:
         doc["protect"] = args["protect"]
     try:
-        return plan(Topology.model_validate(doc))
+        topology = Topology.model_validate(doc)
+        problems = check_references(topology)  # what `topoform validate` checks across sections
+        if problems:
+            raise TopologyError(problems)
+        return plan(topology)
     except TopologyError as exc:
-        raise ValueError(f"{kind}.{name}: " + "; ".join(p.format() for p in exc.problems)) from None
-    except Exception as exc:  # pydantic's ValidationError: one line per field
-        errors = getattr(exc, "errors", None)
-        if errors is None:
-            raise
-        raise ValueError("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors())) from None
+        raise ValueError("; ".join(p.format() for p in exc.problems)) from None
+    except ValidationError as exc:  # one entry per field, as a topology file would report them
+        raise ValueError("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())) from None
 
 
 def _key(name: str) -> str:
