@@ -48,7 +48,7 @@ class NodePoolArgs(TypedDict):
     instance: NotRequired[str]
     """A logical CPU size for a CPU pool: cpu-2x8, cpu-4x16, cpu-8x32, cpu-16x64 or cpu-32x128."""
     min: NotRequired[int]
-    """The fewest nodes the autoscaler keeps."""
+    """The fewest nodes the autoscaler keeps (give min and max, or nodes)."""
     max: NotRequired[int]
     """The most nodes the autoscaler adds."""
     nodes: NotRequired[int]
