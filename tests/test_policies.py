@@ -396,3 +396,20 @@ def test_a_bad_policy_config_is_invalid_input(tmp_path: Path) -> None:
     result = run_cli("check", "dev", "--policy-config", str(config))
     assert result.code == 2
     assert result.err.startswith(f"{config}:1: policy config: unknown policies no-such-rule")
+
+
+def test_a_deferred_choice_is_invalid_input_again_when_its_policy_is_disabled(tmp_path: Path) -> None:
+    """Turning the rule off does not let the unsafe choice through: `check` then refuses it as
+    `validate` does."""
+    from conftest import run_cli
+
+    topo = tmp_path / "t.topology.yaml"
+    topo.write_text(
+        "name: ins\nenvironment: prod\nlabels: {owner: ml}\n"
+        "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-east-1}\nstorage:\n  s: {site: a, backup: true}\n"
+    )
+    config = tmp_path / "policy.json"
+    config.write_text(json.dumps({"backup-region-same-jurisdiction": "disabled"}))
+    result = run_cli("check", str(topo), "--policy-config", str(config))
+    assert result.code == 2
+    assert "sites.a.backup_region: 'us-east-1' is the primary region" in result.err

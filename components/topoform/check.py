@@ -22,7 +22,7 @@ from topoform_policies import PACK_NAME, RETAIN_RULE, RULES, Subject, judge_stac
 
 from .preview import Recording
 
-__all__ = ["Analyzer", "CheckResult", "PolicyConfigError", "Violation", "check", "load_policy_config", "merge_policy_config"]
+__all__ = ["Analyzer", "CheckResult", "PolicyConfigError", "Violation", "check", "enabled", "load_policy_config", "merge_policy_config"]
 
 
 class Analyzer(Protocol):
@@ -119,6 +119,11 @@ def merge_policy_config(base: Mapping[str, Mapping[str, Any]], given: Mapping[st
         else:
             out[name] = dict(props)
     return out
+
+
+def enabled(config: Mapping[str, Any]) -> list[str]:
+    """The policies a config leaves on (raises :class:`PolicyConfigError` on a bad level)."""
+    return sorted(r.name for r in RULES if _settings(r.name, config)[0] != "disabled")
 
 
 def _settings(name: str, config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -117,27 +117,25 @@ def cmd_preview(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     import json
 
-    from topoform_policies import RULES
-
-    from .check import PolicyConfigError, check, load_policy_config, merge_policy_config
+    from .check import PolicyConfigError, check, enabled, load_policy_config, merge_policy_config
     from .preview import record
     from .program import DEFER_KEY
     from .report import check_markdown, check_text
 
-    # Unsafe choices a policy judges are reported as that policy's violations (exit 1), not as
-    # invalid input; `validate`, `preview` and `pulumi up` still refuse them.
-    defer = sorted(r.name for r in RULES)
+    config: dict[str, object] = {}
+    try:
+        if args.policy_config:
+            with open(args.policy_config, encoding="utf-8") as fh:
+                config = load_policy_config(fh.read())
+        # Unsafe choices an enabled policy judges are reported as that policy's violations
+        # (exit 1), not as invalid input; `validate`, `preview` and `pulumi up` still refuse them.
+        defer = enabled(config)
+    except (OSError, PolicyConfigError) as exc:
+        print(f"{args.policy_config}:1: policy config: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     target, loaded, plan = _load_all(args.target, args.project, defer)
     for problem in loaded.deferred:
         print(f"note: {_relative(problem).format()} (judged by policy {problem.rule}; `pulumi up` refuses it)", file=sys.stderr)
-    config: dict[str, object] = {}
-    if args.policy_config:
-        try:
-            with open(args.policy_config, encoding="utf-8") as fh:
-                config = load_policy_config(fh.read())
-        except (OSError, PolicyConfigError) as exc:
-            print(f"{args.policy_config}:1: policy config: {exc}", file=sys.stderr)
-            return EXIT_INVALID
     stack = target.stack or plan.environment
     rec = record(target.topology, stack=stack, project=target.project, program=target.program, config={f"topoform:{DEFER_KEY}": json.dumps(defer)})
     try:
