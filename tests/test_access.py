@@ -165,6 +165,8 @@ def test_gcp_public_endpoint_has_certificate_tls12_allow_list_redirect_and_failo
     allow = [r for r in armor if r["action"] == "allow"]
     assert [r["match"]["config"]["srcIpRanges"] for r in allow] == [["0.0.0.0/0"]]
     assert armor[-1]["action"] == "deny(403)" and armor[-1]["priority"] == 2147483647
+    log4j = [r for r in armor if r["match"].get("expr", {}).get("expression") == "evaluatePreconfiguredExpr('cve-canary')"]
+    assert [r["action"] for r in log4j] == ["deny(403)"] and log4j[0]["priority"] < min(r["priority"] for r in allow)
     gateway = _one(prod_recording, "kubernetes:gateway.networking.k8s.io/v1:Gateway", "vision-inference-gateway")["inputs"]
     assert {(listener["protocol"], listener["port"]) for listener in gateway["spec"]["listeners"]} == {("HTTPS", 443), ("HTTP", 80)}
     redirect = _one(prod_recording, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "vision-inference-redirect")["inputs"]["spec"]

@@ -61,8 +61,30 @@ def test_aws_nodes_require_imdsv2_and_encrypted_volumes(prod_recording: Any) -> 
     for lt in prod_recording.by_type("aws:ec2/launchTemplate:LaunchTemplate"):
         meta = lt["inputs"]["metadataOptions"]
         assert meta["httpTokens"] == "required"
+        assert meta["httpPutResponseHopLimit"] == 1  # the node answers, its pods (a hop further) do not
         ebs = lt["inputs"]["blockDeviceMappings"][0]["ebs"]
         assert ebs["encrypted"] == "true"
+
+
+def test_every_created_aws_vpc_logs_its_flows_through_a_role_that_writes_only_there(prod_recording: Any) -> None:
+    vpcs = prod_recording.by_type("aws:ec2/vpc:Vpc")
+    flows = prod_recording.by_type("aws:ec2/flowLog:FlowLog")
+    assert vpcs and len(flows) == len(vpcs)
+    groups = {g["inputs"]["name"]: g for g in prod_recording.by_type("aws:cloudwatch/logGroup:LogGroup")}
+    for flow in flows:
+        inputs = flow["inputs"]
+        assert inputs["trafficType"] == "ALL" and inputs["logDestinationType"] == "cloud-watch-logs"
+        group_name = inputs["logDestination"].split(":log-group:")[1]
+        # kept as long as the cluster's control-plane logs
+        control_plane = next(g for g in groups.values() if g["parent"] == flow["parent"] and g["inputs"]["name"].endswith("/cluster"))
+        assert groups[group_name]["inputs"]["retentionInDays"] == control_plane["inputs"]["retentionInDays"]
+        role = next(r for r in prod_recording.by_type("aws:iam/role:Role") if inputs["iamRoleArn"].endswith("/" + r["name"]))
+        assert json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+        policy = next(p for p in prod_recording.by_type("aws:iam/rolePolicy:RolePolicy") if p["name"] == role["name"])
+        (statement,) = json.loads(policy["inputs"]["policy"])["Statement"]
+        assert statement["Resource"] == [inputs["logDestination"], inputs["logDestination"] + ":*"]
+        assert all(a.startswith("logs:") and "*" not in a for a in statement["Action"])
+    assert len({f["inputs"]["vpcId"] for f in flows}) == len(vpcs)  # one per VPC
 
 
 def test_aws_spot_pool_in_dev_uses_spot_capacity(dev_recording: Any) -> None:

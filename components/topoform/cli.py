@@ -5,7 +5,8 @@
     topoform lock     <env|file>        record the environment's stateful entries (clusters, stores)
     topoform check    <env|file> [--json | --format markdown] [--policy-config FILE]
                                         run the policy pack offline; exit 1 on a mandatory violation
-    topoform render   <env|file> --kubernetes DIR   write every Kubernetes object as YAML (for Checkov)
+    topoform render   <env|file> [--kubernetes DIR] [--terraform-plan FILE]
+                                        what the program creates, for other scanners (Checkov)
     topoform cost     <env|file> [--json | --format markdown] [--diff OTHER] [--policy-config]
                                         the monthly cost range, line by line, from the catalog
     topoform place    <env|file> [--json]   the cheapest offerings for each GPU pool, within `placement`
@@ -240,13 +241,24 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    if not (args.kubernetes or args.terraform_plan):
+        print("topoform render: say what to write: --kubernetes DIR and/or --terraform-plan FILE", file=sys.stderr)
+        return 2
     target, plan = _load(args.target, args.project)
     from .preview import record
-    from .render import write_kubernetes
+    from .render import terraform_plan, write_kubernetes
 
     rec = record(target.topology, stack=target.stack or plan.environment, project=target.project, program=target.program)
-    for path in write_kubernetes(rec, args.kubernetes):
-        print(f"wrote {_rel(path)}")
+    if args.kubernetes:
+        for path in write_kubernetes(rec, args.kubernetes):
+            print(f"wrote {_rel(path)}")
+    if args.terraform_plan:
+        tf = terraform_plan(rec)
+        with open(args.terraform_plan, "w", encoding="utf-8") as fh:
+            fh.write(tf.to_json())
+        print(f"wrote {_rel(args.terraform_plan)}: {len(tf.plan['planned_values']['root_module']['resources'])} AWS and GCP resources as a Terraform plan")
+        for line in tf.skipped:
+            print(f"note: left out {line}", file=sys.stderr)
     return 0
 
 
@@ -301,7 +313,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("render", help="write what the program creates as manifests for other scanners")
     p.add_argument("target", help="an environment (stack) name or a topology file")
-    p.add_argument("--kubernetes", required=True, metavar="DIR", help="write every Kubernetes object as YAML, one file per cluster")
+    p.add_argument("--kubernetes", metavar="DIR", help="write every Kubernetes object as YAML, one file per cluster")
+    p.add_argument("--terraform-plan", metavar="FILE", help="write the AWS and GCP resources as a Terraform plan (JSON), for Checkov, Trivy and other plan scanners")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser("preview", help="run the Pulumi program offline under mocks and show every resource")

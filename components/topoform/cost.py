@@ -28,8 +28,8 @@ HOURS_PER_MONTH = 730
 """The hours in an average month (8 760 / 12), the convention of the clouds' own calculators."""
 
 NOT_PRICED = (
-    "data transfer to the internet and load-balancer data processing (they depend on traffic)",
-    "KMS keys and key operations, logs, DNS zones and health checks (a few dollars a month)",
+    "data transfer to the internet, load-balancer data processing and VPC flow-log volume (they depend on traffic)",
+    "KMS keys and key operations, control-plane logs, DNS zones, health checks and Cloud Armor rules (a few dollars a month)",
     "on-prem hardware (already owned)",
 )
 

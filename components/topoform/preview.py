@@ -223,6 +223,8 @@ class FakeCloud(mocks.Mocks):
             return f"arn:aws:s3:::{state['bucket']}"
         if service == "iam":
             return f"arn:aws:iam::{ACCOUNT}:{kind[0].lower() + kind[1:]}/{state['name']}"
+        if service == "cloudwatch" and kind == "LogGroup":
+            return f"arn:aws:logs:{self._region(args.provider)}:{ACCOUNT}:log-group:{state['name']}"
         resource = f"key/{state['keyId']}" if service == "kms" and kind == "Key" else f"{kind.lower()}/{state['name']}"
         return f"arn:aws:{service}:{self._region(args.provider)}:{ACCOUNT}:{resource}"
 

@@ -157,8 +157,9 @@ PORTABLE_TYPES = (
     "aws:s3/*", "gcp:storage/*", "azure-native:storage:*",
     # identity
     "aws:iam/*", "gcp:serviceaccount/*", "gcp:projects/iAMMember:*", "azure-native:managedidentity:*", "azure-native:authorization:*",
-    # logs
+    # logs (GCP's flow logs are a subnetwork setting)
     "aws:cloudwatch/logGroup:*", "azure-native:operationalinsights:Workspace", "azure-native:monitor:DiagnosticSetting",
+    "aws:ec2/flowLog:*", "azure-native:network:FlowLog",
     # load balancing, certificates, DNS
     "aws:acm/*", "aws:route53/*", "aws:lb/*", "gcp:certificatemanager/*", "gcp:compute/sSLPolicy:*", "gcp:compute/securityPolicy:*",
     "gcp:compute/healthCheck:*", "gcp:dns/*", "azure-native:cdn:*", "azure-native:frontdoor:*", "azure-native:dns:*",

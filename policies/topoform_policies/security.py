@@ -215,9 +215,9 @@ SECURITY: list[Rule] = [
     ),
     rule(
         "TF-S12", "nodes-metadata-protected", "nodes.imds_v1",
-        "Pods cannot read node credentials from the metadata service: IMDSv2 only on AWS, the GKE metadata server on GCP.",
-        "high", "Set metadataOptions.httpTokens: required; workloadMetadataConfig.mode: GKE_METADATA.",
-        ("CKV_AWS_79", "CKV_GCP_69"), _true_is_bad("the metadata service exposes node credentials"), clouds=("aws", "gcp"),
+        "Pods cannot read node credentials from the metadata service: IMDSv2 only and a response hop limit of 1 on AWS, the GKE metadata server on GCP.",
+        "high", "Set metadataOptions.httpTokens: required and httpPutResponseHopLimit: 1; workloadMetadataConfig.mode: GKE_METADATA.",
+        ("CKV_AWS_79", "CKV_AWS_341", "CKV_GCP_69"), _true_is_bad("the metadata service exposes node credentials"), clouds=("aws", "gcp"),
     ),
     rule(
         "TF-S13", "cluster-workload-identity", "cluster.workload_identity",

@@ -154,17 +154,25 @@ def node_group(s: Subject) -> Iterator[Fact]:
     yield labels_fact(_tags(s), "tags")
 
 
-def launch_template(s: Subject) -> Iterator[Fact]:
+def _metadata(s: Subject) -> Fact:
+    """Pods reach the node's credentials when IMDSv1 is on, or when IMDSv2 answers one hop
+    further than the node itself (a container is one hop away)."""
     tokens = get(s.props, "metadataOptions", "httpTokens", default="optional")
-    yield Fact("nodes.imds_v1", tokens != "required", f"metadataOptions.httpTokens {tokens}")
+    if tokens != "required":
+        return Fact("nodes.imds_v1", True, f"metadataOptions.httpTokens {tokens}")
+    hops = get(s.props, "metadataOptions", "httpPutResponseHopLimit", default=1)
+    return Fact("nodes.imds_v1", int(hops or 1) > 1, f"metadataOptions.httpPutResponseHopLimit {hops}")
+
+
+def launch_template(s: Subject) -> Iterator[Fact]:
+    yield _metadata(s)
     for nic in get(s.props, "networkInterfaces", default=[]) or []:
         if str(get(nic, "associatePublicIpAddress")).lower() == "true":
             yield Fact("nodes.public_ip", True, "networkInterfaces.associatePublicIpAddress")
 
 
 def instance(s: Subject) -> Iterator[Fact]:
-    tokens = get(s.props, "metadataOptions", "httpTokens", default="optional")
-    yield Fact("nodes.imds_v1", tokens != "required", f"metadataOptions.httpTokens {tokens}")
+    yield _metadata(s)
     if get(s.props, "associatePublicIpAddress"):
         yield Fact("nodes.public_ip", True, "associatePublicIpAddress")
 

@@ -22,13 +22,11 @@ NODE_POLICIES = {
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
 
-def _assume(service: str) -> str:
+def _assume(service: str, actions: tuple[str, ...] = ("sts:AssumeRole", "sts:TagSession")) -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
-            ],
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": list(actions)}],
         }
     )
 
@@ -46,7 +44,7 @@ class AwsGpuCluster(GpuCluster):
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("AwsGpuCluster", name, args, opts)
         net = args["network"]
-        vpc_id, subnet_ids = self._network(net, args["cluster_name"], args["tags"])
+        vpc_id, subnet_ids = self._network(net, args["cluster_name"], args["tags"], args["log_retention_days"])
         self.vpc_id = pulumi.Output.from_input(vpc_id)
 
         key = kms_key(self, self.child("secrets-key"), f"Kubernetes secrets of EKS cluster {args['cluster_name']}", args["tags"])
@@ -156,7 +154,7 @@ class AwsGpuCluster(GpuCluster):
             )
         self.finish(cluster.name, cluster.endpoint, kubeconfig, oidc_issuer=issuer)
 
-    def _network(self, net: NetworkSpec, cluster_name: str, tags: dict[str, str]) -> tuple[pulumi.Input[str], list[pulumi.Input[str]]]:
+    def _network(self, net: NetworkSpec, cluster_name: str, tags: dict[str, str], log_days: int) -> tuple[pulumi.Input[str], list[pulumi.Input[str]]]:
         existing = net.get("existing")
         if existing:
             return existing["vpc_id"], list(existing["subnet_ids"])
@@ -168,6 +166,7 @@ class AwsGpuCluster(GpuCluster):
             tags={**tags, "Name": self.child("vpc")},
             opts=self.opts(),
         )
+        self._flow_logs(vpc, cluster_name, tags, log_days)
         # The default security group admits nothing; nodes use the cluster's own groups.
         aws.ec2.DefaultSecurityGroup(self.child("default-sg"), vpc_id=vpc.id, ingress=[], egress=[], opts=self.opts())
         zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
@@ -230,6 +229,53 @@ class AwsGpuCluster(GpuCluster):
             private_ids.append(private.id)
         return vpc.id, private_ids
 
+    def _flow_logs(self, vpc: aws.ec2.Vpc, cluster_name: str, tags: dict[str, str], log_days: int) -> None:
+        """The VPC's traffic, accepted and rejected, in CloudWatch Logs (GCP subnets log theirs
+        through their log_config): what an incident review reads first."""
+        group = aws.cloudwatch.LogGroup(
+            self.child("flow-logs"),
+            name=f"/aws/vpc/{cluster_name}/flow-logs",
+            retention_in_days=log_days,
+            tags=tags,
+            opts=self.opts(),
+        )
+        role = aws.iam.Role(
+            self.child("flow-logs-role"),
+            assume_role_policy=_assume("vpc-flow-logs.amazonaws.com", ("sts:AssumeRole",)),
+            tags=tags,
+            opts=self.opts(),
+        )
+        # What the VPC Flow Logs service needs to write into this one log group, and nothing else.
+        writer = aws.iam.RolePolicy(
+            self.child("flow-logs-role"),
+            role=role.id,
+            policy=group.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+                                "Resource": [arn, f"{arn}:*"],
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=self.opts(),
+        )
+        aws.ec2.FlowLog(
+            self.child("flow-log"),
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            tags=tags,
+            opts=self.opts(depends_on=[writer]),
+        )
+
     def _node_group(
         self,
         key: str,
@@ -254,7 +300,10 @@ class AwsGpuCluster(GpuCluster):
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
                 http_tokens="required",
-                http_put_response_hop_limit=2,
+                # One hop: the node reaches the metadata service, its pods (one hop further) do
+                # not, so no pod can take the node role's credentials. Pods get their own
+                # through EKS Pod Identity, whose agent listens on the host network.
+                http_put_response_hop_limit=1,
             ),
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(

@@ -95,6 +95,9 @@ class GcpGpuCluster(GpuCluster):
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=f"{project}.svc.id.goog"),
             database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=secrets.key.id),
             datapath_provider="ADVANCED_DATAPATH",
+            # Pod-to-pod traffic on one node goes through the VPC too, so the subnet's flow logs
+            # and firewall rules see it (eBPF-native under Dataplane V2).
+            enable_intranode_visibility=True,
             enable_shielded_nodes=True,
             enable_legacy_abac=False,
             logging_config=gcp.container.ClusterLoggingConfigArgs(enable_components=CONTROL_PLANE_LOGS),

@@ -119,7 +119,15 @@ class GcpEndpoint(Endpoint):
         self.finish(address.address, f"https://{domain}")
 
     def _armor_rules(self, cidrs: list[str]) -> list[gcp.compute.SecurityPolicyRuleArgs]:
-        rules = [
+        # Even allowed addresses do not get Log4Shell (CVE-2021-44228) lookups through: Google's
+        # preconfigured rule for it is evaluated before the allow-list.
+        log4j = gcp.compute.SecurityPolicyRuleArgs(
+            action="deny(403)",
+            priority=900,
+            description="CVE-2021-44228 (Log4j lookups)",
+            match=gcp.compute.SecurityPolicyRuleMatchArgs(expr=gcp.compute.SecurityPolicyRuleMatchExprArgs(expression="evaluatePreconfiguredExpr('cve-canary')")),
+        )
+        rules = [log4j] + [
             gcp.compute.SecurityPolicyRuleArgs(
                 action="allow",
                 priority=1000 + i,
