@@ -4,7 +4,7 @@ annotations and docstrings (topoform/package.py)."""
 
 from pulumi.provider.experimental import component_provider_host
 
-from topoform.package import EncryptedStore, GpuCluster, WorkloadIdentity
+from topoform.package import EncryptedStore, Endpoint, GpuCluster, WorkloadIdentity
 
 if __name__ == "__main__":
-    component_provider_host([GpuCluster, EncryptedStore, WorkloadIdentity], "topoform")
+    component_provider_host([GpuCluster, EncryptedStore, WorkloadIdentity, Endpoint], "topoform")

@@ -73,6 +73,18 @@ def test_the_identity_reads_exactly_the_store_it_was_given(example: Recording) -
     assert all("*" not in r or r.endswith("/*") for r in resources)
 
 
+def test_the_example_endpoint_stays_internal_in_the_callers_namespace(example: Recording) -> None:
+    endpoint = by_name(example, "notebooks", "index:Endpoint")
+    assert by_name(example, "notebooks", "AwsEndpoint")["parent"] == endpoint["urn"]
+    svc = by_name(example, "notebooks-svc", "core/v1:Service")
+    annotations = svc["inputs"]["metadata"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-internal"] == "true"
+    assert svc["inputs"]["metadata"]["namespace"] == "jobs" and svc["inputs"]["spec"]["selector"] == {"app.kubernetes.io/name": "notebooks"}
+    # internal endpoints admit only private networks unless told otherwise
+    assert set(svc["inputs"]["spec"]["loadBalancerSourceRanges"]) == {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}
+    assert by_name(example, "jobs", "Namespace")["urn"] in endpoint["options"]["dependsOn"]
+
+
 def test_the_example_passes_the_policy_pack(example: Recording) -> None:
     result = check(example)
     assert result.violations == []
@@ -159,3 +171,62 @@ def test_the_cloud_neutral_identity_reaches_only_the_store_it_is_given(tmp_path:
     sa = by_name(rec, "server-sa", "ServiceAccount")
     assert sa["provider"] == by_name(rec, "server-k8s")["urn"] and sa["inputs"]["metadata"]["namespace"] == "serving"
     assert check(rec).mandatory == []
+
+
+ENDPOINT_CLOUDS = {  # the caller's provider, the region, what the cloud adds to every description and to the endpoint
+    "aws": ("import pulumi_aws as p\nprov = p.Provider('mine', region='us-east-1')\n", "us-east-1", "", ""),
+    "gcp": ("import pulumi_gcp as p\nprov = p.Provider('mine', project='acme-x', region='us-central1')\n", "us-central1", ', "project": "acme-x"', ""),
+    "azure": (
+        "import pulumi_azure_native as p\nprov = p.Provider('mine', location='eastus')\n",
+        "eastus",
+        "",
+        ', "dns_resource_group": "dns-rg", "resource_group": c.resource_group, "cluster_principal_id": c.principal_id',
+    ),
+}
+
+
+@pytest.mark.parametrize("cloud", sorted(ENDPOINT_CLOUDS))
+def test_the_cloud_neutral_endpoint_is_public_only_with_tls_and_the_allow_list(tmp_path: Path, cloud: str) -> None:
+    provider, region, base_extra, endpoint_extra = ENDPOINT_CLOUDS[cloud]
+    program = _program(
+        tmp_path,
+        provider + "o = pulumi.ResourceOptions(providers=[prov])\n"
+        f'base = {{"cloud": "{cloud}", "region": "{region}", "system": "demo", "environment": "dev", "labels": {{"owner": "ml"}}{base_extra}}}\n'
+        'c = topoform.GpuCluster("serve", {**base, "node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}}}, opts=o)\n'
+        'e = topoform.Endpoint("api", {**base, "kubeconfig": c.kubeconfig, "namespace": "web", "service": "api", "port": 8080, '
+        f'"exposure": "public", "domain": "api.acme.example", "allowed_cidrs": ["203.0.113.0/24"]{endpoint_extra}}}, opts=o)\n'
+        'pulumi.export("url", e.url)\n',
+    )
+    rec = record_program(program, stack="dev", project="x")
+    endpoint = by_name(rec, "api", "index:Endpoint")
+    inner = [r for r in rec.resources if r["parent"] == endpoint["urn"] and r["type"].startswith("topoform:")]
+    assert [r["type"] for r in inner] == [f"topoform:index:{cloud.capitalize()}Endpoint"]
+    # the Service lands in the caller's cluster through a provider made from its kubeconfig
+    svc = next(r for r in rec.resources if r["type"] == "kubernetes:core/v1:Service" and r["name"] == "api-svc")
+    assert svc["provider"] == by_name(rec, "api-k8s")["urn"] and svc["inputs"]["metadata"]["namespace"] == "web"
+    assert svc["inputs"]["spec"]["selector"] == {"app.kubernetes.io/name": "api"}
+    # every cloud resource uses the caller's provider
+    mine = by_name(rec, "mine")["urn"]
+    clouds = [r for r in rec.resources if r["custom"] and r["type"].split(":")[0] in ("aws", "gcp", "azure-native")]
+    assert clouds and {r["provider"] for r in clouds} == {mine}
+    # and the result passes the pack: TLS 1.2+, the allow-list, a certificate for the domain
+    assert check(rec).mandatory == []
+    text = json.dumps([r["inputs"] for r in rec.resources])
+    assert "api.acme.example" in text and "203.0.113.0/24" in text
+
+
+def test_a_public_endpoint_without_its_allow_list_is_refused_as_in_a_topology(tmp_path: Path) -> None:
+    program = _program(
+        tmp_path,
+        'topoform.Endpoint("api", {"cloud": "aws", "region": "us-east-1", "system": "demo", "environment": "dev", "kubeconfig": "{}", '
+        '"namespace": "web", "service": "api", "port": 8080, "exposure": "public", "domain": "api.acme.example"})\n',
+    )
+    with pytest.raises(Exception, match=r"endpoints\.api\.allowed_cidrs: a public endpoint needs allowed_cidrs"):
+        record_program(program, stack="dev", project="x")
+    azure = _program(
+        tmp_path,
+        'topoform.Endpoint("api", {"cloud": "azure", "region": "eastus", "system": "demo", "environment": "dev", "kubeconfig": "{}", '
+        '"namespace": "web", "service": "api", "port": 8080, "exposure": "public", "domain": "api.acme.example", "allowed_cidrs": ["0.0.0.0/0"], "dns_resource_group": "dns"})\n',
+    )
+    with pytest.raises(Exception, match=r"endpoints\.api\.resource_group: a public Azure endpoint needs the cluster's resourceGroup"):
+        record_program(azure, stack="dev", project="x")

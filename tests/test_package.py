@@ -20,13 +20,14 @@ import yaml
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from conftest import ROOT
-from topoform.package import EncryptedStoreArgs, GpuClusterArgs, WorkloadIdentityArgs
+from topoform.package import EncryptedStoreArgs, EndpointArgs, GpuClusterArgs, WorkloadIdentityArgs
 
 PACKAGE = ROOT / "components"
 COMPONENTS = {
     "topoform:index:GpuCluster": GpuClusterArgs,
     "topoform:index:EncryptedStore": EncryptedStoreArgs,
     "topoform:index:WorkloadIdentity": WorkloadIdentityArgs,
+    "topoform:index:Endpoint": EndpointArgs,
 }
 
 
@@ -92,7 +93,8 @@ def test_inputs_match_the_python_args(schema: dict[str, Any]) -> None:
         assert set(resource["requiredInputs"]) == {c for c, n in camel.items() if n in args.__required_keys__}, token
     cluster = schema["resources"]["topoform:index:GpuCluster"]
     assert cluster["inputProperties"]["nodePools"]["additionalProperties"]["$ref"] == "#/types/topoform:index:NodePoolArgs"
-    assert {"clusterName", "endpoint", "kubeconfig", "oidcIssuer"} == set(cluster["properties"])
+    assert {"clusterName", "endpoint", "kubeconfig", "oidcIssuer", "resourceGroup", "principalId"} == set(cluster["properties"])
+    assert {"address", "url"} == set(schema["resources"]["topoform:index:Endpoint"]["properties"])
 
 
 def test_pulumi_can_install_and_run_the_package_directory() -> None:

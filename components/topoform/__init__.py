@@ -10,7 +10,7 @@ The public API is small. The pure layers (no Pulumi imported):
 
 The components (importing one loads its cloud's Pulumi SDK, on first use):
 
-- ``GpuCluster``, ``EncryptedStore`` and ``WorkloadIdentity``: any cloud, described like a topology entry (cloud,
+- ``GpuCluster``, ``EncryptedStore``, ``WorkloadIdentity`` and ``Endpoint``: any cloud, described like a topology entry (cloud,
   region, logical GPU types, node counts), planned with topoform's defaults, using your providers;
   the same classes the component package offers other languages;
 - one class per cloud and concept, taking a resolved spec: ``AwsGpuCluster``, ``GcpGpuCluster``,
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from .package import (
         EncryptedStore,
         EncryptedStoreArgs,
+        Endpoint,
+        EndpointArgs,
         GpuCluster,
         GpuClusterArgs,
         NodePoolArgs,
@@ -68,6 +70,8 @@ __all__ = [
     "AzureWorkloadIdentity",
     "EncryptedStore",
     "EncryptedStoreArgs",
+    "Endpoint",
+    "EndpointArgs",
     "EndpointSpec",
     "GcpEncryptedStore",
     "GcpEndpoint",
@@ -107,6 +111,8 @@ _LAZY = {
     "AzureWorkloadIdentity": "topoform.providers.azure.identity",
     "EncryptedStore": "topoform.package",
     "EncryptedStoreArgs": "topoform.package",
+    "Endpoint": "topoform.package",
+    "EndpointArgs": "topoform.package",
     "GcpEncryptedStore": "topoform.providers.gcp.store",
     "GcpEndpoint": "topoform.providers.gcp.endpoint",
     "GcpGpuCluster": "topoform.providers.gcp.cluster",

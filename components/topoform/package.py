@@ -1,10 +1,12 @@
-"""topoform's components for other programs: a GPU cluster and an encrypted store on any cloud,
-described the way a topology describes them, without a topology file.
+"""topoform's components for other programs: a GPU cluster, an encrypted store, a workload
+identity and an endpoint on any cloud, described the way a topology describes them, without a
+topology file.
 
-``GpuCluster`` and ``EncryptedStore`` take a cloud, a region and the same fields a topology entry
-has (logical GPU types, node counts, spot, backup region...). They run topoform's planner on
-those fields -- so catalog checks, names and secure defaults are the same as for ``pulumi up -s
-<env>`` -- and create the cloud's own component as their child, with the caller's providers.
+``GpuCluster``, ``EncryptedStore`` and ``Endpoint`` take a cloud, a region and the same fields a
+topology entry has (logical GPU types, node counts, spot, backup region, exposure...). They run
+topoform's planner on those fields -- so catalog checks, names and secure defaults are the same
+as for ``pulumi up -s <env>`` -- and create the cloud's own component as their child, with the
+caller's providers.
 
 These classes are also the component package other languages use (``components/__main__.py``
 hosts them; ``pulumi package add``). The schema is inferred from the annotations and docstrings
@@ -18,14 +20,16 @@ from typing import Any, NotRequired, Optional, TypedDict
 import pulumi
 from pydantic import ValidationError
 
-from .errors import TopologyError
+from .errors import Problem, TopologyError
 from .model import Topology, check_references
-from .planner import Plan, plan
+from .planner import Plan, endpoint_spec, plan
 from .providers import module
 
 __all__ = [
     "EncryptedStore",
     "EncryptedStoreArgs",
+    "Endpoint",
+    "EndpointArgs",
     "GpuCluster",
     "GpuClusterArgs",
     "NodePoolArgs",
@@ -157,8 +161,54 @@ class WorkloadIdentityArgs(TypedDict):
     """The stores the identity reaches, and how."""
 
 
-def _plan(kind: str, name: str, args: Mapping[str, Any], entry: dict[str, Any], network: Optional[dict[str, Any]] = None) -> Plan:
-    """Plan a one-site topology holding ``entry`` as ``<kind>.<name>``; problems become one error."""
+class EndpointArgs(TypedDict):
+    """A load balancer in front of a service of a cluster: TLS, an allow-list and a certificate
+    for the domain when public; private addresses only when internal."""
+
+    cloud: str
+    """aws, gcp or azure: the cluster's cloud."""
+    region: str
+    """The cluster's region."""
+    system: str
+    """The system's short name: the first part of the load balancer's name."""
+    environment: str
+    """The environment: part of the load balancer's name."""
+    project: NotRequired[str]
+    """GCP: the cluster's project."""
+    labels: NotRequired[dict[str, str]]
+    """Labels (tags) on every resource."""
+    kubeconfig: pulumi.Input[str]
+    """The cluster's kubeconfig output: the Service (and on GCP the Gateway) are created there."""
+    namespace: str
+    """The service's namespace (it must exist)."""
+    service: str
+    """The workload's name; its pods are selected by app.kubernetes.io/name unless selector is given."""
+    selector: NotRequired[dict[str, str]]
+    """The pods' labels, instead of app.kubernetes.io/name: <service>."""
+    port: int
+    """The port the pods listen on."""
+    exposure: NotRequired[str]
+    """internal (default: private networks only) or public (TLS on 443; needs domain and allowed_cidrs)."""
+    domain: NotRequired[str]
+    """The public name; its certificate is issued for it and its DNS zone gets the record."""
+    dns_zone: NotRequired[str]
+    """The DNS zone holding domain (default: domain without its first label)."""
+    allowed_cidrs: NotRequired[list[str]]
+    """Networks admitted; a public endpoint needs them ([0.0.0.0/0] opens it to everyone)."""
+    health_path: NotRequired[str]
+    """The HTTP path health checks probe (default /healthz)."""
+    health_interval_seconds: NotRequired[int]
+    """Seconds between health checks (default 30)."""
+    dns_resource_group: NotRequired[str]
+    """Azure, public: the resource group of the DNS zone."""
+    resource_group: NotRequired[pulumi.Input[str]]
+    """Azure, public: the cluster's resourceGroup output (the public IP is made there)."""
+    cluster_principal_id: NotRequired[pulumi.Input[str]]
+    """Azure, public: the cluster's principalId output (it must manage the public IP)."""
+
+
+def _site(args: Mapping[str, Any], network: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """The one site a component's topology has: its cloud, region and project."""
     if args["cloud"] not in _CLASS:
         raise ValueError(f"cloud: '{args['cloud']}' is not one of {', '.join(_CLASS)} (existing on-prem clusters are for topology files)")
     site: dict[str, Any] = {"provider": args["cloud"], "region": args["region"]}
@@ -166,28 +216,48 @@ def _plan(kind: str, name: str, args: Mapping[str, Any], entry: dict[str, Any], 
         site["project"] = args["project"]
     if network:
         site["network"] = network
-    if "backup_region" in entry:
-        site["backup_region"] = entry.pop("backup_region")
-        entry["backup"] = True
+    return site
+
+
+def _document(args: Mapping[str, Any], site: dict[str, Any], sections: dict[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "name": args["system"],
         "environment": args["environment"],
         "labels": dict(args.get("labels") or {}),
         "sites": {_SITE: site},
-        kind: {name: {"site": _SITE, **entry}},
+        **sections,
     }
     if "protect" in args:
         doc["protect"] = args["protect"]
+    return doc
+
+
+def _validated(doc: dict[str, Any], ignore: tuple[str, ...] = ()) -> Topology:
+    """The topology, checked as `topoform validate` checks a file (save the problem at the path
+    ``ignore``); problems become one error."""
     try:
         topology = Topology.model_validate(doc)
-        problems = check_references(topology)  # what `topoform validate` checks across sections
+        problems = [p for p in check_references(topology) if tuple(p.path) != ignore]
         if problems:
             raise TopologyError(problems)
-        return plan(topology)
+        return topology
     except TopologyError as exc:
         raise ValueError("; ".join(p.format() for p in exc.problems)) from None
     except ValidationError as exc:  # one entry per field, as a topology file would report them
         raise ValueError("; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())) from None
+
+
+def _plan(kind: str, name: str, args: Mapping[str, Any], entry: dict[str, Any], network: Optional[dict[str, Any]] = None) -> Plan:
+    """Plan a one-site topology holding ``entry`` as ``<kind>.<name>``; problems become one error."""
+    site = _site(args, network)
+    if "backup_region" in entry:
+        site["backup_region"] = entry.pop("backup_region")
+        entry["backup"] = True
+    topology = _validated(_document(args, site, {kind: {name: {"site": _SITE, **entry}}}))
+    try:
+        return plan(topology)
+    except TopologyError as exc:
+        raise ValueError("; ".join(p.format() for p in exc.problems)) from None
 
 
 def _key(name: str) -> str:
@@ -208,6 +278,10 @@ class GpuCluster(pulumi.ComponentResource):
     """A kubeconfig for the cluster (a secret); it authenticates with the cloud's CLI."""
     oidc_issuer: pulumi.Output[str]
     """The service-account token issuer, for workload identity federation."""
+    resource_group: pulumi.Output[str]
+    """Azure: the cluster's resource group (what an Endpoint or WorkloadIdentity there takes); empty elsewhere."""
+    principal_id: pulumi.Output[str]
+    """Azure: the principal ID of the cluster's managed identity (what a public Endpoint takes); empty elsewhere."""
 
     def __init__(self, name: str, args: GpuClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("topoform:index:GpuCluster", name, {}, opts)
@@ -225,7 +299,18 @@ class GpuCluster(pulumi.ComponentResource):
         self.kubeconfig = inner.kubeconfig
         self.oidc_issuer = inner.oidc_issuer
         self.kubernetes_provider = inner.kubernetes_provider
-        self.register_outputs({"cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig, "oidc_issuer": self.oidc_issuer})
+        self.resource_group = getattr(inner, "resource_group_name", pulumi.Output.from_input(""))
+        self.principal_id = getattr(inner, "identity_principal_id", pulumi.Output.from_input(""))
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "endpoint": self.endpoint,
+                "kubeconfig": self.kubeconfig,
+                "oidc_issuer": self.oidc_issuer,
+                "resource_group": self.resource_group,
+                "principal_id": self.principal_id,
+            }
+        )
 
 
 class EncryptedStore(pulumi.ComponentResource):
@@ -306,6 +391,58 @@ class WorkloadIdentity(pulumi.ComponentResource):
         self.principal = inner.principal
         self.service_account_name = inner.service_account_name
         self.register_outputs({"principal": self.principal, "service_account_name": self.service_account_name})
+
+
+class Endpoint(pulumi.ComponentResource):
+    """A load balancer in front of a service of a cluster (a Service of type LoadBalancer on AWS
+    and Azure, a GKE Gateway on GCP, Front Door for public Azure endpoints). Public endpoints
+    serve TLS 1.2 or newer on 443 with a managed certificate for the domain, admit only
+    allowed_cidrs and are health-checked; internal ones stay on private addresses. DNS failover
+    between two endpoints is for topology files."""
+
+    address: pulumi.Output[str]
+    """The load balancer's host name or IP address."""
+    url: pulumi.Output[str]
+    """https://<domain> for a public endpoint; the internal address and port otherwise."""
+
+    def __init__(self, name: str, args: EndpointArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("topoform:index:Endpoint", name, {}, opts)
+        import pulumi_kubernetes as k8s
+
+        key = _key(name)
+        service: dict[str, Any] = {"namespace": args["namespace"], "name": args["service"], "port": args["port"]}
+        if "selector" in args:
+            service["selector"] = args["selector"]
+        entry: dict[str, Any] = {"cluster": _SITE, "service": service, "exposure": args.get("exposure", "internal")}
+        entry.update({k: args[k] for k in ("domain", "dns_zone", "allowed_cidrs") if k in args})
+        health = {field: args[k] for field, k in (("path", "health_path"), ("interval_seconds", "health_interval_seconds")) if k in args}  # type: ignore[literal-required]
+        if health:
+            entry["health_check"] = health
+        if "dns_resource_group" in args:
+            entry["overrides"] = {"azure": {"dns_resource_group": args["dns_resource_group"]}}
+        # The endpoint names a cluster this one-site topology does not describe: the caller's.
+        topology = _validated(_document(args, _site(args), {"endpoints": {key: entry}}), ignore=("endpoints", key, "cluster"))
+        try:
+            planned = plan(topology)
+        except TopologyError as exc:
+            raise ValueError("; ".join(p.format() for p in exc.problems)) from None
+        spec, problems = endpoint_spec(topology.name, topology.environment, key, topology.endpoints[key], planned.sites[_SITE], planned.tags)
+        if spec["public"] and args["cloud"] == "azure" and not ("resource_group" in args and "cluster_principal_id" in args):
+            problems.append(Problem(("endpoints", key, "resource_group"), "a public Azure endpoint needs the cluster's resourceGroup and principalId outputs as resource_group and cluster_principal_id"))
+        if problems:
+            raise ValueError("; ".join(p.format() for p in problems))
+        endpoint: dict[str, Any] = {
+            **spec,
+            "kubernetes_provider": k8s.Provider(f"{name}-k8s", kubeconfig=args["kubeconfig"], enable_server_side_apply=True, opts=pulumi.ResourceOptions(parent=self)),
+        }
+        for field in ("resource_group", "cluster_principal_id"):
+            if field in args:
+                endpoint[field] = args[field]
+        cls = getattr(module(args["cloud"], "endpoint"), f"{_CLASS[args['cloud']]}Endpoint")
+        inner = cls(name, endpoint, opts=pulumi.ResourceOptions(parent=self))
+        self.address = inner.address
+        self.url = inner.url
+        self.register_outputs({"address": self.address, "url": self.url})
 
 
 class _StoreRef:

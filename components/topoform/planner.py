@@ -692,33 +692,10 @@ def _endpoint(
     targets = [(ep.cluster, False)] + ([(ep.failover, True)] if ep.failover and ep.failover in t.clusters else [])
     for cluster_key, secondary in targets:
         site = sites[t.clusters[cluster_key].site]
-        if public and site.provider == "onprem" and not secondary:
-            problems.append(Problem((*base, "exposure"), "onprem sites cannot serve a public endpoint: topoform does not manage a TLS terminator there; use a cloud cluster, or this cluster as a failover"))
+        spec, found = endpoint_spec(t.name, t.environment, key, ep, site, tags, secondary)
+        if found:
+            problems.extend(found)
             continue
-        spec: EndpointSpec = {
-            "endpoint_name": physical(t.name, t.environment, key, "backup" if secondary else "", limit=32),
-            "namespace": ep.service.namespace,
-            "selector": dict(sorted((ep.service.selector or {"app.kubernetes.io/name": ep.service.name}).items())),
-            "port": ep.service.port,
-            "public": public,
-            # Internal endpoints admit private networks unless told otherwise.
-            "allowed_cidrs": list(ep.allowed_cidrs) or ([] if public else list(PRIVATE_NETWORKS)),
-            "health_path": ep.health_check.path,
-            "health_interval_seconds": ep.health_check.interval_seconds,
-            "region": site.region or "",
-            "tags": dict(sorted({**tags, "topoform-endpoint": key}.items())),
-        }
-        if ep.domain:
-            spec["domain"] = ep.domain
-            spec["dns_zone"] = ep.dns_zone or ep.domain.split(".", 1)[1]
-        if site.project:
-            spec["project"] = site.project
-        override = ep.overrides.get("azure")
-        if site.provider == "azure" and public:
-            if override is None or not override.dns_resource_group:
-                problems.append(Problem((*base, "overrides", "azure", "dns_resource_group"), "a public Azure endpoint needs the resource group of its DNS zone"))
-                continue
-            spec["dns_resource_group"] = override.dns_resource_group
         if secondary:
             spec["secondary"] = True
             spec["public"] = False if site.provider == "onprem" else public
@@ -734,6 +711,43 @@ def _endpoint(
                     )
             out[key] = EndpointPlan(key, cluster_key, site.provider, f"{t.name}-{key}", spec, secondary=f"{key}.failover" if ep.failover else None)
     return out
+
+
+def endpoint_spec(
+    system: str, environment: str, key: str, ep: Endpoint, site: SitePlan, tags: dict[str, str], secondary: bool = False
+) -> tuple[EndpointSpec, list[Problem]]:
+    """The spec of endpoint ``key`` on a cluster of ``site`` (or of its failover copy there), and
+    what stops it being served there."""
+    base: Path = ("endpoints", key)
+    public = ep.exposure == "public"
+    problems: list[Problem] = []
+    spec: EndpointSpec = {
+        "endpoint_name": physical(system, environment, key, "backup" if secondary else "", limit=32),
+        "namespace": ep.service.namespace,
+        "selector": dict(sorted((ep.service.selector or {"app.kubernetes.io/name": ep.service.name}).items())),
+        "port": ep.service.port,
+        "public": public,
+        # Internal endpoints admit private networks unless told otherwise.
+        "allowed_cidrs": list(ep.allowed_cidrs) or ([] if public else list(PRIVATE_NETWORKS)),
+        "health_path": ep.health_check.path,
+        "health_interval_seconds": ep.health_check.interval_seconds,
+        "region": site.region or "",
+        "tags": dict(sorted({**tags, "topoform-endpoint": key}.items())),
+    }
+    if ep.domain:
+        spec["domain"] = ep.domain
+        spec["dns_zone"] = ep.dns_zone or ep.domain.split(".", 1)[1]
+    if site.project:
+        spec["project"] = site.project
+    if public and site.provider == "onprem" and not secondary:
+        problems.append(Problem((*base, "exposure"), "onprem sites cannot serve a public endpoint: topoform does not manage a TLS terminator there; use a cloud cluster, or this cluster as a failover"))
+    override = ep.overrides.get("azure")
+    if site.provider == "azure" and public:
+        if override is None or not override.dns_resource_group:
+            problems.append(Problem((*base, "overrides", "azure", "dns_resource_group"), "a public Azure endpoint needs the resource group of its DNS zone"))
+        else:
+            spec["dns_resource_group"] = override.dns_resource_group
+    return spec, problems
 
 
 def onprem_cluster(t: Topology, site: str) -> str | None:

@@ -1,7 +1,8 @@
 """Reuse topoform's components in your own Pulumi program: your providers, no topology file.
 
-Two levels: ``topoform.GpuCluster`` and ``topoform.EncryptedStore`` take a topology-like
-description (cloud, region, logical GPU types) and apply topoform's planner and defaults; the
+Two levels: ``topoform.GpuCluster``, ``topoform.EncryptedStore`` and ``topoform.Endpoint`` take a
+topology-like description (cloud, region, logical GPU types, exposure) and apply topoform's
+planner and defaults; the
 per-cloud classes (here ``AwsWorkloadIdentity``) take a resolved spec you write yourself. Your
 own resources build on their outputs, like the namespace and the job below.
 """
@@ -58,7 +59,25 @@ trainer = topoform.AwsWorkloadIdentity(
     opts=pulumi.ResourceOptions(provider=east, depends_on=[jobs]),
 )
 
+# An internal load balancer in front of the notebooks in that namespace: private addresses only.
+notebooks = topoform.Endpoint(
+    "notebooks",
+    {
+        "cloud": "aws",
+        "region": "us-east-1",
+        "system": "demo",
+        "environment": "dev",
+        "labels": tags,
+        "kubeconfig": cluster.kubeconfig,
+        "namespace": "jobs",
+        "service": "notebooks",
+        "port": 8888,
+    },
+    opts=pulumi.ResourceOptions(providers=[east], depends_on=[jobs]),
+)
+
 pulumi.export("cluster_name", cluster.cluster_name)
 pulumi.export("kubeconfig", cluster.kubeconfig)
 pulumi.export("bucket", datasets.store_name)
 pulumi.export("trainer_role", trainer.principal)
+pulumi.export("notebooks", notebooks.address)
