@@ -18,6 +18,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..source import LOADER
+
 __all__ = ["Catalog", "CloudCatalog", "Offering", "Price", "RegionalPrice", "ServicePrice", "Source", "load_catalog"]
 
 _DIR = Path(__file__).parent
@@ -248,9 +250,9 @@ def load_catalog(directory: str | None = None) -> Catalog:
     """Load and validate the catalog files (cached: the data never changes at run time)."""
     base = Path(directory) if directory else _DIR
     with open(base / "logical.yaml", encoding="utf-8") as fh:
-        logical = yaml.safe_load(fh)
+        logical = yaml.load(fh, Loader=LOADER)
     clouds = {}
     for name in ("aws", "gcp", "azure"):
         with open(base / f"{name}.yaml", encoding="utf-8") as fh:
-            clouds[name] = yaml.safe_load(fh)
+            clouds[name] = yaml.load(fh, Loader=LOADER)
     return Catalog.model_validate({"logical": logical, "clouds": clouds})
