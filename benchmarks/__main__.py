@@ -179,7 +179,7 @@ def verdicts(rows: list[dict[str, Any]], pools: dict[str, Any], growth: list[dic
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cells", default="1,4,7,28", help="sizes, in cells (about 187 resources each); default 1,4,7,28")
+    parser.add_argument("--cells", default="1,4,7,28", help="sizes, in cells (about 191 resources each); default 1,4,7,28")
     parser.add_argument("--pools", type=int, default=10_000, help="node pools for the planning run")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each fast step (the median is reported)")
     parser.add_argument("--json", metavar="FILE", help="also write the raw numbers as JSON")

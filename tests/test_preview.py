@@ -79,12 +79,16 @@ def test_every_created_aws_vpc_logs_its_flows_through_a_role_that_writes_only_th
         control_plane = next(g for g in groups.values() if g["parent"] == flow["parent"] and g["inputs"]["name"].endswith("/cluster"))
         assert groups[group_name]["inputs"]["retentionInDays"] == control_plane["inputs"]["retentionInDays"]
         role = next(r for r in prod_recording.by_type("aws:iam/role:Role") if inputs["iamRoleArn"].endswith("/" + r["name"]))
-        assert json.loads(role["inputs"]["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
-        policy = next(p for p in prod_recording.by_type("aws:iam/rolePolicy:RolePolicy") if p["name"] == role["name"])
-        (statement,) = json.loads(policy["inputs"]["policy"])["Statement"]
+        (trust,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+        assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+        assert trust["Condition"]["StringEquals"]["aws:SourceAccount"].isdigit()  # no confused deputy
+        policies = [p for p in prod_recording.by_type("aws:iam/rolePolicy:RolePolicy") if p["inputs"]["role"].startswith(role["name"] + "-")]
+        (statement,) = [s for p in policies for s in json.loads(p["inputs"]["policy"])["Statement"]]
         assert statement["Resource"] == [inputs["logDestination"], inputs["logDestination"] + ":*"]
         assert all(a.startswith("logs:") and "*" not in a for a in statement["Action"])
-    assert len({f["inputs"]["vpcId"] for f in flows}) == len(vpcs)  # one per VPC
+        assert not [a for a in prod_recording.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a["inputs"]["role"].startswith(role["name"] + "-")]
+    # one per VPC (the mocks make a VPC's ID from its name)
+    assert sorted(f["inputs"]["vpcId"].rsplit("-", 1)[0] for f in flows) == sorted(v["name"] for v in vpcs)
 
 
 def test_aws_spot_pool_in_dev_uses_spot_capacity(dev_recording: Any) -> None:

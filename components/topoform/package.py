@@ -232,12 +232,12 @@ def _document(args: Mapping[str, Any], site: dict[str, Any], sections: dict[str,
     return doc
 
 
-def _validated(doc: dict[str, Any], ignore: tuple[str, ...] = ()) -> Topology:
+def _validated(doc: dict[str, Any], ignore: Optional[tuple[str, ...]] = None) -> Topology:
     """The topology, checked as `topoform validate` checks a file (save the problem at the path
     ``ignore``); problems become one error."""
     try:
         topology = Topology.model_validate(doc)
-        problems = [p for p in check_references(topology) if tuple(p.path) != ignore]
+        problems = [p for p in check_references(topology) if ignore is None or tuple(p.path) != ignore]
         if problems:
             raise TopologyError(problems)
         return topology

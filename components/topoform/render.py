@@ -131,6 +131,9 @@ TERRAFORM_TYPES: dict[str, str] = {
     "gcp:storage/transferJob:TransferJob": "google_storage_transfer_job",
 }
 
+_SERVER_NAMED = {"google_storage_transfer_job"}
+"""Types whose ``name`` the cloud assigns (Pulumi does not auto-name them)."""
+
 _REGISTRY = {"aws": "registry.terraform.io/hashicorp/aws", "google": "registry.terraform.io/hashicorp/google"}
 
 
@@ -163,10 +166,17 @@ def _match(key: str, fields: Mapping[str, Any]) -> str | None:
     exact = {_fold(n): n for n in fields}
     if folded in exact:
         return exact[folded]
-    for singular in (folded[:-1], folded[:-2], folded[:-3] + "y" if folded.endswith("ies") else ""):
-        if singular in exact and singular:
-            return exact[singular]
-    return None
+    singulars = []
+    if folded.endswith("ies"):
+        singulars.append(folded[:-3] + "y")
+    if folded.endswith("es"):
+        singulars.append(folded[:-2])
+    if folded.endswith("s"):
+        singulars.append(folded[:-1])
+    return next((exact[s] for s in singulars if s in exact), None)
+
+
+_PLACEHOLDERS = {"[secret]": "a secret, left out of the plan", "[unknown]": "known only once deployed, left out of the plan"}
 
 
 def _values(inputs: Mapping[str, Any], fields: Mapping[str, Any], path: str, skipped: list[str]) -> dict[str, Any]:
@@ -176,13 +186,19 @@ def _values(inputs: Mapping[str, Any], fields: Mapping[str, Any], path: str, ski
         if name is None:
             skipped.append(f"{path}.{key}: not an argument in {_terraform()['sources'][path.split('_', 1)[0]]}")
             continue
+        if isinstance(value, str) and value in _PLACEHOLDERS:
+            skipped.append(f"{path}.{key}: {_PLACEHOLDERS[value]}")
+            continue
         spec = fields[name]
         if spec == 0 or value is None:
             out[name] = value
             continue
         _, children = spec
         items = value if isinstance(value, list) else [value]
-        out[name] = [_values(item, children, f"{path}.{key}", skipped) for item in items if isinstance(item, Mapping)]
+        if not all(isinstance(item, Mapping) for item in items):
+            skipped.append(f"{path}.{key}: not a block in the recording ({json.dumps(value)[:40]}), left out of the plan")
+            continue
+        out[name] = [_values(item, children, f"{path}.{key}", skipped) for item in items]
     return out
 
 
@@ -193,10 +209,13 @@ def _tf_name(name: str) -> str:
 def terraform_plan(rec: Recording) -> TerraformPlan:
     """The recorded AWS and GCP resources as a Terraform plan that creates them.
 
-    Each resource's inputs become its ``planned_values``; each input that takes another resource's
-    output becomes a ``configuration`` reference to that resource (scanners follow these to relate a
-    bucket to its versioning, a cluster to its key ...). Other clouds' resources are not included
-    (Azure's provider is not bridged from Terraform; Kubernetes objects have ``kubernetes()``).
+    Each resource's inputs become its ``planned_values``; each top-level input that takes another
+    resource's output becomes a ``configuration`` reference to that resource (scanners follow these
+    to relate a bucket to its versioning ...; a reference from inside a block, such as a cluster's
+    subnets, stays at the block, where scanners do not follow it). Secrets and values known only
+    after deployment are left out, and said so in ``skipped``. Other clouds' resources are not
+    included (Azure's provider is not bridged from Terraform; Kubernetes objects have
+    ``kubernetes()``).
     """
     schemas = _terraform()["resources"]
     skipped: list[str] = []
@@ -227,7 +246,7 @@ def terraform_plan(rec: Recording) -> TerraformPlan:
         tf_type, name = address.split(".", 1)
         provider = _REGISTRY[tf_type.split("_", 1)[0]]
         values = _values(r["inputs"], schemas[tf_type], address, skipped)
-        if "name" in schemas[tf_type] and "name" not in values and "name_prefix" not in values:
+        if "name" in schemas[tf_type] and "name" not in values and "name_prefix" not in values and tf_type not in _SERVER_NAMED:
             values["name"] = r["name"]  # Pulumi auto-names it: this name plus a random suffix
         planned.append({"address": address, "mode": "managed", "type": tf_type, "name": name, "provider_name": provider, "schema_version": 0, "values": values, "sensitive_values": {}})
         expressions: dict[str, Any] = {}

@@ -160,8 +160,13 @@ def _metadata(s: Subject) -> Fact:
     tokens = get(s.props, "metadataOptions", "httpTokens", default="optional")
     if tokens != "required":
         return Fact("nodes.imds_v1", True, f"metadataOptions.httpTokens {tokens}")
-    hops = get(s.props, "metadataOptions", "httpPutResponseHopLimit", default=1)
-    return Fact("nodes.imds_v1", int(hops or 1) > 1, f"metadataOptions.httpPutResponseHopLimit {hops}")
+    hops = get(s.props, "metadataOptions", "httpPutResponseHopLimit")
+    if hops is None:  # the AMI decides: IMDSv2-only AMIs default to 2
+        return Fact("nodes.imds_v1", True, "metadataOptions.httpPutResponseHopLimit not set (the AMI's default may be 2)")
+    try:
+        return Fact("nodes.imds_v1", int(hops) > 1, f"metadataOptions.httpPutResponseHopLimit {hops}")
+    except (TypeError, ValueError):  # unknown until deployed
+        return Fact("nodes.imds_v1", False, f"metadataOptions.httpPutResponseHopLimit {hops}")
 
 
 def launch_template(s: Subject) -> Iterator[Fact]:

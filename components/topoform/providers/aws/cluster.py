@@ -22,11 +22,13 @@ NODE_POLICIES = {
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
 
-def _assume(service: str, actions: tuple[str, ...] = ("sts:AssumeRole", "sts:TagSession")) -> str:
+def _assume(service: str) -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": list(actions)}],
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": ["sts:AssumeRole", "sts:TagSession"]}
+            ],
         }
     )
 
@@ -44,7 +46,7 @@ class AwsGpuCluster(GpuCluster):
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("AwsGpuCluster", name, args, opts)
         net = args["network"]
-        vpc_id, subnet_ids = self._network(net, args["cluster_name"], args["tags"], args["log_retention_days"])
+        vpc_id, subnet_ids = self._network(net, args["cluster_name"], args["region"], args["tags"], args["log_retention_days"])
         self.vpc_id = pulumi.Output.from_input(vpc_id)
 
         key = kms_key(self, self.child("secrets-key"), f"Kubernetes secrets of EKS cluster {args['cluster_name']}", args["tags"])
@@ -154,7 +156,7 @@ class AwsGpuCluster(GpuCluster):
             )
         self.finish(cluster.name, cluster.endpoint, kubeconfig, oidc_issuer=issuer)
 
-    def _network(self, net: NetworkSpec, cluster_name: str, tags: dict[str, str], log_days: int) -> tuple[pulumi.Input[str], list[pulumi.Input[str]]]:
+    def _network(self, net: NetworkSpec, cluster_name: str, region: str, tags: dict[str, str], log_days: int) -> tuple[pulumi.Input[str], list[pulumi.Input[str]]]:
         existing = net.get("existing")
         if existing:
             return existing["vpc_id"], list(existing["subnet_ids"])
@@ -166,7 +168,7 @@ class AwsGpuCluster(GpuCluster):
             tags={**tags, "Name": self.child("vpc")},
             opts=self.opts(),
         )
-        self._flow_logs(vpc, cluster_name, tags, log_days)
+        self._flow_logs(vpc, cluster_name, region, tags, log_days)
         # The default security group admits nothing; nodes use the cluster's own groups.
         aws.ec2.DefaultSecurityGroup(self.child("default-sg"), vpc_id=vpc.id, ingress=[], egress=[], opts=self.opts())
         zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
@@ -229,7 +231,7 @@ class AwsGpuCluster(GpuCluster):
             private_ids.append(private.id)
         return vpc.id, private_ids
 
-    def _flow_logs(self, vpc: aws.ec2.Vpc, cluster_name: str, tags: dict[str, str], log_days: int) -> None:
+    def _flow_logs(self, vpc: aws.ec2.Vpc, cluster_name: str, region: str, tags: dict[str, str], log_days: int) -> None:
         """The VPC's traffic, accepted and rejected, in CloudWatch Logs (GCP subnets log theirs
         through their log_config): what an incident review reads first."""
         group = aws.cloudwatch.LogGroup(
@@ -239,9 +241,28 @@ class AwsGpuCluster(GpuCluster):
             tags=tags,
             opts=self.opts(),
         )
+        # Only this account's flow logs in this region may assume it (no confused deputy).
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         role = aws.iam.Role(
             self.child("flow-logs-role"),
-            assume_role_policy=_assume("vpc-flow-logs.amazonaws.com", ("sts:AssumeRole",)),
+            assume_role_policy=account.apply(
+                lambda acct: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                                "Condition": {
+                                    "StringEquals": {"aws:SourceAccount": acct},
+                                    "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{region}:{acct}:vpc-flow-log/*"},
+                                },
+                            }
+                        ],
+                    }
+                )
+            ),
             tags=tags,
             opts=self.opts(),
         )
@@ -300,9 +321,11 @@ class AwsGpuCluster(GpuCluster):
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
                 http_endpoint="enabled",
                 http_tokens="required",
-                # One hop: the node reaches the metadata service, its pods (one hop further) do
-                # not, so no pod can take the node role's credentials. Pods get their own
-                # through EKS Pod Identity, whose agent listens on the host network.
+                # One hop: the node reaches the metadata service, pods off the host network (one
+                # hop further) do not, so they cannot take the node role's credentials. Pods get
+                # their own through EKS Pod Identity, whose agent runs on the host network. Add-ons
+                # that read their region or VPC from the metadata service (cluster-autoscaler,
+                # the AWS Load Balancer Controller) must be given them.
                 http_put_response_hop_limit=1,
             ),
             block_device_mappings=[

@@ -96,7 +96,7 @@ class GcpGpuCluster(GpuCluster):
             database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=secrets.key.id),
             datapath_provider="ADVANCED_DATAPATH",
             # Pod-to-pod traffic on one node goes through the VPC too, so the subnet's flow logs
-            # and firewall rules see it (eBPF-native under Dataplane V2).
+            # and firewall rules see it.
             enable_intranode_visibility=True,
             enable_shielded_nodes=True,
             enable_legacy_abac=False,
