@@ -223,6 +223,7 @@ CASES: list[tuple[str, str, Callable[[Recording], None] | None, dict[str, Any] |
     ("nodes-no-public-ip", "azure", set_prop("fx-c-pool-gpu", ("enableNodePublicIP",), True), None),
     ("nodes-metadata-protected", "aws", set_prop("fx-c-pool-gpu", ("metadataOptions", "httpTokens"), "optional", "LaunchTemplate"), None),
     ("nodes-metadata-protected", "aws", set_prop("fx-c-pool-gpu", ("metadataOptions", "httpPutResponseHopLimit"), 2, "LaunchTemplate"), None),
+    ("nodes-metadata-protected", "aws", set_prop("fx-c-pool-gpu", ("metadataOptions", "httpPutResponseHopLimit"), None, "LaunchTemplate"), None),
     ("nodes-metadata-protected", "gcp", set_prop("fx-c-pool-gpu", ("nodeConfig", "workloadMetadataConfig", "mode"), "GCE_METADATA"), None),
     ("cluster-workload-identity", "gcp", set_prop("fx-c-gke", ("workloadIdentityConfig",), None), None),
     ("cluster-workload-identity", "azure", set_prop("fx-c-aks", ("securityProfile", "workloadIdentity", "enabled"), False), None),
