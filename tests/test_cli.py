@@ -88,3 +88,21 @@ def test_the_console_script_runs_the_first_readme_command() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("topoform preview: vision / dev (stack dev): ")
     assert "cluster train: AwsGpuCluster" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["schema", "-o", "{missing}/schema.json"],
+        ["report", "dev", "--no-check", "-o", "{missing}/report.html"],
+        ["render", "dev", "--terraform-plan", "{missing}/plan.json"],
+        ["render", "dev"],
+    ],
+)
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "no" / "such" / "dir"
+    result = run_cli(*[part.format(missing=missing) for part in command])
+    assert result.code == 2, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("topoform: ") and "Traceback" not in result.err
+    assert not missing.exists()

@@ -41,6 +41,18 @@ __all__ = ["main"]
 EXIT_INVALID = 2
 
 
+class UsageError(Exception):
+    """A command line that cannot be carried out as given (exit 2, one line)."""
+
+
+def _write_file(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def _rel(path: str) -> str:
     try:
         rel = os.path.relpath(path)
@@ -209,8 +221,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         result = check(rec, merge_policy_config(est.policy_config(), {}))
     text = environment_report(plan, est, result, args.format)
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        _write_file(args.output, text)
         print(f"wrote {_rel(args.output)}")
     else:
         sys.stdout.write(text)
@@ -232,8 +243,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     text = schema_text()
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        _write_file(args.output, text)
         print(f"wrote {_rel(args.output)}")
     else:
         sys.stdout.write(text)
@@ -242,20 +252,22 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     if not (args.kubernetes or args.terraform_plan):
-        print("topoform render: say what to write: --kubernetes DIR and/or --terraform-plan FILE", file=sys.stderr)
-        return 2
+        raise UsageError("render: say what to write: --kubernetes DIR and/or --terraform-plan FILE")
     target, plan = _load(args.target, args.project)
     from .preview import record
     from .render import terraform_plan, write_kubernetes
 
     rec = record(target.topology, stack=target.stack or plan.environment, project=target.project, program=target.program)
     if args.kubernetes:
-        for path in write_kubernetes(rec, args.kubernetes):
+        try:
+            written = write_kubernetes(rec, args.kubernetes)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.kubernetes}: {exc.strerror or exc}") from None
+        for path in written:
             print(f"wrote {_rel(path)}")
     if args.terraform_plan:
         tf = terraform_plan(rec)
-        with open(args.terraform_plan, "w", encoding="utf-8") as fh:
-            fh.write(tf.to_json())
+        _write_file(args.terraform_plan, tf.to_json())
         print(f"wrote {_rel(args.terraform_plan)}: {len(tf.plan['planned_values']['root_module']['resources'])} AWS and GCP resources as a Terraform plan")
         for line in tf.skipped:
             print(f"note: left out {line}", file=sys.stderr)
@@ -330,6 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except TopologyError as exc:
         return _problems(exc)
+    except UsageError as exc:
+        print(f"topoform: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - one line for users; TOPOFORM_DEBUG=1 for the traceback
