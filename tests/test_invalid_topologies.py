@@ -81,7 +81,7 @@ CASES: list[tuple[str, str, str, int, str, str]] = [
     ("bad-key-name", "  train:\n", "  Train:\n", 14, "clusters.Train", "key 'Train' is not a valid name"),
     ("unknown-region", "region: us-east-1", "region: us-east-9", 7, "sites.aws-east.region", "unknown aws region 'us-east-9'; known: af-south-1"),
     ("label-uppercase", "labels: {owner: ml-platform}", "labels: {Owner: ml-platform}", 3, "labels", "label key 'Owner' is not valid on every cloud"),
-    ("version-as-float", "    site: aws-east\n    node_pools:\n      system", "    site: aws-east\n    kubernetes_version: 1.30\n    node_pools:\n      system", 16, "clusters.train.kubernetes_version", "write the version as a string"),
+    ("version-as-float", "    site: aws-east\n    node_pools:\n      system", "    site: aws-east\n    kubernetes_version: 1.30\n    node_pools:\n      system", 16, "clusters.train.kubernetes_version", "write the version in quotes, such as \"1.33\""),
     ("version-unsupported", "    site: aws-east\n    node_pools:\n      system", "    site: aws-east\n    kubernetes_version: \"1.20\"\n    node_pools:\n      system", 16, "clusters.train.kubernetes_version", "aws supports 1.34, 1.35, 1.36 (catalog); '1.20' is not among them"),
     ("onprem-autoscale", "nodes: 4}", "min: 1, max: 4}", 22, "clusters.lab.node_pools.a100.min", "onprem sites cannot autoscale node pools (min/max): on-prem pools are existing nodes; give nodes: N"),
     ("onprem-spot", "nodes: 4}", "nodes: 4, spot: true}", 22, "clusters.lab.node_pools.a100.spot", "onprem sites cannot use spot capacity"),
@@ -100,6 +100,21 @@ CASES: list[tuple[str, str, str, int, str, str]] = [
     ("placement-region-typo", "labels: {owner: ml-platform}\n", "labels: {owner: ml-platform}\nplacement: {regions: [us-est-1]}\n", 4, "placement.regions[0]", "unknown region 'us-est-1'"),
     ("placement-jurisdiction", "labels: {owner: ml-platform}\n", "labels: {owner: ml-platform}\nplacement: {jurisdictions: [europe]}\n", 4, "placement.jurisdictions[0]", "unknown jurisdiction 'europe'; known:"),
     ("placement-cloud", "labels: {owner: ml-platform}\n", "labels: {owner: ml-platform}\nplacement: {clouds: [oracle]}\n", 4, "placement.clouds[0]", "Input should be 'aws'"),
+    # found by trying to break it: none of these may crash, hang or slip through
+    ("explicit-tag", "min: 1, max: 2}", 'min: !!int "12abc", max: 2}', 17, "clusters.train.node_pools.system.min", "'12abc' is not a valid !!int"),
+    ("alias-loop", "name: vision\n", "name: &a [*a]\n", 1, "yaml", "refused: the document"),
+    ("alias-bomb", "labels: {owner: ml-platform}\n", "labels: {owner: ml-platform}\n"
+     + "".join(f"x{i}: &x{i} [{', '.join([f'*x{i - 1}' if i else 'x'] * 10)}]\n" for i in range(8)), 4, "yaml", "expands to more than"),
+    ("deep-nesting", "labels: {owner: ml-platform}\n", "labels: {owner: ml-platform}\nx: " + "[" * 200 + "]" * 200 + "\n", 4, "yaml", "nested more than 32 levels"),
+    ("extends-not-yaml", "name: vision\n", "name: vision\nextends: /etc/passwd\n", 2, "extends", "must name a YAML topology file"),
+    ("name-trailing-newline", "name: vision\n", 'name: "vision\\n"\n', 1, "name", "is not a valid name"),
+    ("pool-max-absurd", "min: 0, max: 2}", "min: 0, max: 99999999999999999999}", 18, "clusters.train.node_pools.h100.max", "less than or equal to 100000"),
+    ("budget-infinite", "labels: {owner: ml-platform}\n", "labels: {owner: ml-platform}\nbudget: {monthly_usd: .inf}\n", 4, "budget.monthly_usd", "finite number"),
+    ("taint-key", "min: 0, max: 2}", "min: 0, max: 2, taints: {'Bad Taint!!': {value: x}}}", 18, "clusters.train.node_pools.h100.taints", "is not a Kubernetes label key"),
+    ("zone-of-another-region", "min: 0, max: 2}", "min: 0, max: 2, overrides: {aws: {zones: [eu-west-1a]}}}", 18, "clusters.train.node_pools.h100.overrides.aws.zones[0]", "'eu-west-1a' is not a zone of us-east-1"),
+    ("dns-zone-elsewhere", "exposure: internal}", "exposure: internal, domain: a.acme.example, dns_zone: other.example}", 30, "endpoints.infer.dns_zone", "does not hold 'a.acme.example'"),
+    ("key-shared-by-sections", "  datasets: {site: aws-east", "  train: {site: aws-east", 24, "storage.train", "already the key of an entry in clusters"),
+    ("team-in-kube-system", "namespaces: {train: [training]}", "namespaces: {train: [kube-system]}", 28, "teams.research.namespaces.train[0]", "belongs to the cluster's system"),
 ]
 
 

@@ -358,6 +358,9 @@ INSECURE = [
     # unsafe choices `validate` refuses (exit 2) are reported by `check` as the policy that judges them
     ("backup-equals-primary", "  same: {provider: aws, region: us-east-1, backup_region: us-east-1}\nstorage:\n  s: {site: same, backup: true}\n", "backup-region-same-jurisdiction"),
     ("public-api-without-cidrs", "clusters:\n  c: {site: a, api: public, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n", "cluster-api-not-public"),
+    # ranges that add up to the whole internet are the whole internet
+    ("world-open-api-in-halves", "clusters:\n  c: {site: a, api: public, allowed_cidrs: [0.0.0.0/1, 128.0.0.0/1], node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n", "cluster-api-not-public"),
+    ("empty-required-label", "labels: {owner: ''}\nstorage:\n  s: {site: a, backup: true}\n", "required-labels"),
 ]
 
 
@@ -398,6 +401,30 @@ def test_a_bad_policy_config_is_invalid_input(tmp_path: Path) -> None:
     result = run_cli("check", "dev", "--policy-config", str(config))
     assert result.code == 2
     assert result.err.startswith(f"{config}:1: policy config: unknown policies no-such-rule")
+
+
+def test_a_policy_config_of_the_wrong_shape_is_invalid_input(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    config = tmp_path / "policy.json"
+    config.write_text(json.dumps({"region-allowed": {"allowed_regions": "us-east-1"}}))
+    result = run_cli("check", "dev", "--policy-config", str(config))
+    assert result.code == 2, result.err
+    assert result.err.strip() == f"{config}:1: policy config: region-allowed.allowed_regions: expected an object, got \"us-east-1\""
+
+
+def test_a_backup_in_the_primary_region_of_an_unprotected_stack_stays_invalid_input(tmp_path: Path) -> None:
+    """The backup rule judges protected stores only, so `check` does not hand it the choice."""
+    from conftest import run_cli
+
+    topo = tmp_path / "t.topology.yaml"
+    topo.write_text(
+        "name: ins\nenvironment: dev\nlabels: {owner: ml}\n"
+        "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-east-1}\nstorage:\n  s: {site: a, backup: true}\n"
+    )
+    result = run_cli("check", str(topo))
+    assert result.code == 2
+    assert "sites.a.backup_region: 'us-east-1' is the primary region" in result.err
 
 
 def test_a_deferred_choice_is_invalid_input_again_when_its_policy_is_disabled(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 from topoform_policies import PACK_NAME, RETAIN_RULE, RULES, Subject, judge_stack, policies, rule_config
+from topoform_policies.rules import schema
 
 from .preview import Recording
 
@@ -139,7 +140,31 @@ def _settings(name: str, config: Mapping[str, Any]) -> tuple[str, dict[str, Any]
         level = str(given.get("enforcementLevel", level))
     if level not in LEVEL_CODES:
         raise PolicyConfigError(f"{name}: enforcement level '{level}' is not advisory, mandatory or disabled")
+    specs = schema(rule)
+    for key, value in properties.items():
+        if key in specs:
+            _conforms(specs[key], value, f"{name}.{key}")
     return level, rule_config(rule, properties)
+
+
+_JSON_TYPES: dict[str, Any] = {"object": Mapping, "array": list, "string": str, "boolean": bool, "integer": int, "number": (int, float)}
+
+
+def _conforms(spec: Mapping[str, Any], value: Any, where: str) -> None:
+    """``value`` has the type the rule's config schema gives (what the engine checks, too)."""
+    kind = spec.get("type")
+    if isinstance(kind, str) and kind in _JSON_TYPES:
+        numeric_bool = kind in ("integer", "number") and isinstance(value, bool)
+        if not isinstance(value, _JSON_TYPES[kind]) or numeric_bool:
+            raise PolicyConfigError(f"{where}: expected {'an' if kind[0] in 'aeiou' else 'a'} {kind}, got {json.dumps(value)[:60]}")
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _conforms(spec.get("items") or {}, item, f"{where}[{i}]")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            nested = (spec.get("properties") or {}).get(key) or spec.get("additionalProperties")
+            if isinstance(nested, Mapping):
+                _conforms(nested, item, f"{where}.{key}")
 
 
 def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:

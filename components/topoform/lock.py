@@ -58,6 +58,9 @@ def check_lock(t: Topology, topology_file: str, env_hint: str) -> list[Problem]:
         entries = getattr(t, section)
         renamed = {old for entry in entries.values() for old in entry.previous_names}
         for i, key in enumerate(locked):
+            if not isinstance(key, str):
+                problems.append(Problem((section, i), "must be a key (a name), as `topoform lock` writes it", locs.get((section, i), Location(path, 1))))
+                continue
             if key in entries or key in renamed:
                 continue
             problems.append(

@@ -53,17 +53,17 @@ _K8S_VERSION = re.compile(r"^1\.\d{2}$")
 
 
 def _name(value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValueError(
-            f"'{value}' is not a valid name: use 1-24 lowercase letters, digits and '-', "
+            f"{value!r} is not a valid name: use 1-24 lowercase letters, digits and '-', "
             "starting with a letter and not ending with '-'"
         )
     return value
 
 
 def _dns_label(value: str) -> str:
-    if not _DNS_LABEL.match(value):
-        raise ValueError(f"'{value}' is not a valid Kubernetes name: use lowercase letters, digits and '-' (at most 63)")
+    if not _DNS_LABEL.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid Kubernetes name: use lowercase letters, digits and '-' (at most 63)")
     return value
 
 
@@ -76,20 +76,20 @@ def _cidr(value: str) -> str:
 
 
 def _domain(value: str) -> str:
-    if not _DOMAIN.match(value):
-        raise ValueError(f"'{value}' is not a DNS name (lowercase, e.g. infer.acme.example)")
+    if not _DOMAIN.fullmatch(value):
+        raise ValueError(f"{value!r} is not a DNS name (lowercase, e.g. infer.acme.example)")
     return value
 
 
 def _k8s_version(value: Any) -> Any:
     if isinstance(value, float):
-        raise ValueError(f"write the version as a string, e.g. \"{value}\": YAML reads 1.30 as the number 1.3")
+        raise ValueError(f"write the version in quotes, such as \"1.33\": YAML read it as the number {value}, which loses trailing zeros")
     return value
 
 
 def _version(value: str) -> str:
-    if not _K8S_VERSION.match(value):
-        raise ValueError(f"'{value}' is not a Kubernetes minor version such as \"1.33\"")
+    if not _K8S_VERSION.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Kubernetes minor version such as \"1.33\"")
     return value
 
 
@@ -97,14 +97,14 @@ def _labels(value: dict[str, str]) -> dict[str, str]:
     # Valid on every cloud at once: GCP labels are the strictest (lowercase,
     # <= 63 characters, letters, digits, '_' and '-'; keys start with a letter).
     for key, val in value.items():
-        if not _LABEL_KEY.match(key):
+        if not _LABEL_KEY.fullmatch(key):
             raise ValueError(
-                f"label key '{key}' is not valid on every cloud: use lowercase letters, digits, '_' and '-', "
+                f"label key {key!r} is not valid on every cloud: use lowercase letters, digits, '_' and '-', "
                 "start with a letter, at most 63 characters"
             )
-        if not _LABEL_VALUE.match(val):
+        if not _LABEL_VALUE.fullmatch(val):
             raise ValueError(
-                f"label '{key}: {val}' is not valid on every cloud: values use lowercase letters, digits, "
+                f"label {key!r}: {val!r} is not valid on every cloud: values use lowercase letters, digits, "
                 "'_' and '-', at most 63 characters"
             )
     return value
@@ -118,10 +118,25 @@ def _kube_labels(value: dict[str, str]) -> dict[str, str]:
     # Kubernetes label syntax: [prefix/]name, values <= 63 characters.
     for key, val in value.items():
         prefix, _, name = key.rpartition("/")
-        if (prefix and not _K8S_LABEL_PREFIX.match(prefix)) or not _K8S_LABEL_NAME.match(name):
-            raise ValueError(f"'{key}' is not a Kubernetes label key ([prefix/]name, name <= 63 characters)")
-        if val and not _K8S_LABEL_NAME.match(val):
-            raise ValueError(f"'{key}: {val}' is not a Kubernetes label value (<= 63 letters, digits, '-', '_', '.')")
+        if (prefix and not _K8S_LABEL_PREFIX.fullmatch(prefix)) or not _K8S_LABEL_NAME.fullmatch(name):
+            raise ValueError(f"{key!r} is not a Kubernetes label key ([prefix/]name, name <= 63 characters)")
+        if val and not _K8S_LABEL_NAME.fullmatch(val):
+            raise ValueError(f"{key!r}: {val!r} is not a Kubernetes label value (<= 63 letters, digits, '-', '_', '.')")
+    return value
+
+
+def _taints(value: dict[str, Any]) -> dict[str, Any]:
+    # A taint's key and value follow the label syntax.
+    _kube_labels({key: getattr(taint, "value", "") for key, taint in value.items()})
+    return value
+
+
+_NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def _node_name(value: str) -> str:
+    if len(value) > 253 or not _NODE_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Kubernetes node name (lowercase letters, digits, '-' and '.')")
     return value
 
 
@@ -132,8 +147,10 @@ Domain = Annotated[str, AfterValidator(_domain)]
 KubernetesVersion = Annotated[str, BeforeValidator(_k8s_version), AfterValidator(_version)]
 Labels = Annotated[dict[str, str], AfterValidator(_labels)]
 KubeLabels = Annotated[dict[str, str], AfterValidator(_kube_labels)]
-PositiveInt = Annotated[int, Field(gt=0, strict=True)]
-Count = Annotated[int, Field(ge=0, strict=True)]
+MAX_COUNT = 100_000
+"""More than any cloud allows in one pool or quota; the bound keeps cost arithmetic finite."""
+PositiveInt = Annotated[int, Field(gt=0, le=MAX_COUNT, strict=True)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
 Api = Literal["private", "public"]
 Access = Literal["read", "write", "admin"]
 Cloud = Literal["aws", "gcp", "azure"]
@@ -274,9 +291,9 @@ class NodePool(_Frozen):
     """Spot (preemptible) capacity."""
     disk_gb: Annotated[int, Field(ge=20, le=16384, strict=True)] | None = None
     labels: KubeLabels = {}
-    taints: dict[str, Taint] = {}
-    node_selector: dict[str, str] = {}
-    node_names: list[str] = []
+    taints: Annotated[dict[str, Taint], AfterValidator(_taints)] = {}
+    node_selector: KubeLabels = {}
+    node_names: list[Annotated[str, AfterValidator(_node_name)]] = []
     overrides: dict[Cloud, PoolOverride] = {}
 
 
@@ -315,7 +332,7 @@ class Store(_Frozen):
     """An object store (bucket / storage account / PVC on-prem)."""
 
     site: Name
-    size_gb: Annotated[int, Field(gt=0, strict=True)] | None = None
+    size_gb: Annotated[int, Field(gt=0, le=10**9, strict=True)] | None = None
     backup: Annotated[Backup | None, BeforeValidator(_backup, json_schema_input_type=Backup | bool | None)] = None
     retention_days: Annotated[int, Field(ge=1, le=3650, strict=True)] | None = None
     monthly_change_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
@@ -366,7 +383,7 @@ class Service(_Frozen):
     namespace: DnsLabel
     name: DnsLabel
     port: Annotated[int, Field(ge=1, le=65535, strict=True)]
-    selector: dict[str, str] = {}
+    selector: KubeLabels = {}
     """Pod labels; default ``app.kubernetes.io/name: <name>``."""
 
 
@@ -399,7 +416,7 @@ class Endpoint(_Frozen):
 
 
 class Budget(_Frozen):
-    monthly_usd: Annotated[float, Field(gt=0)]
+    monthly_usd: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
 
 
 class Placement(_Frozen):
@@ -460,6 +477,13 @@ class Topology(_Frozen):
 
 
 BACKUP_RULE = "backup-region-same-jurisdiction"
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
+
+
+def _backup_rule(t: Topology) -> str | None:
+    """The policy that judges a backup in the primary region, where it judges this topology: it
+    looks at protected stores only, so elsewhere the choice stays invalid input."""
+    return BACKUP_RULE if t.protected else None
 
 
 def check_references(t: Topology) -> list[Problem]:
@@ -484,13 +508,25 @@ def _references(t: Topology) -> Iterator[Problem]:
     yield from _store_refs(t)
     yield from _access_refs(t)
     yield from _endpoint_refs(t)
+    yield from _shared_keys(t)
+
+
+def _shared_keys(t: Topology) -> Iterator[Problem]:
+    """Component names derive from keys, so a key names one entry across these sections."""
+    seen: dict[str, str] = {}
+    for section in ("clusters", "storage", "identities", "teams", "endpoints"):
+        for key in getattr(t, section):
+            if key in seen:
+                yield Problem((section, key), f"'{key}' is already the key of an entry in {seen[key]}; resource names derive from keys, so use another")
+            else:
+                seen[key] = section
 
 
 def _site_refs(t: Topology) -> Iterator[Problem]:
     for key, site in t.sites.items():
         if isinstance(site, (AwsSite, GcpSite, AzureSite)) and site.backup_region == site.region:
             yield Problem(
-                ("sites", key, "backup_region"), f"'{site.backup_region}' is the primary region; a backup region must differ", rule=BACKUP_RULE
+                ("sites", key, "backup_region"), f"'{site.backup_region}' is the primary region; a backup region must differ", rule=_backup_rule(t)
             )
         if isinstance(site, OnPremSite) and site.backup_target is not None:
             target = t.storage.get(site.backup_target)
@@ -549,7 +585,7 @@ def _store_refs(t: Topology) -> Iterator[Problem]:
             elif region is None:
                 yield Problem((*base, "backup"), f"site '{store.site}' has no backup_region; set it or write backup: {{region: ...}}")
             elif region == site.region:
-                yield Problem((*base, "backup", "region"), f"'{region}' is the store's own region; a backup region must differ", rule=BACKUP_RULE)
+                yield Problem((*base, "backup", "region"), f"'{region}' is the store's own region; a backup region must differ", rule=_backup_rule(t))
         yield from _previous_names(base, key, store.previous_names, t.storage)
         if store.namespace is not None and site is not None and not isinstance(site, OnPremSite):
             yield Problem((*base, "namespace"), "only on-prem stores live in a namespace (as a PersistentVolumeClaim); remove it")
@@ -565,9 +601,12 @@ def _access_refs(t: Topology) -> Iterator[Problem]:
                 yield Problem((*base, "access", store_key), f"unknown store '{store_key}'; {_known('stores', t.storage)}")
         yield from _previous_names(base, key, ident.previous_names, t.identities)
     for key, team in t.teams.items():
-        for cluster_key in team.namespaces:
+        for cluster_key, namespaces in team.namespaces.items():
             if cluster_key not in t.clusters:
                 yield Problem(("teams", key, "namespaces", cluster_key), f"unknown cluster '{cluster_key}'; {_known('clusters', t.clusters)}")
+            for i, ns in enumerate(namespaces):
+                if ns in SYSTEM_NAMESPACES:
+                    yield Problem(("teams", key, "namespaces", cluster_key, i), f"'{ns}' belongs to the cluster's system; a team's role there reaches every workload's secrets")
         if not team.namespaces:
             yield Problem(("teams", key, "namespaces"), "name at least one cluster and its namespaces, e.g. {train: [training]}")
 
@@ -582,6 +621,8 @@ def _endpoint_refs(t: Topology) -> Iterator[Problem]:
                 yield Problem((*base, "failover"), f"unknown cluster '{ep.failover}'; {_known('clusters', t.clusters)}")
             elif ep.failover == ep.cluster:
                 yield Problem((*base, "failover"), "must name another cluster than the endpoint's own")
+        if ep.dns_zone and ep.domain and not (ep.domain == ep.dns_zone or ep.domain.endswith("." + ep.dns_zone)):
+            yield Problem((*base, "dns_zone"), f"'{ep.dns_zone}' does not hold '{ep.domain}': name the zone the domain is in")
         if ep.exposure == "public":
             if ep.domain is None:
                 yield Problem((*base, "domain"), "a public endpoint needs a domain (its TLS certificate is issued for it)")

@@ -10,13 +10,12 @@ every fault in one run.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .catalog import Catalog, load_catalog
 from .errors import Path, Problem, TopologyError
-import re
-
 from .model import CLOUDS, AwsSite, AzureSite, Cluster, Endpoint, GcpSite, Identity, NodePool, OnPremSite, Store, Team, Topology
 from .naming import physical
 from .providers import profile
@@ -479,6 +478,12 @@ def _pool(
     override = pool.overrides.get(prof.name)  # type: ignore[call-overload]
     if override is not None and override.zones:
         spec["zones"] = list(override.zones)
+        region = site.region or ""
+        # What a zone of the region looks like on each cloud.
+        pattern, example = {"gcp": (re.escape(region) + "-[a-z]", f"{region}-a"), "aws": (re.escape(region) + "[a-z]", f"{region}a"), "azure": ("[123]", "1, 2 or 3")}.get(prof.name, (".*", ""))
+        for i, zone in enumerate(override.zones):
+            if region and not re.fullmatch(pattern, zone):
+                problems.append(Problem((*base, "overrides", prof.name, "zones", i), f"'{zone}' is not a zone of {region} ({example}, ...)"))
     if pool.node_selector:
         spec["node_selector"] = dict(sorted(pool.node_selector.items()))
     if pool.node_names:

@@ -42,7 +42,21 @@ class _Constructor(yaml.constructor.SafeConstructor):
     """Scalars only: we walk mappings and sequences ourselves."""
 
 
+MAX_DEPTH = 32
+"""No topology nests deeper than a dozen levels; deeper is a mistake or an attack."""
+MAX_VALUES = 500_000
+"""A topology of 5,000 resources has about 20,000 values; aliases must not expand past this."""
+
+
+class _TooLarge(Exception):
+    """The document nests too deeply or expands to too many values (YAML aliases)."""
+
+
 def _build(node: yaml.Node, path: Path, file: str, locs: dict[Path, Location], problems: list[Problem]) -> Any:
+    if len(path) > MAX_DEPTH:
+        raise _TooLarge(f"nested more than {MAX_DEPTH} levels deep", node.start_mark.line + 1)
+    if len(locs) >= MAX_VALUES:
+        raise _TooLarge(f"expands to more than {MAX_VALUES:,} values (YAML aliases repeating each other?)", node.start_mark.line + 1)
     locs[path] = Location(file, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
@@ -72,7 +86,14 @@ def _build(node: yaml.Node, path: Path, file: str, locs: dict[Path, Location], p
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*path, i), file, locs, problems) for i, item in enumerate(node.value)]
-    return _Constructor().construct_object(node, deep=True)
+    try:
+        return _Constructor().construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError:
+        raise
+    except Exception:  # noqa: BLE001 - an explicit tag the value does not fit (!!int "12abc")
+        tag = str(node.tag).rsplit(":", 1)[-1]
+        problems.append(Problem(path, f"'{str(node.value)[:40]}' is not a valid !!{tag}", Location(file, node.start_mark.line + 1)))
+        return None
 
 
 def _compose(text: str) -> list[yaml.Node]:
@@ -92,8 +113,8 @@ def parse(file: str) -> tuple[dict[str, Any], dict[Path, Location]]:
             text = fh.read()
     except FileNotFoundError:
         raise TopologyError([Problem((), "file not found", Location(file, 1))]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TopologyError([Problem((), f"cannot read file: {exc}", Location(file, 1))]) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise TopologyError([Problem((), f"cannot read file: {exc}", Location(file.replace(chr(0), "\\0"), 1))]) from None
     try:
         nodes = _compose(text)
     except yaml.MarkedYAMLError as exc:
@@ -120,6 +141,10 @@ def parse(file: str) -> tuple[dict[str, Any], dict[Path, Location]]:
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         raise TopologyError([Problem(("yaml",), f"not valid YAML: {exc.problem}", Location(file, line))]) from None
+    except _TooLarge as exc:
+        raise TopologyError([Problem(("yaml",), f"refused: the document {exc.args[0]}", Location(file, exc.args[1]))]) from None
+    except RecursionError:  # an alias that contains itself
+        raise TopologyError([Problem(("yaml",), "refused: an alias refers to itself", Location(file, 1))]) from None
     if problems:
         raise TopologyError(problems)
     assert isinstance(data, dict)
@@ -165,6 +190,9 @@ def read_source(file: str, _chain: tuple[str, ...] = ()) -> Source:
         return Source(data, locs, [file])
     if not isinstance(parent, str) or not parent:
         raise TopologyError([Problem(("extends",), "must be the path of a base topology file", locs.get(("extends",)))])
+    if not parent.endswith((".yaml", ".yml")) or "\0" in parent:
+        # Only YAML files: another file's lines (/etc/passwd) would be echoed back as unknown keys.
+        raise TopologyError([Problem(("extends",), "must name a YAML topology file (.yaml or .yml), such as base.topology.yaml", locs.get(("extends",)))])
     base_file = os.path.normpath(os.path.join(os.path.dirname(file), parent))
     try:
         base = read_source(base_file, (*_chain, real))

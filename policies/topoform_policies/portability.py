@@ -24,8 +24,9 @@ def _region(f: Fact, cfg: Mapping[str, Any]) -> str | None:
 
 
 def _required_labels(f: Fact, cfg: Mapping[str, Any]) -> str | None:
-    missing = [k for k in cfg.get("required_labels", []) if k not in (f.value or {})]
-    return f"missing required labels {', '.join(missing)} ({f.where})" if missing else None
+    labels = f.value or {}
+    missing = [k for k in cfg.get("required_labels", []) if not str(labels.get(k) or "").strip()]
+    return f"missing required labels {', '.join(missing)} (absent or empty; {f.where})" if missing else None
 
 
 def _portable_labels(f: Fact, cfg: Mapping[str, Any]) -> str | None:

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import Fact, Rule
+from .readers.common import covers_world
 
 __all__ = ["SECURITY"]
 
-WORLD = ("0.0.0.0/0", "::/0")
 ALL = ("aws", "gcp", "azure")
 
 
@@ -32,8 +32,7 @@ def _api_public(f: Fact, cfg: Mapping[str, Any]) -> str | None:
     if not cidrs:
         return None
     if cfg.get("allow_public_api"):
-        open_ = [c for c in cidrs if c in WORLD]
-        return f"the API endpoint is open to everyone ({', '.join(open_)})" if open_ else None
+        return f"the API endpoint is open to everyone ({', '.join(cidrs)})" if covers_world(cidrs) else None
     return f"the API endpoint is public, reachable from {', '.join(cidrs)} ({f.where})"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -66,11 +67,31 @@ def gpu_labels_and_taints(labels: Mapping[str, Any], taints: Iterable[tuple[Any,
     return Fact("nodes.gpu", {"label": labels.get(GPU_LABEL), "tainted": GPU_TAINT in spelled}, "labels/taints")
 
 
+def covers_world(sources: Iterable[Any]) -> bool:
+    """The sources admit every address: 0.0.0.0/0 (or a name for it), or ranges that add up to it
+    (0.0.0.0/1 and 128.0.0.0/1)."""
+    names = [str(c) for c in sources or []]
+    if any(c in WORLD for c in names):
+        return True
+    v4: list[ipaddress.IPv4Network] = []
+    v6: list[ipaddress.IPv6Network] = []
+    for c in names:
+        try:
+            net = ipaddress.ip_network(c, strict=False)
+        except ValueError:
+            continue
+        if isinstance(net, ipaddress.IPv4Network):
+            v4.append(net)
+        else:
+            v6.append(net)
+    return ipaddress.IPv4Network("0.0.0.0/0") in ipaddress.collapse_addresses(v4) or ipaddress.IPv6Network("::/0") in ipaddress.collapse_addresses(v6)
+
+
 def world_open_ports(rules: Sequence[tuple[Any, Any, Any, Sequence[str]]]) -> list[int | str]:
     """Ports open to the whole internet: (from, to, protocol, sources) -> ports (or "all")."""
     open_: list[int | str] = []
     for low, high, protocol, sources in rules:
-        if not any(str(c) in WORLD for c in sources or []):
+        if not covers_world(sources):
             continue
         if str(protocol) in ("-1", "all", "*", "Any") or low is None or high is None:
             open_.append("all")
