@@ -56,6 +56,7 @@ def topology(cells: int) -> dict[str, Any]:
         "name": "bench",
         "environment": "bench",
         "labels": {"owner": "ml-platform"},
+        "deployer": {"networks": ["198.51.100.10/32"]},
         "sites": sites,
         "clusters": clusters,
         "storage": storage,
@@ -73,7 +74,7 @@ def pools_topology(pools: int, per_cluster: int = 100) -> dict[str, Any]:
         node_pools: dict[str, Any] = {"system": {"instance": "cpu-4x16", "min": 1, "max": 3}}
         node_pools.update({f"g{p}": {"gpu": {"type": "H100", "count": 8}, "min": 0, "max": 4, "spot": p % 2 == 0} for p in range(n - 1)})
         clusters[f"k{c}"] = {"site": "aws", "node_pools": node_pools}
-    return {"name": "pools", "environment": "bench", "sites": {"aws": {"provider": "aws", "region": "us-east-1"}}, "clusters": clusters}
+    return {"name": "pools", "environment": "bench", "deployer": {"networks": ["198.51.100.10/32"]}, "sites": {"aws": {"provider": "aws", "region": "us-east-1"}}, "clusters": clusters}
 
 
 def cells_for(resources: int, per_cell: int) -> int:

@@ -119,12 +119,22 @@ def test_no_grant_uses_a_wildcard_action_or_an_owner_or_admin_role(request: pyte
 
 def test_role_bindings_bind_team_groups_to_built_in_roles_only(prod_recording: Any) -> None:
     bindings = prod_recording.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
-    assert len(bindings) == 4
+    # research in train (and its standby) and lab, inference-ops in serve, tuning in finetune
+    assert sorted(b["name"] for b in bindings) == [
+        "vision-team-inference-ops-serve-serving",
+        "vision-team-research-lab-training",
+        "vision-team-research-train-training",
+        "vision-team-research-train.standby-training",
+        "vision-team-tuning-finetune-tuning",
+    ]
     for b in bindings:
         assert b["inputs"]["roleRef"]["kind"] == "ClusterRole"
         assert b["inputs"]["roleRef"]["name"] in {"view", "edit", "admin"}
         assert [s["kind"] for s in b["inputs"]["subjects"]] == ["Group"]
-    assert not prod_recording.by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    # The one ClusterRoleBinding is the GKE administrators' (the site's admins), never a team's.
+    (admins,) = prod_recording.by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    assert admins["name"] == "vision-serve-administrators"
+    assert admins["inputs"]["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "platform-admins@acme.example"}]
     azure = next(b for b in bindings if b["name"] == "vision-team-tuning-finetune-tuning")
     assert azure["inputs"]["subjects"][0]["name"] == "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c"
 
@@ -192,7 +202,7 @@ def test_internal_endpoints_stay_on_private_addresses(prod_recording: Any, dev_r
 
 def _record(tmp_path: Path, body: str) -> Any:
     path = tmp_path / "t.topology.yaml"
-    path.write_text("name: acc\nenvironment: dev\n" + body)
+    path.write_text("name: acc\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n" + body)
     return record(str(path), stack="dev")
 
 
@@ -209,7 +219,7 @@ clusters:
   c: {{site: a, node_pools: {{{SYSTEM}}}}}
   d: {{site: g, node_pools: {{{SYSTEM}}}}}
 endpoints:
-  api: {{cluster: c, service: {{namespace: web, name: api, port: 8080}}, exposure: public, domain: api.acme.example, allowed_cidrs: [203.0.113.0/24], failover: d}}
+  api: {{cluster: c, service: {{namespace: web, name: api, port: 8080}}, exposure: public, domain: api.acme.example, allowed_cidrs: [203.0.113.0/24], failover: d, failover_tls: workload}}
 """,
     )
     svc = _one(rec, "kubernetes:core/v1:Service", "acc-api-svc")["inputs"]
@@ -217,7 +227,9 @@ endpoints:
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] == "443"
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"].startswith("arn:aws:acm:")
-    assert svc["spec"]["loadBalancerSourceRanges"] == ["203.0.113.0/24"]
+    # The clients, then Route 53's health checkers (three regions and GLOBAL), or the primary always looks down.
+    ranges = svc["spec"]["loadBalancerSourceRanges"]
+    assert ranges[0] == "203.0.113.0/24" and "15.177.0.0/18" in ranges and len(ranges) == 8
     assert [(p["port"], p["targetPort"]) for p in svc["spec"]["ports"]] == [(443, 8080)]
     assert _one(rec, "aws:acm/certificate:Certificate", "acc-api-cert")["inputs"]["domainName"] == "api.acme.example"
     records = {r["name"]: r["inputs"] for r in rec.by_type("aws:route53/record:Record")}
@@ -227,6 +239,7 @@ endpoints:
     assert records["acc-api-dns-secondary-address"]["type"] == "A"  # the GCP secondary answers with an IP
     check = _one(rec, "aws:route53/healthCheck:HealthCheck", "acc-api-health")["inputs"]
     assert (check["type"], check["port"], check["resourcePath"]) == ("HTTPS", 443, "/healthz")
+    assert check["regions"] == ["us-east-1", "us-west-2", "eu-west-1"]
 
 
 def test_azure_public_endpoint_front_door_waf_and_origin_failover(tmp_path: Path) -> None:
@@ -234,10 +247,10 @@ def test_azure_public_endpoint_front_door_waf_and_origin_failover(tmp_path: Path
         tmp_path,
         f"""sites:
   z: {{provider: azure, region: eastus}}
-  dc: {{provider: onprem, kubeconfig: {{secret: k}}, storage_class: c}}
+  y: {{provider: azure, region: westus2}}
 clusters:
   c: {{site: z, node_pools: {{{SYSTEM}}}}}
-  lab: {{site: dc, node_pools: {{a: {{gpu: {{type: H100, count: 8}}, nodes: 1}}}}}}
+  lab: {{site: y, node_pools: {{{SYSTEM}}}}}
 endpoints:
   api:
     cluster: c
@@ -267,6 +280,14 @@ endpoints:
     assert not rec.by_type("azure-native:trafficmanager:Profile")  # managed certificates do not renew behind it
     origin = _one(rec, "kubernetes:core/v1:Service", "acc-api-svc")["inputs"]["metadata"]["annotations"]
     assert origin["service.beta.kubernetes.io/azure-allowed-service-tags"] == "AzureFrontDoor.Backend"
+    # The secondary is reached the way Front Door reaches the primary: HTTP on 80 from Front Door
+    # only (the route forwards HttpOnly to every origin of the group), on its own static IP.
+    failover = _one(rec, "kubernetes:core/v1:Service", "acc-api-failover-svc")["inputs"]
+    assert [p["port"] for p in failover["spec"]["ports"]] == [80]
+    assert failover["metadata"]["annotations"]["service.beta.kubernetes.io/azure-allowed-service-tags"] == "AzureFrontDoor.Backend"
+    assert "loadBalancerSourceRanges" not in failover["spec"]
+    assert secondary["httpPort"] == 80 and secondary["hostName"] != origins["acc-api-afd-origin"]["hostName"]
+    assert route["forwardingProtocol"] == "HttpOnly"
 
 
 INVALID = [
@@ -293,6 +314,7 @@ def test_invalid_access_references_exit_2_naming_the_field(tmp_path: Path, case:
     topo.write_text(
         f"""name: acc
 environment: dev
+deployer: {{networks: [198.51.100.10/32]}}
 sites:
   a: {{provider: aws, region: us-east-1}}
   g: {{provider: gcp, project: acme-ml-dev, region: us-central1}}

@@ -80,7 +80,7 @@ def test_a_spot_pool_is_priced_at_the_spot_price() -> None:
 def test_storage_and_replication_follow_size_and_change_rate(tmp_path: Path) -> None:
     topo = tmp_path / "t.topology.yaml"
     topo.write_text(
-        "name: c\nenvironment: dev\nsites:\n  a: {provider: aws, region: us-east-1, backup_region: us-west-2}\n"
+        "name: c\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\nsites:\n  a: {provider: aws, region: us-east-1, backup_region: us-west-2}\n"
         "storage:\n  s: {site: a, size_gb: 1000, backup: true, monthly_change_percent: 25}\n"
     )
     got = items(run_cli("cost", str(topo), "--json").out)
@@ -95,7 +95,7 @@ def test_storage_and_replication_follow_size_and_change_rate(tmp_path: Path) -> 
 def _topology(tmp_path: Path, budget: int | None, gpu_max: int = 2) -> Path:
     topo = tmp_path / f"b{budget}-{gpu_max}.topology.yaml"
     topo.write_text(
-        "name: bud\nenvironment: dev\nlabels: {owner: ml}\n"
+        "name: bud\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\nlabels: {owner: ml}\n"
         + (f"budget: {{monthly_usd: {budget}}}\n" if budget is not None else "")
         + "sites:\n  a: {provider: aws, region: us-east-1}\n"
         "clusters:\n  c: {site: a, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}, "
@@ -130,7 +130,7 @@ def test_the_pack_sees_the_same_pools_and_control_planes_the_estimate_prices(tmp
 
     topo = tmp_path / "m.topology.yaml"
     topo.write_text(
-        "name: m\nenvironment: dev\nsites:\n"
+        "name: m\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\nsites:\n"
         "  a: {provider: aws, region: us-west-2}\n  g: {provider: gcp, project: acme-m, region: us-central1}\n  z: {provider: azure, region: eastus}\n"
         "clusters:\n"
         "  ca: {site: a, node_pools: {system: {instance: cpu-4x16, min: 1, max: 3}, h: {gpu: {type: H100, count: 8}, min: 0, max: 2, spot: true}}}\n"

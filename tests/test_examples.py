@@ -57,7 +57,8 @@ def test_the_cloud_neutral_cluster_gets_the_planners_choices(example: Recording)
     assert pool["labels"]["topoform.io/accelerator"] == "L4"
     eks = by_name(example, "train-eks", "eks/cluster:Cluster")["inputs"]
     assert eks["name"] == "demo-dev-train"
-    assert eks["vpcConfig"]["endpointPublicAccess"] is False
+    assert eks["vpcConfig"]["endpointPrivateAccess"] is True
+    assert eks["vpcConfig"]["publicAccessCidrs"] == ["198.51.100.10/32"]  # the deployer's egress alone
     assert by_name(example, "datasets-replica-bucket", "s3/bucket:Bucket")
 
 
@@ -101,7 +102,7 @@ def _program(tmp_path: Path, body: str) -> str:
     ("cloud", "provider", "extra", "child"),
     [
         ("gcp", "import pulumi_gcp as p\nprov = p.Provider('mine', project='acme-x', region='us-central1')\n", ', "project": "acme-x"', "GcpGpuCluster"),
-        ("azure", "import pulumi_azure_native as p\nprov = p.Provider('mine', location='eastus')\n", "", "AzureGpuCluster"),
+        ("azure", "import pulumi_azure_native as p\nprov = p.Provider('mine', location='eastus')\n", ', "deployer_networks": ["198.51.100.10/32"]', "AzureGpuCluster"),
     ],
 )
 def test_the_same_description_on_another_cloud(tmp_path: Path, cloud: str, provider: str, extra: str, child: str) -> None:
@@ -127,7 +128,7 @@ def test_the_same_description_on_another_cloud(tmp_path: Path, cloud: str, provi
 def test_a_bad_description_fails_with_one_clear_message(tmp_path: Path) -> None:
     program = _program(
         tmp_path,
-        'topoform.GpuCluster("c", {"cloud": "aws", "region": "us-east-1", "system": "demo", "environment": "dev", '
+        'topoform.GpuCluster("c", {"cloud": "aws", "region": "us-east-1", "system": "demo", "environment": "dev", "deployer_networks": ["198.51.100.10/32"], '
         '"node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}, "g": {"gpu_type": "H1000", "min": 0, "max": 1}}})\n',
     )
     with pytest.raises(Exception, match=r"clusters\.c\.node_pools\.g\.gpu\.type: unknown GPU 'H1000'"):
@@ -192,7 +193,7 @@ def test_the_cloud_neutral_endpoint_is_public_only_with_tls_and_the_allow_list(t
         tmp_path,
         provider + "o = pulumi.ResourceOptions(providers=[prov])\n"
         f'base = {{"cloud": "{cloud}", "region": "{region}", "system": "demo", "environment": "dev", "labels": {{"owner": "ml"}}{base_extra}}}\n'
-        'c = topoform.GpuCluster("serve", {**base, "node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}}}, opts=o)\n'
+        'c = topoform.GpuCluster("serve", {**base, "deployer_networks": ["198.51.100.10/32"], "node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}}}, opts=o)\n'
         'e = topoform.Endpoint("api", {**base, "kubeconfig": c.kubeconfig, "namespace": "web", "service": "api", "port": 8080, '
         f'"exposure": "public", "domain": "api.acme.example", "allowed_cidrs": ["203.0.113.0/24"]{endpoint_extra}}}, opts=o)\n'
         'pulumi.export("url", e.url)\n',

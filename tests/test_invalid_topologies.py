@@ -45,6 +45,7 @@ teams:
   research: {group: research@acme.example, role: edit, namespaces: {train: [training]}, gpu_quota: 8}
 endpoints:
   infer: {cluster: train, service: {namespace: serving, name: triton, port: 8000}, exposure: internal}
+deployer: {networks: [198.51.100.10/32]}
 """
 
 # (id, old text, new text, expected line, expected field path, expected message fragment)

@@ -47,7 +47,11 @@ def _reverse(section: str) -> Edit:
 
 
 def _add_cluster(base: dict[str, Any], prod: dict[str, Any]) -> None:
-    prod["clusters"]["extra"] = {"site": "gcp-central", "node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}}}
+    prod["clusters"]["extra"] = {
+        "site": "gcp-central",
+        "overrides": {"gcp": {"security_group": "gke-security-groups@acme.example"}},  # the site's admins are a Google group
+        "node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}},
+    }
 
 
 def _remove_store(base: dict[str, Any], prod: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from topoform.preview import Recording, record
 from topoform_policies import RETAIN_RULE, RULES
 
 SYSTEM = "system: {instance: cpu-4x16, min: 1, max: 2}"
-COMMON = "name: fx\nenvironment: prod\nlabels: {owner: ml-platform}\n"
+COMMON = "name: fx\nenvironment: prod\ndeployer: {networks: [198.51.100.10/32]}\nlabels: {owner: ml-platform}\n"
 FIXTURES = {
     "aws": f"""sites:
   a: {{provider: aws, region: us-east-1, backup_region: us-west-2}}
@@ -204,9 +204,9 @@ CASES: list[tuple[str, str, Callable[[Recording], None] | None, dict[str, Any] |
     ("storage-no-shared-keys-or-acls", "aws", set_prop("fx-s-ownership", ("rule", "objectOwnership"), "ObjectWriter"), None),
     ("storage-no-shared-keys-or-acls", "gcp", set_prop("fx-s-bucket", ("uniformBucketLevelAccess",), False), None),
     ("storage-no-shared-keys-or-acls", "azure", set_prop("fx-s-account", ("allowSharedKeyAccess",), True), None),
-    ("cluster-api-not-public", "aws", set_prop("fx-c-eks", ("vpcConfig", "endpointPublicAccess"), True), None),
+    ("cluster-api-not-public", "aws", set_prop("fx-c-eks", ("vpcConfig", "publicAccessCidrs"), ["0.0.0.0/0"]), None),
     ("cluster-api-not-public", "gcp", set_prop("fx-c-gke", ("privateClusterConfig", "enablePrivateEndpoint"), False), {"cluster-api-not-public": {"allow_public_api": False}}),
-    ("cluster-api-not-public", "azure", set_prop("fx-c-aks", ("apiServerAccessProfile", "enablePrivateCluster"), False), None),
+    ("cluster-api-not-public", "azure", set_prop("fx-c-aks", ("apiServerAccessProfile", "authorizedIPRanges"), []), None),
     ("cluster-secrets-encrypted", "aws", set_prop("fx-c-eks", ("encryptionConfig",), None), None),
     ("cluster-secrets-encrypted", "gcp", set_prop("fx-c-gke", ("databaseEncryption", "state"), "DECRYPTED"), None),
     ("cluster-secrets-encrypted", "azure", set_prop("fx-c-aks", ("securityProfile", "azureKeyVaultKms", "enabled"), False), None),
@@ -357,7 +357,6 @@ INSECURE = [
     ("missing-labels", "labels: {team: x}\nstorage:\n  s: {site: a, backup: true}\n", "required-labels"),
     # unsafe choices `validate` refuses (exit 2) are reported by `check` as the policy that judges them
     ("backup-equals-primary", "  same: {provider: aws, region: us-east-1, backup_region: us-east-1}\nstorage:\n  s: {site: same, backup: true}\n", "backup-region-same-jurisdiction"),
-    ("public-api-without-cidrs", "clusters:\n  c: {site: a, api: public, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n", "cluster-api-not-public"),
     # ranges that add up to the whole internet are the whole internet
     ("world-open-api-in-halves", "clusters:\n  c: {site: a, api: public, allowed_cidrs: [0.0.0.0/1, 128.0.0.0/1], node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n", "cluster-api-not-public"),
     ("empty-required-label", "labels: {owner: ''}\nstorage:\n  s: {site: a, backup: true}\n", "required-labels"),
@@ -371,14 +370,14 @@ def test_insecure_topologies_make_check_exit_1_naming_the_rule(tmp_path: Path, c
     labels = "" if "labels:" in extra else "labels: {owner: ml-platform}\n"
     topo = tmp_path / "t.topology.yaml"
     topo.write_text(
-        "name: ins\nenvironment: prod\n" + labels + "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-west-2}\n"
+        "name: ins\nenvironment: prod\ndeployer: {networks: [198.51.100.10/32]}\n" + labels + "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-west-2}\n"
         "  eu: {provider: aws, region: eu-central-1, backup_region: us-east-1}\n" + extra
     )
     result = run_cli("check", str(topo), "--json")
     assert result.code == 1, result.err
     violations = json.loads(result.out)["violations"]
     assert {v["policy"] for v in violations if v["enforcement"] == "mandatory"} == {rule}
-    if case in ("backup-equals-primary", "public-api-without-cidrs"):
+    if case == "backup-equals-primary":
         assert f"(judged by policy {rule}; `pulumi up` refuses it)" in result.err
         assert run_cli("validate", str(topo)).code == 2  # everywhere else it is invalid input
 
@@ -419,7 +418,7 @@ def test_a_backup_in_the_primary_region_of_an_unprotected_stack_stays_invalid_in
 
     topo = tmp_path / "t.topology.yaml"
     topo.write_text(
-        "name: ins\nenvironment: dev\nlabels: {owner: ml}\n"
+        "name: ins\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\nlabels: {owner: ml}\n"
         "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-east-1}\nstorage:\n  s: {site: a, backup: true}\n"
     )
     result = run_cli("check", str(topo))
@@ -434,7 +433,7 @@ def test_a_deferred_choice_is_invalid_input_again_when_its_policy_is_disabled(tm
 
     topo = tmp_path / "t.topology.yaml"
     topo.write_text(
-        "name: ins\nenvironment: prod\nlabels: {owner: ml}\n"
+        "name: ins\nenvironment: prod\ndeployer: {networks: [198.51.100.10/32]}\nlabels: {owner: ml}\n"
         "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-east-1}\nstorage:\n  s: {site: a, backup: true}\n"
     )
     config = tmp_path / "policy.json"

@@ -14,7 +14,7 @@ SYSTEM = "system: {instance: cpu-4x16, min: 1, max: 2}"
 
 def _record(tmp_path: Path, body: str) -> Any:
     path = tmp_path / "t.topology.yaml"
-    path.write_text("name: var\nenvironment: dev\n" + body)
+    path.write_text("name: var\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n" + body)
     return record(str(path), stack="dev")
 
 
@@ -68,12 +68,13 @@ clusters:
 """,
     )
     eks = _only(rec, "aws:eks/cluster:Cluster")["vpcConfig"]
-    assert eks["endpointPublicAccess"] is True and eks["publicAccessCidrs"] == ["203.0.113.0/24"]
+    # The allow-list, and the deployer's egress (deployer.networks), which must reach the API too.
+    assert eks["endpointPublicAccess"] is True and eks["publicAccessCidrs"] == ["203.0.113.0/24", "198.51.100.10/32"]
     gke = _only(rec, "gcp:container/cluster:Cluster")
     assert gke["privateClusterConfig"]["enablePrivateEndpoint"] is False
-    assert [b["cidrBlock"] for b in gke["masterAuthorizedNetworksConfig"]["cidrBlocks"]] == ["203.0.113.0/24"]
+    assert [b["cidrBlock"] for b in gke["masterAuthorizedNetworksConfig"]["cidrBlocks"]] == ["203.0.113.0/24", "198.51.100.10/32"]
     aks = _only(rec, "azure-native:containerservice:ManagedCluster")["apiServerAccessProfile"]
-    assert aks == {"authorizedIPRanges": ["203.0.113.0/24"], "enablePrivateCluster": False}
+    assert aks["authorizedIPRanges"] == ["203.0.113.0/24", "198.51.100.10/32"] and aks["enablePrivateCluster"] is False
 
 
 def test_gcp_and_azure_existing_networks(tmp_path: Path) -> None:
@@ -81,7 +82,7 @@ def test_gcp_and_azure_existing_networks(tmp_path: Path) -> None:
         tmp_path,
         f"""sites:
   g: {{provider: gcp, project: acme-ml-dev, region: us-central1, network: {{existing: {{network: net, subnetwork: sub, pods_range: p, services_range: s}}}}}}
-  z: {{provider: azure, region: eastus, resource_group: rg-existing, network: {{existing: {{subnet_id: /subscriptions/x/sub}}}}}}
+  z: {{provider: azure, region: eastus, resource_group: rg-existing, network: {{existing: {{subnet_id: /subscriptions/x/sub, apiserver_subnet_id: /subscriptions/x/api}}}}}}
 clusters:
   cg: {{site: g, node_pools: {{{SYSTEM}}}}}
   cz: {{site: z, node_pools: {{{SYSTEM}}}}}
@@ -95,6 +96,7 @@ clusters:
     aks = _only(rec, "azure-native:containerservice:ManagedCluster")
     assert aks["resourceGroupName"] == "rg-existing"
     assert aks["agentPoolProfiles"][0]["vnetSubnetID"] == "/subscriptions/x/sub"
+    assert aks["apiServerAccessProfile"]["subnetId"] == "/subscriptions/x/api"
 
 
 def test_onprem_named_nodes_get_the_platform_label_and_taint(tmp_path: Path) -> None:
@@ -139,7 +141,7 @@ storage:
     names = {}
     for env in ("dev", "prod"):
         path = tmp_path / f"{env}.topology.yaml"
-        path.write_text(f"name: var\nenvironment: {env}\n" + body)
+        path.write_text(f"name: var\nenvironment: {env}\ndeployer: {{networks: [198.51.100.10/32]}}\n" + body)
         rec = record(str(path), stack=env)
         explicit = set()
         for r in rec.resources:

@@ -14,7 +14,7 @@ import pulumi
 from .kube import namespace, namespace_guardrails
 from .planner import Plan, SitePlan, onprem_site_cluster, provider_name
 from .providers import module
-from .resources import EncryptedStore, Endpoint, GpuCluster, SiteConnection, WorkloadIdentity
+from .resources import EncryptedStore, Endpoint, GpuCluster, ReplicaRef, SiteConnection, Utilities, WorkloadIdentity
 from .team import TeamAccess
 
 __all__ = ["Assembly", "assemble"]
@@ -42,24 +42,47 @@ def _component(kind: str, provider: str) -> Any:
     return getattr(module(provider, kind), CLASSES[kind][provider])
 
 
-def connect(site: SitePlan, region: str, plan: Plan) -> SiteConnection:
+def connect(site: SitePlan, region: str, plan: Plan, utilities: Utilities | None = None, shared: dict[Any, Any] | None = None) -> SiteConnection:
     """The explicit provider of a site in one region."""
-    return module(site.provider, "site").connect(site, region, provider_name(site, region), plan.tags)  # type: ignore[no-any-return]
+    return module(site.provider, "site").connect(  # type: ignore[no-any-return]
+        site, region, provider_name(site, region), plan.tags, utilities=utilities, shared=shared
+    )
+
+
+def utilities(plan: Plan) -> Utilities | None:
+    """The helpers' explicit providers (waits for grants to apply, random name suffixes), where
+    the clouds of the plan need them: GCP and Azure."""
+    if not any(s.provider in ("gcp", "azure") for s in plan.sites.values()):
+        return None
+    import pulumi_random as random
+    import pulumiverse_time as time
+
+    return Utilities(time=time.Provider(f"{plan.name}-time"), random=random.Provider(f"{plan.name}-random"))
+
+
+def _opts(site: SiteConnection, tools: Utilities | None, depends_on: list[pulumi.Resource] | None = None, **kwargs: Any) -> pulumi.ResourceOptions:
+    """A component's options on a site: the site's provider (and the helpers'), after what the
+    site needs first."""
+    return pulumi.ResourceOptions(
+        provider=site.provider, providers=tools.all() if tools else None, depends_on=[*site.ready, *(depends_on or [])], **kwargs
+    )
 
 
 def assemble(plan: Plan) -> Assembly:
     """Create every provider and component the plan describes (in key order)."""
     out = Assembly()
+    tools = utilities(plan)
+    shared: dict[Any, Any] = {}
     for key, regions in plan.regions().items():
         for region in regions:
-            out.sites[(key, region)] = connect(plan.sites[key], region, plan)
+            out.sites[(key, region)] = connect(plan.sites[key], region, plan, tools, shared)
 
     for key, cluster in sorted(plan.clusters.items()):
         site = out.sites[(cluster.site, cluster.spec["region"])]
         out.clusters[key] = _component("cluster", cluster.provider)(
             cluster.name,
             {**cluster.spec, **site.cluster_args},
-            opts=pulumi.ResourceOptions(provider=site.provider, aliases=[pulumi.Alias(name=old) for old in cluster.aliases]),
+            opts=_opts(site, tools, aliases=[pulumi.Alias(name=old) for old in cluster.aliases]),
         )
 
     for cluster_key, namespaces in plan.namespaces.items():
@@ -95,11 +118,7 @@ def assemble(plan: Plan) -> Assembly:
         out.stores[key] = _component("store", store.provider)(
             store.name,
             args,
-            opts=pulumi.ResourceOptions(
-                provider=site.provider,
-                depends_on=depends,
-                aliases=[pulumi.Alias(name=old) for old in store.aliases],
-            ),
+            opts=_opts(site, tools, depends, aliases=[pulumi.Alias(name=old) for old in store.aliases]),
         )
 
     for key, ident in sorted(plan.identities.items()):
@@ -109,15 +128,16 @@ def assemble(plan: Plan) -> Assembly:
             "kubernetes_provider": home.kubernetes_provider,
             "cluster_name": home.cluster_name,
             "oidc_issuer": home.oidc_issuer,
-            "stores": {g["store"]: out.stores[g["store"]] for g in ident.spec["grants"]},
+            "stores": {g["store"]: ReplicaRef(out.stores[g["store"]]) if g.get("replica") else out.stores[g["store"]] for g in ident.spec["grants"]},
             **_platform(home),
         }
         out.identities[key] = _component("identity", ident.provider)(
             ident.name,
             args,
-            opts=pulumi.ResourceOptions(
-                provider=out.sites[(plan.clusters[ident.cluster].site, plan.clusters[ident.cluster].spec["region"])].provider,
-                depends_on=_namespaces(out, ident.cluster, [ident.spec["namespace"]]),
+            opts=_opts(
+                _site_of(out, plan, ident.cluster),
+                tools,
+                _namespaces(out, ident.cluster, [ident.spec["namespace"]]),
                 aliases=[pulumi.Alias(name=old) for old in ident.aliases],
             ),
         )
@@ -137,16 +157,18 @@ def assemble(plan: Plan) -> Assembly:
         home = out.clusters[ep.cluster]
         args = {**ep.spec, "kubernetes_provider": home.kubernetes_provider, **_platform(home)}
         if ep.secondary is not None:
-            args["failover_target"] = out.endpoints[ep.secondary].address
+            args["failover_target"] = ep.spec.get("secondary_address") or out.endpoints[ep.secondary].address
         out.endpoints[key] = _component("endpoint", ep.provider)(
             ep.name,
             args,
-            opts=pulumi.ResourceOptions(
-                provider=out.sites[(plan.clusters[ep.cluster].site, plan.clusters[ep.cluster].spec["region"])].provider,
-                depends_on=_namespaces(out, ep.cluster, [ep.spec["namespace"]]),
-            ),
+            opts=_opts(_site_of(out, plan, ep.cluster), tools, _namespaces(out, ep.cluster, [ep.spec["namespace"]])),
         )
     return out
+
+
+def _site_of(out: Assembly, plan: Plan, cluster: str) -> SiteConnection:
+    """The site connection in a cluster's region."""
+    return out.sites[(plan.clusters[cluster].site, plan.clusters[cluster].spec["region"])]
 
 
 def _namespaces(out: Assembly, cluster: str, names: list[str]) -> list[pulumi.Resource]:

@@ -90,6 +90,14 @@ def _estimate(loaded: Loaded, plan: Plan) -> Estimate:
     return estimate(plan, budget.monthly_usd if budget else None)
 
 
+def _derived_policy_config(loaded: Loaded, plan: Plan) -> dict[str, dict[str, object]]:
+    """What the pack needs to know of the topology: the budget and the planned cost, and the
+    administrators whose cluster-admin bindings are intended."""
+    from .planner import administrators
+
+    return {**_estimate(loaded, plan).policy_config(), "rbac-no-cluster-admin": {"administrators": administrators(plan)}}
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     target, plan = _load(args.target, args.project)
     pools = sum(len(c.spec["node_pools"]) for c in plan.clusters.values())
@@ -152,7 +160,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     stack = target.stack or plan.environment
     rec = record(target.topology, stack=stack, project=target.project, program=target.program, config={f"topoform:{DEFER_KEY}": json.dumps(defer)})
     try:
-        result = check(rec, merge_policy_config(_estimate(loaded, plan).policy_config(), config))
+        result = check(rec, merge_policy_config(_derived_policy_config(loaded, plan), config))
     except PolicyConfigError as exc:
         print(f"{args.policy_config or 'policy config'}:1: policy config: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -174,7 +182,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     _, loaded, plan = _load_all(args.target, args.project)
     est = _estimate(loaded, plan)
     if args.policy_config:
-        sys.stdout.write(json.dumps(est.policy_config(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(_derived_policy_config(loaded, plan), indent=2) + "\n")
         return 0
     if args.diff:
         _, other_loaded, other_plan = _load_all(args.diff, args.project)
@@ -218,7 +226,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         from .preview import record
 
         rec = record(target.topology, stack=target.stack or plan.environment, project=target.project, program=target.program)
-        result = check(rec, merge_policy_config(est.policy_config(), {}))
+        result = check(rec, merge_policy_config(_derived_policy_config(loaded, plan), {}))
     text = environment_report(plan, est, result, args.format)
     if args.output:
         _write_file(args.output, text)

@@ -119,15 +119,18 @@ def namespace(
 
 def namespace_guardrails(prefix: str, ns: k8s.core.v1.Namespace, provider: k8s.Provider, gpu_quota: int | None) -> None:
     """What every namespace topoform creates holds: default requests for containers that name
-    none, ingress denied unless a policy admits it, and the GPU quota its team was given."""
+    none, ingress denied unless a policy admits it, and the GPU quota its team was given.
+
+    The defaults are requests only, so the scheduler counts a container that names none (a
+    sidecar, a quick debug pod) without ever capping one: no default limit, because a training
+    or inference container that asks only for ``nvidia.com/gpu`` must keep the node's memory (a
+    default memory limit would OOM-kill it, and one below its own request refuses it)."""
     name = ns.metadata.name.apply(lambda n: n or "")
     opts = pulumi.ResourceOptions(provider=provider, parent=ns)
     k8s.core.v1.LimitRange(
         f"{prefix}-limits",
         metadata=k8s.meta.v1.ObjectMetaArgs(name="topoform-defaults", namespace=name, labels=MANAGED_BY),
-        spec=k8s.core.v1.LimitRangeSpecArgs(
-            limits=[k8s.core.v1.LimitRangeItemArgs(type="Container", default_request=DEFAULT_REQUESTS, default={"memory": "1Gi"})]
-        ),
+        spec=k8s.core.v1.LimitRangeSpecArgs(limits=[k8s.core.v1.LimitRangeItemArgs(type="Container", default_request=DEFAULT_REQUESTS)]),
         opts=opts,
     )
     k8s.networking.v1.NetworkPolicy(

@@ -27,6 +27,7 @@ __all__ = [
     "Backup",
     "Budget",
     "Cluster",
+    "Deployer",
     "Endpoint",
     "Gpu",
     "Identity",
@@ -39,10 +40,37 @@ __all__ = [
     "Team",
     "Topology",
     "check_references",
+    "covers_world",
+    "is_private",
 ]
 
 CLOUDS = ("aws", "gcp", "azure")
 PROVIDERS = (*CLOUDS, "onprem")
+
+PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"))
+"""Addresses the internet does not route (RFC 1918, and RFC 6598 shared address space)."""
+
+
+def is_private(cidr: str) -> bool:
+    """Whether a CIDR block (or address) lies in a range the internet does not route."""
+    net = ipaddress.ip_network(cidr, strict=False)
+    return isinstance(net, ipaddress.IPv4Network) and any(net.subnet_of(r) for r in PRIVATE_RANGES)
+
+
+def covers_world(cidrs: list[str]) -> bool:
+    """The CIDR blocks add up to every address (0.0.0.0/0 or ::/0)."""
+    nets = [ipaddress.ip_network(c) for c in cidrs]
+    v4 = ipaddress.collapse_addresses(n for n in nets if isinstance(n, ipaddress.IPv4Network))
+    v6 = ipaddress.collapse_addresses(n for n in nets if isinstance(n, ipaddress.IPv6Network))
+    return ipaddress.IPv4Network("0.0.0.0/0") in v4 or ipaddress.IPv6Network("::/0") in v6
+
+
+def is_unroutable(cidr: str) -> bool:
+    """Loopback, link-local, multicast, unspecified or reserved: no deployer comes from there."""
+    net = ipaddress.ip_network(cidr, strict=False)
+    a = net.network_address
+    return a.is_loopback or a.is_link_local or a.is_multicast or a.is_unspecified and net.prefixlen > 0 or a.is_reserved
+
 
 _NAME = re.compile(r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -73,6 +101,13 @@ def _cidr(value: str) -> str:
     except ValueError as exc:
         raise ValueError(f"'{value}' is not a CIDR block ({exc})") from None
     return str(net)
+
+
+def _ipv4(value: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IPv4 address") from None
 
 
 def _domain(value: str) -> str:
@@ -140,9 +175,37 @@ def _node_name(value: str) -> str:
     return value
 
 
+_AWS_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$")
+_GCP_MEMBER = re.compile(r"^(user|group):[^@\s:]+@[a-z0-9.-]+\.[a-z]{2,}$|^serviceAccount:[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.gserviceaccount\.com$")
+_AZURE_PRINCIPAL = re.compile(r"^(user|group|servicePrincipal):[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
+
+
+def _aws_principal(value: str) -> str:
+    if value.startswith("arn:") and ":sts::" in value:
+        raise ValueError(f"{value!r} is a session (assumed-role) ARN; EKS access entries take the role's own ARN, arn:aws:iam::<account>:role/<name>")
+    if "/aws-service-role/" in value:
+        raise ValueError(f"{value!r} is a service-linked role; EKS access entries do not take them")
+    if not _AWS_PRINCIPAL.fullmatch(value):
+        raise ValueError(f"{value!r} is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)")
+    return value
+
+
+def _gcp_member(value: str) -> str:
+    if not _GCP_MEMBER.fullmatch(value):
+        raise ValueError(f"{value!r} is not an IAM member: write user:<email>, group:<email> or serviceAccount:<email>")
+    return value
+
+
+def _azure_principal(value: str) -> str:
+    if not _AZURE_PRINCIPAL.fullmatch(value):
+        raise ValueError(f"{value!r} is not an Entra ID principal: write user:, group: or servicePrincipal: and the object ID (a GUID)")
+    return value
+
+
 Name = Annotated[str, AfterValidator(_name)]
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
+IPv4Address = Annotated[str, AfterValidator(_ipv4)]
 Domain = Annotated[str, AfterValidator(_domain)]
 KubernetesVersion = Annotated[str, BeforeValidator(_k8s_version), AfterValidator(_version)]
 Labels = Annotated[dict[str, str], AfterValidator(_labels)]
@@ -171,6 +234,9 @@ class SiteNetwork(_Frozen):
     services_cidr: Cidr = "172.20.0.0/16"
     zones: Annotated[int, Field(ge=2, le=6, strict=True)] = 3
     nat: Literal["single", "per_zone"] = "single"
+    backup_cidr: Cidr | None = None
+    """The address range of standby clusters' network in the backup region (default: the block
+    of ``cidr``'s size that follows it), so the two networks can be joined later."""
     existing: ExistingNetwork | None = None
 
 
@@ -184,6 +250,9 @@ class ExistingNetwork(_Frozen):
     pods_range: str | None = None
     services_range: str | None = None
     subnet_id: str | None = None
+    apiserver_subnet_id: str | None = None
+    """Azure: a subnet delegated to Microsoft.ContainerService/managedClusters (/28 or larger) for
+    API Server VNet Integration."""
 
 
 SiteNetwork.model_rebuild()
@@ -201,6 +270,9 @@ class AwsSite(_CloudSite):
 
     provider: Literal["aws"]
     account_id: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
+    admins: list[Annotated[str, AfterValidator(_aws_principal)]] = []
+    """IAM role or user ARNs (a role's path included) that get an EKS access entry with
+    AmazonEKSClusterAdminPolicy on every cluster of the site."""
 
 
 class GcpSite(_CloudSite):
@@ -208,6 +280,9 @@ class GcpSite(_CloudSite):
 
     provider: Literal["gcp"]
     project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+    admins: list[Annotated[str, AfterValidator(_gcp_member)]] = []
+    """IAM members (user:, group:, serviceAccount:) bound to cluster-admin in every cluster of
+    the site, and given roles/container.clusterViewer on the project to reach it."""
 
 
 class AzureSite(_CloudSite):
@@ -216,6 +291,9 @@ class AzureSite(_CloudSite):
     provider: Literal["azure"]
     subscription_id: Annotated[str, Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")] | None = None
     resource_group: str | None = None
+    admins: list[Annotated[str, AfterValidator(_azure_principal)]] = []
+    """Entra ID principals (user:, group: or servicePrincipal: and the object ID) given Azure
+    Kubernetes Service RBAC Cluster Admin on every cluster of the site."""
 
 
 class KubeconfigRef(_Frozen):
@@ -261,6 +339,8 @@ class PoolOverride(_Frozen):
     machine_type: str | None = None
     accelerator: str | None = None
     zones: list[str] = []
+    standby_zones: list[str] = []
+    """Zones of the backup region for this pool in the standby cluster (default: the cloud's)."""
     disk_type: str | None = None
 
 
@@ -409,10 +489,29 @@ class Endpoint(_Frozen):
     health_check: HealthCheck = HealthCheck()
     dns_zone: Domain | None = None
     """The DNS zone holding ``domain`` (default: ``domain`` without its first label)."""
+    failover_address: IPv4Address | None = None
+    """The address the internet reaches the failover target at, where its own load balancer's
+    address is private (an on-prem cluster behind NAT)."""
+    failover_tls: Literal["load-balancer", "workload"] | None = None
+    """Who serves the domain's certificate on the failover target: its cloud load balancer
+    (AWS) or the workload itself on port 443 (``workload``: what every other target needs)."""
     overrides: dict[Cloud, EndpointOverride] = {}
 
 
 # --------------------------------------------------------------------------- environment
+
+
+class Deployer(_Frozen):
+    """Where `pulumi up` runs: private cluster APIs answer these networks and no one else's."""
+
+    networks: list[Cidr] = []
+    """The deployer's networks. Public CIDRs (a CI runner's or a VPN's egress): EKS and AKS open
+    their API endpoint to these only. Private CIDRs (a VPN or peering into the cluster's
+    network): admitted on port 443 of the private endpoint. GKE needs none: its DNS endpoint
+    admits callers by IAM."""
+    azure_principal: Literal["user", "servicePrincipal"] = "user"
+    """What signs in to Azure for `pulumi up`: a user (``az login``) or a service principal (CI,
+    workload identity federation); its role assignments must say which."""
 
 
 class Budget(_Frozen):
@@ -445,6 +544,8 @@ class Topology(_Frozen):
     """Protect stateful resources and keep them on delete (default: true for prod environments)."""
     placement: Placement = Placement()
     """Where GPU capacity may go when `topoform place` compares offerings."""
+    deployer: Deployer = Deployer()
+    """Where `pulumi up` runs, so private cluster APIs can admit it (and no one else)."""
     sites: dict[Name, Site]
     """Where things run: a cloud account and region, or an existing on-prem cluster, by key."""
     clusters: dict[Name, Cluster] = {}
@@ -504,6 +605,7 @@ def _references(t: Topology) -> Iterator[Problem]:
                     yield Problem((section, key, "previous_names", i), f"'{old}' is already a previous name of '{claimed[old]}'")
                 claimed[old] = key
     yield from _site_refs(t)
+    yield from _deployer_refs(t)
     yield from _cluster_refs(t)
     yield from _store_refs(t)
     yield from _access_refs(t)
@@ -536,6 +638,28 @@ def _site_refs(t: Topology) -> Iterator[Problem]:
                 yield Problem(("sites", key, "backup_target"), f"store '{site.backup_target}' is on-prem; back up to a cloud store")
 
 
+def _deployer_refs(t: Topology) -> Iterator[Problem]:
+    networks = t.deployer.networks
+    for i, cidr in enumerate(networks):
+        if is_unroutable(cidr):
+            yield Problem(("deployer", "networks", i), f"{cidr} is not a network `pulumi up` can run from (loopback, link-local, multicast or reserved)")
+    if networks and covers_world(networks):
+        yield Problem(
+            ("deployer", "networks"),
+            "these networks cover the whole internet, which would open every private cluster API to everyone; "
+            "list the deployer's own egress ranges",
+            rule="cluster-api-not-public",
+        )
+
+
+# What a private API needs from `deployer.networks`, per cloud: EKS and AKS admit callers by
+# network; GKE's DNS-based endpoint admits them by IAM from anywhere.
+_PRIVATE_API_BY_NETWORK = {
+    "aws": "a private EKS API answers only inside its VPC",
+    "azure": "a private AKS API answers only inside its VNet",
+}
+
+
 def _cluster_refs(t: Topology) -> Iterator[Problem]:
     onprem_clusters: dict[str, str] = {}
     for key, cluster in t.clusters.items():
@@ -553,13 +677,16 @@ def _cluster_refs(t: Topology) -> Iterator[Problem]:
         if site is None:
             yield Problem((*base, "site"), f"unknown site '{cluster.site}'; {_known('sites', t.sites)}")
         if cluster.api == "public" and not cluster.allowed_cidrs:
-            yield Problem(
-                (*base, "allowed_cidrs"),
-                "a public API needs allowed_cidrs (the networks that may reach it); or use api: private",
-                rule="cluster-api-not-public",
-            )
+            yield Problem((*base, "allowed_cidrs"), "a public API needs allowed_cidrs (the networks that may reach it); or use api: private")
         if cluster.api == "private" and cluster.allowed_cidrs and not isinstance(site, OnPremSite):
             yield Problem((*base, "allowed_cidrs"), "only used with api: public; remove it or set api: public")
+        why = _PRIVATE_API_BY_NETWORK.get(site.provider) if site is not None else None
+        if why and cluster.api == "private" and not t.deployer.networks:
+            yield Problem(
+                (*base, "api"),
+                f"{why}, and `pulumi up` writes into it: list where `pulumi up` runs in deployer.networks "
+                "(public egress CIDRs get the API endpoint opened to them alone; private CIDRs reach it over a VPN or peering)",
+            )
         if not cluster.node_pools:
             yield Problem((*base, "node_pools"), "define at least one node pool")
         yield from _previous_names(base, key, cluster.previous_names, t.clusters)
@@ -631,6 +758,55 @@ def _endpoint_refs(t: Topology) -> Iterator[Problem]:
                     (*base, "allowed_cidrs"),
                     "a public endpoint needs allowed_cidrs; write [0.0.0.0/0] to open it to everyone",
                 )
+        yield from _failover_refs(t, key, ep)
+
+
+def _provider_of(t: Topology, cluster: str | None) -> str | None:
+    c = t.clusters.get(cluster or "")
+    site = t.sites.get(c.site) if c is not None else None
+    return site.provider if site is not None else None
+
+
+def _failover_refs(t: Topology, key: str, ep: Endpoint) -> Iterator[Problem]:
+    """How clients reach the failover target, and whether they can: the target is reached the way
+    the primary's front end calls it (DNS answers the client directly, Front Door forwards over
+    HTTP), from the internet, with TLS for the domain."""
+    base: Path = ("endpoints", key)
+    primary, target = _provider_of(t, ep.cluster), _provider_of(t, ep.failover)
+    public = ep.exposure == "public"
+    if not public or ep.failover is None or primary is None or target is None:
+        for field in ("failover_address", "failover_tls"):
+            if getattr(ep, field) is not None:
+                yield Problem((*base, field), "only used by a public endpoint with a failover")
+        return
+    if primary == "azure":
+        if target != "azure":
+            yield Problem(
+                (*base, "failover"),
+                f"an Azure endpoint fails over through Front Door, which forwards to its origins over HTTP from AzureFrontDoor.Backend "
+                f"addresses; '{ep.failover}' is on {target}: fail over to an AKS cluster",
+            )
+        if ep.failover_tls is not None:
+            yield Problem((*base, "failover_tls"), "Front Door serves the domain's certificate for every origin; remove it")
+    else:
+        # DNS failover: clients connect to the target directly, over HTTPS for the domain.
+        if target != "aws" and ep.failover_tls != "workload":
+            yield Problem(
+                (*base, "failover_tls"),
+                f"DNS failover sends clients straight to '{ep.failover}', whose {target} load balancer passes port 443 through: "
+                "write failover_tls: workload once its workload serves the domain's certificate",
+            )
+    if target == "onprem":
+        if ep.failover_address is None:
+            yield Problem(
+                (*base, "failover_address"),
+                f"'{ep.failover}' is on-prem: its load balancer's address is not known in advance and is usually private; "
+                "give the public address the internet reaches it at",
+            )
+    elif ep.failover_address is not None:
+        yield Problem((*base, "failover_address"), f"'{ep.failover}' is on {target}: its load balancer's public address is used; remove it")
+    if ep.failover_address is not None and (is_private(ep.failover_address) or is_unroutable(ep.failover_address)):
+        yield Problem((*base, "failover_address"), f"{ep.failover_address} is not reachable from the internet; give the public address")
 
 
 def _pool(base: Path, pool: NodePool) -> Iterator[Problem]:

@@ -90,6 +90,12 @@ class GpuClusterArgs(TypedDict):
     """private (default) or public; a public API needs allowed_cidrs."""
     allowed_cidrs: NotRequired[list[str]]
     """Networks allowed to reach a public API."""
+    deployer_networks: NotRequired[list[str]]
+    """Where `pulumi up` runs: public egress CIDRs get a private EKS or AKS API endpoint opened to them alone, private CIDRs reach it over a VPN or peering (required for a private API on AWS and Azure)."""
+    deployer_principal: NotRequired[str]
+    """Azure: user (default) or servicePrincipal, what signs in for `pulumi up`."""
+    admins: NotRequired[list[str]]
+    """Principals given cluster-admin besides the deployer: IAM role ARNs (AWS), user:/group:/serviceAccount: members (GCP), user:/group:/servicePrincipal: object IDs (Azure)."""
     cidr: NotRequired[str]
     """The network's address range (default 10.0.0.0/16)."""
 
@@ -214,6 +220,8 @@ def _site(args: Mapping[str, Any], network: Optional[dict[str, Any]] = None) -> 
     site: dict[str, Any] = {"provider": args["cloud"], "region": args["region"]}
     if "project" in args:
         site["project"] = args["project"]
+    if "admins" in args:
+        site["admins"] = list(args["admins"])
     if network:
         site["network"] = network
     return site
@@ -229,6 +237,9 @@ def _document(args: Mapping[str, Any], site: dict[str, Any], sections: dict[str,
     }
     if "protect" in args:
         doc["protect"] = args["protect"]
+    deployer = {k: v for k, v in (("networks", args.get("deployer_networks")), ("azure_principal", args.get("deployer_principal"))) if v is not None}
+    if deployer:
+        doc["deployer"] = deployer
     return doc
 
 

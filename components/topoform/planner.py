@@ -9,15 +9,16 @@ every fault in one run.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .catalog import Catalog, load_catalog
 from .errors import Path, Problem, TopologyError
-from .model import CLOUDS, AwsSite, AzureSite, Cluster, Endpoint, GcpSite, Identity, NodePool, OnPremSite, Store, Team, Topology
-from .naming import physical
+from .model import CLOUDS, AwsSite, AzureSite, Cluster, Endpoint, GcpSite, Identity, NodePool, OnPremSite, SiteNetwork, Store, Team, Topology, covers_world, is_private
+from .naming import digest, physical
 from .providers import profile
 from .providers.base import Capability, CloudProfile
 from .specs import (
@@ -41,6 +42,7 @@ from .specs import (
 
 __all__ = [
     "ClusterPlan",
+    "administrators",
     "EndpointPlan",
     "IdentityPlan",
     "Plan",
@@ -49,6 +51,7 @@ __all__ = [
     "TeamPlan",
     "onprem_site_cluster",
     "plan",
+    "primary_key",
     "provider_name",
 ]
 
@@ -76,6 +79,10 @@ class SitePlan:
     kubeconfig_secret: str | None = None
     kubeconfig_context: str | None = None
     storage_class: str | None = None
+    admins: tuple[str, ...] = ()
+    """Principals with cluster-admin access to the site's clusters, besides the deployer."""
+    services: tuple[str, ...] = ()
+    """GCP: the APIs the site's resources need, enabled before anything else is created there."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +188,24 @@ class Plan:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
 
+def primary_key(cluster_key: str) -> str:
+    """The topology key of a cluster plan: a standby (``train.standby``) is its primary's entry."""
+    return cluster_key.removesuffix(f".{STANDBY}")
+
+
+def administrators(p: Plan) -> list[str]:
+    """The RBAC subjects (``Kind:name``) bound to cluster-admin as the sites' administrators:
+    what the policy against cluster-admin bindings accepts (`topoform check` passes them)."""
+    subjects = {
+        f"{kind}:{name}"
+        for c in p.clusters.values()
+        for admin in c.spec.get("admins", [])
+        if (subject := profile(c.provider).admin_subject(admin)) is not None
+        for kind, name in [subject]
+    }
+    return sorted(subjects)
+
+
 def provider_name(site: SitePlan, region: str) -> str:
     """The logical name of a site's provider in ``region``: the primary keeps the bare site name."""
     if not region or region == site.region:
@@ -219,7 +244,7 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
                 aliases=[f"{t.name}-{old}" for old in cluster.previous_names],
             )
             if cluster.standby:
-                standby = _standby(t, key, cluster, spec, sites[cluster.site], prof, cat, problems)
+                standby = _standby(t, key, cluster, spec, sites[cluster.site], prof, cat, problems, getattr(site, "network", None))
                 if standby is not None:
                     clusters[f"{key}.{STANDBY}"] = ClusterPlan(
                         key=f"{key}.{STANDBY}",
@@ -246,27 +271,38 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
                 monthly_change_percent=store.monthly_change_percent,
             )
 
-    identities = {
-        key: ip for key, ident in t.identities.items() if (ip := _identity(t, key, ident, sites, tags, problems)) is not None
-    }
+    identities: dict[str, IdentityPlan] = {}
+    for key, ident in t.identities.items():
+        ip = _identity(t, key, ident, sites, tags, problems)
+        if ip is not None:
+            identities[key] = ip
+            if f"{ident.cluster}.{STANDBY}" in clusters:
+                identities[f"{key}.{STANDBY}"] = _standby_identity(t, ip, clusters[f"{ident.cluster}.{STANDBY}"], stores)
     teams = {key: tp for key, team in t.teams.items() if (tp := _team(t, key, team, sites, problems)) is not None}
     endpoints: dict[str, EndpointPlan] = {}
     for key, ep in t.endpoints.items():
         endpoints.update(_endpoint(t, key, ep, sites, tags, problems))
     for cluster_key, cplan in clusters.items():
+        entry = primary_key(cluster_key)  # a standby serves the same teams as its primary
         principals = {
             o.principal_arn: o.group or team.group
             for team in t.teams.values()
-            if cluster_key in team.namespaces and (o := team.overrides.get("aws")) is not None and o.principal_arn
+            if entry in team.namespaces and (o := team.overrides.get("aws")) is not None and o.principal_arn
         }
         if principals and cplan.provider == "aws":
             cplan.spec["team_principals"] = dict(sorted(principals.items()))
-        override = t.clusters[cluster_key].overrides.get("gcp") if cluster_key in t.clusters else None
+        override = t.clusters[entry].overrides.get("gcp") if entry in t.clusters else None
         if override is not None and override.security_group:
             cplan.spec["security_group"] = override.security_group
 
+    for key, site_plan in sites.items():
+        if site_plan.provider == "gcp":
+            sites[key] = replace(site_plan, services=_gcp_services(key, clusters, stores, endpoints))
+        if site_plan.admins:
+            problems.extend(_admin_problems(t, key, site_plan, clusters))
     namespaces = _namespaces(t, identities, teams, endpoints, stores, problems)
     problems.extend(_placement_problems(t, cat))
+    problems.extend(_nlb_rule_problems(clusters, endpoints))
 
     if problems:
         raise TopologyError(problems)
@@ -283,6 +319,75 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
         endpoints=endpoints,
         namespaces=namespaces,
     )
+
+
+# What each kind of GCP resource needs enabled (each API's service name, from the provider's
+# resource metadata); Cloud Storage and Service Usage are on in every new project.
+GCP_SERVICES = {
+    "cluster": ("cloudresourcemanager.googleapis.com", "compute.googleapis.com", "container.googleapis.com", "cloudkms.googleapis.com", "iam.googleapis.com", "iamcredentials.googleapis.com"),
+    "store": ("storage.googleapis.com", "cloudkms.googleapis.com"),
+    "replica": ("storagetransfer.googleapis.com",),
+    "public-endpoint": ("compute.googleapis.com", "certificatemanager.googleapis.com", "dns.googleapis.com"),
+}
+
+
+def _gcp_services(site: str, clusters: dict[str, ClusterPlan], stores: dict[str, StorePlan], endpoints: dict[str, EndpointPlan]) -> tuple[str, ...]:
+    kinds = [k for k, used in (
+        ("cluster", any(c.site == site for c in clusters.values())),
+        ("store", any(st.site == site for st in stores.values())),
+        ("replica", any(st.site == site and "replica" in st.spec for st in stores.values())),
+        ("public-endpoint", any(clusters[e.cluster].site == site and e.spec["public"] for e in endpoints.values() if e.cluster in clusters)),
+    ) if used]
+    return tuple(sorted({api for k in kinds for api in GCP_SERVICES[k]}))
+
+
+def _admin_problems(t: Topology, key: str, site: SitePlan, clusters: dict[str, ClusterPlan]) -> list[Problem]:
+    """GKE knows a Google group only through Google Groups for RBAC: a site with group admins
+    needs every cluster there to name its gke-security-groups@ group."""
+    if site.provider != "gcp" or not any(a.startswith("group:") for a in site.admins):
+        return []
+    return [
+        Problem(
+            ("clusters", c.key, "overrides", "gcp", "security_group"),
+            f"site '{key}' names group admins, which GKE resolves through Google Groups for RBAC: name the cluster's gke-security-groups@<domain> group",
+        )
+        for c in clusters.values()
+        if c.site == key and "." not in c.key and "security_group" not in c.spec
+    ]
+
+
+SECURITY_GROUP_RULES = 60
+"""Inbound rules per AWS security group (the default quota)."""
+ROUTE53_CHECKER_RANGES = 7
+"""Route 53 health checkers' ranges an NLB with DNS failover admits (three regions and GLOBAL)."""
+
+
+def _nlb_rule_problems(clusters: dict[str, ClusterPlan], endpoints: dict[str, EndpointPlan]) -> list[Problem]:
+    """EKS's built-in load-balancer controller writes, into the cluster security group, two rules
+    per source range of each NLB (traffic and path-MTU) and one per load-balancer subnet: a
+    cluster's endpoints must fit the group's quota together."""
+    problems: list[Problem] = []
+    for key, c in sorted(clusters.items()):
+        if c.provider != "aws" or "network" not in c.spec:
+            continue
+        rules = 1 + sum(1 for n in c.spec.get("deployer_networks", []) if is_private(n))  # itself, and connected deployer networks
+        last: str | None = None
+        for ep in sorted(endpoints.values(), key=lambda e: e.key):
+            if ep.cluster != key:
+                continue
+            allowed = ep.spec["allowed_cidrs"]
+            sources = 1 if covers_world(allowed) else len(allowed) + (ROUTE53_CHECKER_RANGES if ep.spec.get("failover") and ep.spec["public"] else 0)
+            rules += 2 * sources + c.spec["network"]["zones"]
+            last = ep.key.split(".")[0]
+        if last is not None and rules > SECURITY_GROUP_RULES:
+            problems.append(
+                Problem(
+                    ("endpoints", last, "allowed_cidrs"),
+                    f"the load balancers of cluster '{key}' need {rules} rules in its security group (two per admitted range, one per zone); "
+                    f"AWS allows {SECURITY_GROUP_RULES}: admit fewer ranges",
+                )
+            )
+    return problems
 
 
 def _placement_problems(t: Topology, cat: Catalog) -> list[Problem]:
@@ -331,6 +436,7 @@ def _site(t: Topology, key: str, cat: Catalog, problems: list[Problem]) -> SiteP
         project=site.project if isinstance(site, GcpSite) else None,
         account_id=site.account_id if isinstance(site, AwsSite) else None,
         subscription_id=site.subscription_id if isinstance(site, AzureSite) else None,
+        admins=tuple(dict.fromkeys(site.admins)),
     )
 
 
@@ -392,6 +498,19 @@ def _cluster(
         "log_retention_days": _log_retention(cluster, prof),
         "device_plugin": prof.device_plugin and any(p.gpu is not None for p in cluster.node_pools.values()),
     }
+    if site.provider in CLOUDS:
+        out["deployer_networks"] = list(t.deployer.networks)
+        out["admins"] = list(site.admins)
+    if site.provider == "azure":
+        out["deployer_principal"] = t.deployer.azure_principal
+    public = [c for c in dict.fromkeys([*(cluster.allowed_cidrs if cluster.api == "public" else []), *t.deployer.networks]) if not is_private(c)]
+    if prof.api_cidr_limit is not None and len(public) > prof.api_cidr_limit:
+        problems.append(
+            Problem(
+                (*base, "allowed_cidrs" if cluster.api == "public" else "api"),
+                f"the API endpoint would admit {len(public)} CIDR blocks (allowed_cidrs and deployer.networks); {site.provider} takes at most {prof.api_cidr_limit}",
+            )
+        )
     if network is not None:
         out["network"] = network
     if site.project:
@@ -478,17 +597,24 @@ def _pool(
     override = pool.overrides.get(prof.name)  # type: ignore[call-overload]
     if override is not None and override.zones:
         spec["zones"] = list(override.zones)
-        region = site.region or ""
-        # What a zone of the region looks like on each cloud.
-        pattern, example = {"gcp": (re.escape(region) + "-[a-z]", f"{region}-a"), "aws": (re.escape(region) + "[a-z]", f"{region}a"), "azure": ("[123]", "1, 2 or 3")}.get(prof.name, (".*", ""))
-        for i, zone in enumerate(override.zones):
-            if region and not re.fullmatch(pattern, zone):
-                problems.append(Problem((*base, "overrides", prof.name, "zones", i), f"'{zone}' is not a zone of {region} ({example}, ...)"))
+        problems.extend(_zone_problems((*base, "overrides", prof.name, "zones"), override.zones, site.region or "", prof))
+    if override is not None and override.standby_zones and not t.clusters[base[1]].standby:  # type: ignore[index]
+        problems.append(Problem((*base, "overrides", prof.name, "standby_zones"), "only used by a cluster with standby: true"))
     if pool.node_selector:
         spec["node_selector"] = dict(sorted(pool.node_selector.items()))
     if pool.node_names:
         spec["node_names"] = list(pool.node_names)
     return spec
+
+
+def _zone_problems(base: Path, zones: list[str], region: str, prof: CloudProfile) -> list[Problem]:
+    """Zones must belong to the pool's region (what a zone looks like differs per cloud)."""
+    pattern, example = {"gcp": (re.escape(region) + "-[a-z]", f"{region}-a"), "aws": (re.escape(region) + "[a-z]", f"{region}a"), "azure": ("[123]", "1, 2 or 3")}.get(prof.name, (".*", ""))
+    return [
+        Problem((*base, i), f"'{zone}' is not a zone of {region} ({example}, ...)")
+        for i, zone in enumerate(zones)
+        if region and not re.fullmatch(pattern, zone)
+    ]
 
 
 def _standby(
@@ -500,14 +626,17 @@ def _standby(
     prof: CloudProfile,
     cat: Catalog,
     problems: list[Problem],
+    net: SiteNetwork | None,
 ) -> GpuClusterSpec | None:
-    """The same cluster in the site's backup region, GPU pools scaled to zero until needed."""
+    """The same cluster in the site's backup region: the same pools (GPU pools scaled to zero
+    until needed) in zones of that region, in a network of its own address range."""
     region = site.backup_region
     if region is None:
         return None
     before = len(problems)
     pools: dict[str, NodePoolSpec] = {}
     for pool_key, pool in cluster.node_pools.items():
+        base: Path = ("clusters", key, "node_pools", pool_key)
         choice, choice_problems = prof.choose_machine(("clusters", key, "standby"), pool, region, cat)
         problems.extend(choice_problems)
         if choice is None:
@@ -518,15 +647,46 @@ def _standby(
             spec["accelerator"] = choice.accelerator
         if pool.gpu is not None:
             spec["min_nodes"] = 0
+        # The primary's zones are in another region; the standby's are its own (or the cloud's choice).
+        spec.pop("zones", None)
+        override = pool.overrides.get(prof.name)  # type: ignore[call-overload]
+        if override is not None and override.standby_zones:
+            problems.extend(_zone_problems((*base, "overrides", prof.name, "standby_zones"), override.standby_zones, region, prof))
+            spec["zones"] = list(override.standby_zones)
         pools[pool_key] = spec  # type: ignore[assignment]
+    standby: GpuClusterSpec = {**primary}
+    if net is not None and "network" in primary:
+        network, net_problems = _backup_network(("sites", cluster.site, "network"), net, prof)
+        problems.extend(net_problems)
+        if network is not None:
+            standby["network"] = network
     if len(problems) > before:
         return None
-    standby: GpuClusterSpec = {**primary}
     standby["cluster_name"] = physical(t.name, t.environment, key, STANDBY, limit=prof.cluster_name_limit)
     standby["region"] = region
     standby["node_pools"] = pools
     standby["tags"] = dict(sorted({**primary["tags"], "topoform-role": STANDBY}.items()))
     return standby
+
+
+def _backup_network(base: Path, net: SiteNetwork, prof: CloudProfile) -> tuple[NetworkSpec | None, list[Problem]]:
+    """The standby's network: ``backup_cidr``, or the block of the primary's size after it."""
+    if net.existing is not None:
+        return None, [Problem((*base, "existing"), "a standby cluster needs a network of its own in the backup region; topoform creates it, so remove existing or the standby")]
+    primary = ipaddress.ip_network(net.cidr)
+    if net.backup_cidr is not None:
+        cidr = ipaddress.ip_network(net.backup_cidr)
+        path: Path = (*base, "backup_cidr")
+    else:
+        start = int(primary.network_address) + primary.num_addresses
+        if start + primary.num_addresses > 2 ** primary.max_prefixlen:
+            return None, [Problem((*base, "backup_cidr"), f"no block of {net.cidr}'s size follows it; give backup_cidr")]
+        cidr = ipaddress.ip_network((start, primary.prefixlen))
+        path = (*base, "cidr")
+    for other, what in ((primary, "cidr"), (ipaddress.ip_network(net.pods_cidr), "pods_cidr"), (ipaddress.ip_network(net.services_cidr), "services_cidr")):
+        if cidr.overlaps(other):
+            return None, [Problem(path, f"the standby network {cidr} overlaps {what} {other}; give backup_cidr another range")]
+    return prof.network(path, net.model_copy(update={"cidr": str(cidr), "backup_cidr": None}))
 
 
 def _store(
@@ -631,8 +791,7 @@ def _identity(
     if len(problems) > before:
         return None
     spec: IdentitySpec = {
-        # GCP service account IDs: 6-30 characters.
-        "identity_name": physical(t.name, t.environment, key, limit=30),
+        "identity_name": _account_id(t.name, t.environment, key),
         "namespace": ident.namespace,
         "service_account": ident.service_account,
         "grants": [{"store": s, "mode": m} for s, m in sorted(ident.access.items())],
@@ -649,6 +808,33 @@ def _identity(
         spec=spec,
         aliases=[f"{t.name}-{old}" for old in ident.previous_names],
     )
+
+
+def _standby_identity(t: Topology, primary: IdentityPlan, standby: ClusterPlan, stores: dict[str, StorePlan]) -> IdentityPlan:
+    """The identity on the standby cluster: the same service account, its own cloud identity,
+    reaching each store's replica in the backup region (the store itself where it has none)."""
+    spec: IdentitySpec = {
+        **primary.spec,
+        "identity_name": _account_id(t.name, t.environment, primary.key, STANDBY),
+        "region": standby.spec["region"],
+        "grants": [{**g, "replica": True} if "replica" in stores[g["store"]].spec else dict(g) for g in primary.spec["grants"]],  # type: ignore[misc]
+        "tags": dict(sorted({**primary.spec["tags"], "topoform-role": STANDBY}.items())),
+    }
+    return IdentityPlan(
+        key=f"{primary.key}.{STANDBY}",
+        cluster=standby.key,
+        provider=primary.provider,
+        name=f"{primary.name}-{STANDBY}",
+        spec=spec,
+        aliases=[f"{old}-{STANDBY}" for old in primary.aliases],
+    )
+
+
+def _account_id(*parts: str) -> str:
+    """A GCP service account ID (6-30 characters, a letter first) that other clouds use as the
+    identity's name too."""
+    name = physical(*parts, limit=30)
+    return name if len(name) >= 6 else f"{name}-{digest(name)}"
 
 
 def _team(t: Topology, key: str, team: Team, sites: dict[str, SitePlan], problems: list[Problem]) -> TeamPlan | None:
@@ -675,8 +861,11 @@ def _team(t: Topology, key: str, team: Team, sites: dict[str, SitePlan], problem
                         f"team '{key}' binds a Google group on this GKE cluster: name the gke-security-groups@<domain> group (Google Groups for RBAC)",
                     )
                 )
-        for ns in sorted(set(namespaces)):
-            bindings.append({"cluster": cluster_key, "namespace": ns, "group": group, "role": team.role})
+        # The standby cluster is the same cluster: the team has the same access there.
+        targets = [cluster_key] + ([f"{cluster_key}.{STANDBY}"] if cluster.standby and provider in CLOUDS else [])
+        for target in targets:
+            for ns in sorted(set(namespaces)):
+                bindings.append({"cluster": target, "namespace": ns, "group": group, "role": team.role})
     if len(problems) > before:
         return None
     spec: TeamSpec = {"bindings": bindings}
@@ -704,12 +893,18 @@ def _endpoint(
         if secondary:
             spec["secondary"] = True
             spec["public"] = False if site.provider == "onprem" else public
+            if public:
+                spec["failover_via"] = "front-door" if sites[t.clusters[ep.cluster].site].provider == "azure" else "dns"
+                if spec["failover_via"] == "dns":
+                    spec["tls"] = ep.failover_tls or "load-balancer"
             out[f"{key}.failover"] = EndpointPlan(f"{key}.failover", cluster_key, site.provider, f"{t.name}-{key}-failover", spec)
         else:
             if ep.failover:
                 spec["failover"] = True
                 failover_provider = sites[t.clusters[ep.failover].site].provider
                 spec["failover_address"] = "hostname" if failover_provider == "aws" else "ip"
+                if ep.failover_address is not None:
+                    spec["secondary_address"] = ep.failover_address
                 if site.provider == "gcp" and failover_provider == "aws":
                     problems.append(
                         Problem((*base, "failover"), "GCP DNS fails over between IP addresses; an AWS load balancer answers with a host name")

@@ -16,6 +16,7 @@ import contextvars
 import json
 import logging
 import os
+import re
 import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 ACCOUNT = "123456789012"
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 TENANT = "11111111-1111-1111-1111-111111111111"
+PROJECT_NUMBER = "123456789012"
+DEPLOYER_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/ci"
+"""Who runs `pulumi up` in the offline preview (AWS): a role assumed by a CI job."""
 
 
 @dataclass
@@ -264,7 +268,11 @@ def _eks_cluster(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: d
 
 def _gke_cluster(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dict[str, Any]) -> dict[str, Any]:
     n = int(tag[:4], 16)
+    endpoints = dict(state.get("controlPlaneEndpointsConfig") or {})
+    if "dnsEndpointConfig" in endpoints:
+        endpoints["dnsEndpointConfig"] = {**endpoints["dnsEndpointConfig"], "endpoint": f"gke-{tag}.{state.get('location')}.gke.goog"}
     return {
+        "controlPlaneEndpointsConfig": endpoints,
         "endpoint": f"10.{n % 250}.{(n // 250) % 250}.2",
         "masterAuth": {"clusterCaCertificate": base64.b64encode(f"mock-ca-{tag}".encode()).decode()},
         "selfLink": f"https://container.googleapis.com/v1/projects/{state.get('project', 'p')}/locations/{state.get('location')}/clusters/{state['name']}",
@@ -331,7 +339,20 @@ def _replication_policy(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, s
     return {"policyId": _uuid(f"policy{tag}") if policy in (None, "default") else policy, "rules": rules}
 
 
+def _random_id(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dict[str, Any]) -> dict[str, Any]:
+    hexed = digest(f"random::{args.name}", 2 * int(state.get("byteLength", 4)))
+    return {"hex": hexed, "dec": str(int(hexed, 16)), "b64Url": base64.urlsafe_b64encode(bytes.fromhex(hexed)).decode().rstrip("=")}
+
+
+def _service_identity(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: dict[str, Any]) -> dict[str, Any]:
+    agent = {"container.googleapis.com": "container-engine-robot", "storagetransfer.googleapis.com": "storage-transfer-service"}.get(str(state.get("service")), "gcp-sa")
+    email = f"service-{PROJECT_NUMBER}@{agent}.iam.gserviceaccount.com"
+    return {"email": email, "member": f"serviceAccount:{email}"}
+
+
 _FAKES: dict[str, Callable[[FakeCloud, mocks.MockResourceArgs, str, dict[str, Any]], dict[str, Any]]] = {
+    "random:index/randomId:RandomId": _random_id,
+    "gcp:projects/serviceIdentity:ServiceIdentity": _service_identity,
     "aws:s3/bucket:Bucket": lambda fc, a, t, s: {"bucket": s.get("bucket") or f"{a.name}-{t[:7]}"},
     "azure-native:storage:StorageAccount": lambda fc, a, t, s: _azure_identity(s),
     "azure-native:storage:ObjectReplicationPolicy": _replication_policy,
@@ -346,6 +367,7 @@ _FAKES: dict[str, Callable[[FakeCloud, mocks.MockResourceArgs, str, dict[str, An
     "azure-native:managedidentity:UserAssignedIdentity": _identity,
     "azure-native:keyvault:Vault": _vault,
     "azure-native:keyvault:Key": _vault_key,
+    "azure-native:network:PublicIPAddress": lambda fc, a, t, s: {"ipAddress": f"20.{int(t[:2], 16) % 250}.{int(t[2:4], 16)}.{int(t[4:6], 16) % 250 + 1}"},
 }
 
 
@@ -379,6 +401,34 @@ def _gcp_zones(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
     }
 
 
+# Route 53 health checkers' IPv4 ranges per region (ip-ranges.json, 2026-08-22).
+_R53_CHECKERS = {
+    "global": ["15.177.0.0/18"],
+    "us-east-1": ["107.23.255.0/26", "54.243.31.192/26"],
+    "us-west-1": ["54.183.255.128/26", "54.241.32.64/26"],
+    "us-west-2": ["54.244.52.192/26", "54.245.168.0/26"],
+    "eu-west-1": ["176.34.159.192/26", "54.228.16.0/26"],
+    "ap-southeast-1": ["54.251.31.128/26", "54.255.254.192/26"],
+    "ap-southeast-2": ["54.252.254.192/26", "54.252.79.128/26"],
+    "ap-northeast-1": ["54.248.220.0/26", "54.250.253.192/26"],
+    "sa-east-1": ["177.71.207.128/26", "54.232.40.64/26"],
+}
+
+
+def _ip_ranges(regions: list[str]) -> dict[str, Any]:
+    blocks = sorted({c for r in regions for c in _R53_CHECKERS.get(r.lower(), [])})
+    return {"cidrBlocks": blocks, "ipv6CidrBlocks": [], "createDate": "2026-08-22-21-17-05", "syncToken": 1787433425}
+
+
+def _session_context(arn: str) -> dict[str, Any]:
+    """IAM's answer for a session ARN: the role behind an assumed-role session, else the ARN."""
+    m = re.fullmatch(r"arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/(.+)", arn)
+    if m is None:
+        return {"arn": arn, "issuerArn": arn, "issuerName": arn.rsplit("/", 1)[-1]}
+    partition, account, role, session = m.groups()
+    return {"arn": arn, "issuerArn": f"arn:{partition}:iam::{account}:role/{role}", "issuerName": role, "sessionName": session}
+
+
 _CALLS: dict[str, Callable[[FakeCloud, mocks.MockCallArgs], dict[str, Any]]] = {
     "gcp:dns/getManagedZones:getManagedZones": _gcp_zones,
     "aws:route53/getZone:getZone": lambda fc, a: {
@@ -387,7 +437,11 @@ _CALLS: dict[str, Callable[[FakeCloud, mocks.MockCallArgs], dict[str, Any]]] = {
         "id": "Z" + digest(str(a.args.get("name")), 12).upper(),
     },
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
-    "aws:index/getCallerIdentity:getCallerIdentity": lambda fc, a: {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/preview", "userId": "PREVIEW"},
+    # The deployer: whoever runs `pulumi up`, here a role assumed by CI.
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda fc, a: {"accountId": ACCOUNT, "arn": DEPLOYER_SESSION, "userId": "AROAPREVIEW:ci"},
+    "aws:iam/getSessionContext:getSessionContext": lambda fc, a: _session_context(str(a.args.get("arn", ""))),
+    "aws:index/getPartition:getPartition": lambda fc, a: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    "aws:index/getIpRanges:getIpRanges": lambda fc, a: _ip_ranges([str(r) for r in a.args.get("regions") or list(_R53_CHECKERS)]),
     "gcp:organizations/getProject:getProject": lambda fc, a: {"number": "123456789012", "projectId": a.args.get("projectId", "project")},
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": lambda fc, a: {
         "emailAddress": "service-123456789012@gs-project-accounts.iam.gserviceaccount.com"

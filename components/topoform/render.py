@@ -86,6 +86,7 @@ TERRAFORM_TYPES: dict[str, str] = {
     "aws:ec2/subnet:Subnet": "aws_subnet",
     "aws:ec2/vpc:Vpc": "aws_vpc",
     "aws:eks/accessEntry:AccessEntry": "aws_eks_access_entry",
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "aws_eks_access_policy_association",
     "aws:eks/addon:Addon": "aws_eks_addon",
     "aws:eks/cluster:Cluster": "aws_eks_cluster",
     "aws:eks/nodeGroup:NodeGroup": "aws_eks_node_group",
@@ -105,6 +106,7 @@ TERRAFORM_TYPES: dict[str, str] = {
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "aws_s3_bucket_replication_configuration",
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "aws_s3_bucket_server_side_encryption_configuration",
     "aws:s3/bucketVersioning:BucketVersioning": "aws_s3_bucket_versioning",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "aws_vpc_security_group_ingress_rule",
     "gcp:certificatemanager/certificate:Certificate": "google_certificate_manager_certificate",
     "gcp:certificatemanager/certificateMap:CertificateMap": "google_certificate_manager_certificate_map",
     "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry": "google_certificate_manager_certificate_map_entry",
@@ -124,12 +126,17 @@ TERRAFORM_TYPES: dict[str, str] = {
     "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": "google_kms_crypto_key_iam_member",
     "gcp:kms/keyRing:KeyRing": "google_kms_key_ring",
     "gcp:projects/iAMMember:IAMMember": "google_project_iam_member",
+    "gcp:projects/service:Service": "google_project_service",
     "gcp:serviceaccount/account:Account": "google_service_account",
     "gcp:serviceaccount/iAMMember:IAMMember": "google_service_account_iam_member",
     "gcp:storage/bucket:Bucket": "google_storage_bucket",
     "gcp:storage/bucketIAMMember:BucketIAMMember": "google_storage_bucket_iam_member",
     "gcp:storage/transferJob:TransferJob": "google_storage_transfer_job",
 }
+
+_BETA_ONLY = {"gcp:projects/serviceIdentity:ServiceIdentity"}
+"""Types pulumi-gcp takes from the google-beta provider that the GA provider (what Checkov's
+plan schema knows) lacks: left out of the plan, and said so."""
 
 _SERVER_NAMED = {"google_storage_transfer_job"}
 """Types whose ``name`` the cloud assigns (Pulumi does not auto-name them)."""
@@ -225,6 +232,9 @@ def terraform_plan(rec: Recording) -> TerraformPlan:
         if not r["custom"] or r["type"].split(":")[0] not in ("aws", "gcp"):
             continue
         tf_type = TERRAFORM_TYPES.get(r["type"])
+        if r["type"] in _BETA_ONLY:
+            skipped.append(f"{r['urn']}: {r['type']} exists only in the google-beta provider, left out of the plan")
+            continue
         if tf_type is None:
             skipped.append(f"{r['urn']}: {r['type']} has no Terraform type in topoform's table")
             continue

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .naming import child
+from .naming import Named, child, fit, physical
 from .specs import EndpointSpec, GpuClusterSpec, IdentitySpec, StoreSpec
 
 __all__ = [
@@ -29,10 +29,14 @@ __all__ = [
     "GpuCluster",
     "GpuClusterArgs",
     "IdentityArgs",
+    "ReplicaRef",
     "SiteConnection",
+    "Utilities",
     "StoreArgs",
     "StoreRef",
     "WorkloadIdentity",
+    "ApiNetworks",
+    "api_networks",
     "exec_kubeconfig",
 ]
 
@@ -94,6 +98,20 @@ class SiteConnection:
 
     provider: pulumi.ProviderResource
     cluster_args: dict[str, Any] = field(default_factory=dict)
+    ready: list[pulumi.Resource] = field(default_factory=list)
+    """What must exist before anything of the site is created (GCP: the project's APIs)."""
+
+
+@dataclass(frozen=True)
+class Utilities:
+    """Providers of the cloud-neutral helpers: waits (``pulumiverse_time``) and random suffixes
+    (``pulumi_random``), explicit like every provider of the program."""
+
+    time: pulumi.ProviderResource
+    random: pulumi.ProviderResource
+
+    def all(self) -> list[pulumi.ProviderResource]:
+        return [self.time, self.random]
 
 
 class Component(pulumi.ComponentResource):
@@ -112,10 +130,43 @@ class Component(pulumi.ComponentResource):
         """A child's logical name: ``<component>-<role>``."""
         return child(self._name, *role)
 
+    def named(self, type_: str, *role: str) -> Named:
+        """The child ``<component>-<role>`` of ``type_``, with the arguments that keep its physical
+        name within the cloud's limits (none where Pulumi's own name fits)."""
+        return fit(type_, self.child(*role))
+
+    def naming(self, type_: str, *role: str) -> dict[str, Any]:
+        """The logical name (``resource_name``) of the child ``<component>-<role>`` and the name or
+        prefix argument that keeps its physical name within the cloud's limits, for types whose
+        provider takes a prefix (the physical name then stays unique across replacements)."""
+        named = self.named(type_, *role)
+        assert not named.opts, f"{type_}: use named() and pass its options"
+        return {"resource_name": named.name, **named.kwargs}
+
     def opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
         """Options for an ordinary child: parented to this component."""
         kwargs["depends_on"] = [*self._depends, *(kwargs.get("depends_on") or [])]
         return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    def invoke_opts(self) -> pulumi.InvokeOutputOptions:
+        """Options for a look-up: the component's providers, after what the component waits for
+        (a service agent is looked up only once its API is on)."""
+        return pulumi.InvokeOutputOptions(parent=self, depends_on=list(self._depends))
+
+    def unique_name(self, role: str, base: str, limit: int, stable: str | None = None, **kwargs: Any) -> pulumi.Input[str]:
+        """A physical name the cloud keeps after deletion (a GCP key ring, a soft-deleted vault):
+        stable in a protected environment, which never deletes it (``stable``, else ``base``
+        shortened); elsewhere with a random suffix made once per deployment, so a destroyed
+        environment can be created again."""
+        if self._protect:
+            return stable or physical(base, limit=limit)
+        import pulumi_random as random
+
+        # The suffix is the random provider's, not the region's: `provider` options stay out.
+        extra = {k: v for k, v in kwargs.items() if k != "provider"}
+        suffix = random.RandomId(self.child(role, "suffix"), byte_length=3, opts=self.opts(**extra))
+        head = physical(base, limit=limit - 7)
+        return suffix.hex.apply(lambda h: f"{head}-{h}")
 
     def stateful(self, **kwargs: Any) -> pulumi.ResourceOptions:
         """Options for a stateful child: protected and retained on delete when the spec says so."""
@@ -136,6 +187,8 @@ class EncryptedStore(Component):
     store_id: pulumi.Output[str]
     """What access grants are scoped to: the bucket ARN (AWS), bucket name (GCP), container
     resource ID (Azure), claim name (on-prem)."""
+    replica_store_id: pulumi.Output[str]
+    """The same for the replica (empty without one): what standby clusters' identities reach."""
     velero_location: pulumi.Output[dict[str, Any]]
     """How Velero writes backups here: a BackupStorageLocation ``spec`` (for on-prem stores)."""
 
@@ -151,9 +204,11 @@ class EncryptedStore(Component):
         replica_key_id: pulumi.Input[str] = "",
         velero_location: pulumi.Input[dict[str, Any]] | None = None,
         store_id: pulumi.Input[str] | None = None,
+        replica_store_id: pulumi.Input[str] | None = None,
     ) -> None:
         self.store_name = pulumi.Output.from_input(store_name)
         self.store_id = pulumi.Output.from_input(store_id if store_id is not None else store_name)
+        self.replica_store_id = pulumi.Output.from_input(replica_store_id if replica_store_id is not None else replica_name)
         self.key_id = pulumi.Output.from_input(key_id)
         self.replica_name = pulumi.Output.from_input(replica_name)
         self.replica_key_id = pulumi.Output.from_input(replica_key_id)
@@ -166,6 +221,21 @@ class EncryptedStore(Component):
                 "replica_key_id": self.replica_key_id,
             }
         )
+
+
+@dataclass(frozen=True)
+class ReplicaRef:
+    """A store's replica as a :class:`StoreRef`: what an identity of a standby cluster reaches."""
+
+    store: EncryptedStore
+
+    @property
+    def store_id(self) -> pulumi.Output[str]:
+        return self.store.replica_store_id
+
+    @property
+    def key_id(self) -> pulumi.Output[str]:
+        return self.store.replica_key_id
 
 
 class WorkloadIdentity(Component):
@@ -294,8 +364,13 @@ class GpuCluster(Component):
         kubeconfig: pulumi.Input[str],
         provider: k8s.Provider | None = None,
         oidc_issuer: pulumi.Input[str] = "",
+        authorized: list[pulumi.Resource] | None = None,
     ) -> None:
-        """Set the common outputs, create the Kubernetes provider, register outputs once."""
+        """Set the common outputs, create the Kubernetes provider, register outputs once.
+
+        ``authorized``: what gives the deployer its rights in the cluster (access entries, role
+        assignments and the wait for them to apply); the provider, and so every object written
+        through it, comes after them."""
         self.cluster_name = pulumi.Output.from_input(cluster_name)
         self.oidc_issuer = pulumi.Output.from_input(oidc_issuer)
         self.endpoint = pulumi.Output.from_input(endpoint)
@@ -305,15 +380,34 @@ class GpuCluster(Component):
             kubeconfig=self.kubeconfig,
             # Objects topoform creates in a cluster stay where they are put.
             enable_server_side_apply=True,
-            opts=self.opts(),
+            opts=self.opts(depends_on=authorized or []),
         )
         self.register_outputs(
             {"cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig, "oidc_issuer": self.oidc_issuer}
         )
 
 
-def exec_kubeconfig(name: str, server: str, ca_data: str, command: str, args: Sequence[str], env: dict[str, str] | None = None, **extra: Any) -> str:
-    """A kubeconfig (JSON) whose user authenticates through an exec credential plugin."""
+@dataclass(frozen=True)
+class ApiNetworks:
+    """Who may reach a cluster's API by network, split by how they get there."""
+
+    public: list[str]
+    """Internet CIDRs the API endpoint admits: a public API's ``allowed_cidrs`` and the deployer's
+    public egress."""
+    private: list[str]
+    """Private CIDRs (a VPN or peering into the cluster's network) the private endpoint admits."""
+
+
+def api_networks(args: GpuClusterSpec) -> ApiNetworks:
+    """Split ``allowed_cidrs`` (public APIs only) and ``deployer_networks`` by reachability."""
+    from .providers.base import split_networks
+
+    return ApiNetworks(*split_networks(args))
+
+
+def exec_kubeconfig(name: str, server: str, ca_data: str | None, command: str, args: Sequence[str], env: dict[str, str] | None = None, **extra: Any) -> str:
+    """A kubeconfig (JSON) whose user authenticates through an exec credential plugin; without
+    ``ca_data`` the server's certificate is checked against the system's public CAs."""
     exec_: dict[str, Any] = {
         "apiVersion": "client.authentication.k8s.io/v1beta1",
         "command": command,
@@ -327,7 +421,7 @@ def exec_kubeconfig(name: str, server: str, ca_data: str, command: str, args: Se
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": name, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
+            "clusters": [{"name": name, "cluster": {"server": server, **({"certificate-authority-data": ca_data} if ca_data is not None else {})}}],
             "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
             "current-context": name,
             "users": [{"name": name, "user": {"exec": exec_}}],

@@ -84,6 +84,7 @@ class ExistingNetworkSpec(TypedDict, total=False):
     pods_range: str
     services_range: str
     subnet_id: str
+    apiserver_subnet_id: str
 
 
 class NetworkSpec(TypedDict):
@@ -98,6 +99,8 @@ class NetworkSpec(TypedDict):
     """Per-zone public subnets for NAT gateways and public load balancers (AWS)."""
     pods_cidr: str
     services_cidr: str
+    apiserver_subnet: NotRequired[str]
+    """Azure: the /28 delegated to the API server (API Server VNet Integration)."""
     existing: NotRequired[ExistingNetworkSpec]
 
 
@@ -132,6 +135,14 @@ class GpuClusterSpec(TypedDict):
     """AWS: IAM role ARN -> Kubernetes group, one EKS access entry each (teams' ``principal_arn``)."""
     security_group: NotRequired[str]
     """GCP: the ``gke-security-groups@`` group that enables Google Groups for RBAC."""
+    deployer_networks: NotRequired[list[str]]
+    """Where `pulumi up` runs (the topology's ``deployer.networks``): public CIDRs get the API
+    endpoint opened to them alone (EKS, AKS), private ones reach it over a VPN or peering."""
+    admins: NotRequired[list[str]]
+    """Principals given cluster-admin access through the cloud's IAM, besides the deployer (the
+    site's ``admins``, in the cloud's own notation)."""
+    deployer_principal: NotRequired[Literal["user", "servicePrincipal"]]
+    """Azure: whether `pulumi up` signs in as a user or a service principal."""
 
 
 class ReplicaSpec(TypedDict):
@@ -183,6 +194,8 @@ class GrantSpec(TypedDict):
     store: str
     """The store's topology key."""
     mode: Literal["read", "write", "admin"]
+    replica: NotRequired[bool]
+    """Reach the store's replica in the backup region (identities of standby clusters)."""
 
 
 class IdentitySpec(TypedDict):
@@ -239,3 +252,10 @@ class EndpointSpec(TypedDict):
     """What the secondary answers with: AWS load balancers have host names, the others IPs."""
     secondary: NotRequired[bool]
     """This endpoint is the failover target of another endpoint: it makes no DNS records."""
+    failover_via: NotRequired[Literal["dns", "front-door"]]
+    """A failover target: how clients reach it (DNS answers them directly; Azure Front Door
+    forwards to it over HTTP, as to the primary's origin)."""
+    tls: NotRequired[Literal["load-balancer", "workload"]]
+    """A failover target reached by DNS: who serves the domain's certificate on port 443."""
+    secondary_address: NotRequired[str]
+    """A primary: the secondary's public address where its load balancer's is private (on-prem)."""

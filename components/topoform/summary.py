@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 from .planner import Plan
+from .providers import profile
 from .specs import NodePoolSpec
 
 __all__ = ["preview_text"]
@@ -124,6 +125,7 @@ def preview_text(plan: Plan, stack: str, resources: list[dict[str, Any]], notice
             if site.provider != "onprem":
                 api = "private API" if spec["api_access"] == "private" else f"public API from {', '.join(spec['allowed_cidrs'])}"
                 lines.append(f"    {spec['cluster_name']} in {spec['region']}: Kubernetes {spec['kubernetes_version']}, {api}")
+                lines.append(f"    deployer: {profile(site.provider).deployer_access(spec)}")
             for pool_key, pool in spec["node_pools"].items():
                 lines.append(f"    {_pool_line(pool_key, pool)}")
             counts = Counter(r["type"] for r in children)

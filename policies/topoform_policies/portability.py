@@ -165,6 +165,10 @@ PORTABLE_TYPES = (
     "aws:acm/*", "aws:route53/*", "aws:lb/*", "gcp:certificatemanager/*", "gcp:compute/sSLPolicy:*", "gcp:compute/securityPolicy:*",
     "gcp:compute/healthCheck:*", "gcp:dns/*", "azure-native:cdn:*", "azure-native:frontdoor:*", "azure-native:dns:*",
     "azure-native:trafficmanager:*",
+    # what an account or project needs before anything else (AWS and Azure need no resource for it)
+    "gcp:projects/service:*", "gcp:projects/serviceIdentity:*",
+    # cloud-neutral helpers: waits for grants to apply, random name suffixes
+    "time:*", "random:*",
 )
 
 

@@ -62,7 +62,17 @@ def _admin_role(f: Fact, cfg: Mapping[str, Any]) -> str | None:
 
 
 def _cluster_admin(f: Fact, cfg: Mapping[str, Any]) -> str | None:
-    return f"binds cluster-admin through a {f.value['kind']}" if f.value.get("role") == "cluster-admin" else None
+    if f.value.get("role") != "cluster-admin":
+        return None
+    configured = cfg.get("administrators")
+    if configured is None:
+        # Not told who the administrators are: topoform's binding for them passes, by its label.
+        others = [] if f.value.get("administrators") else list(f.value.get("subjects", []))
+    else:
+        others = [s for s in f.value.get("subjects", []) if s not in {str(a) for a in configured}]
+    if f.value.get("subjects") and not others:
+        return None  # the cluster's named administrators
+    return f"binds cluster-admin through a {f.value['kind']} to {', '.join(others) or 'no named subject'}"
 
 
 TLS_OK = {
@@ -245,9 +255,17 @@ SECURITY: list[Rule] = [
     ),
     rule(
         "TF-S17", "rbac-no-cluster-admin", "k8s.role_ref",
-        "No RoleBinding or ClusterRoleBinding grants cluster-admin.",
-        "critical", "Bind the built-in view, edit or admin roles in a namespace (topology teams.<t>.role).",
+        "No RoleBinding or ClusterRoleBinding grants cluster-admin, except to the administrators the topology names.",
+        "critical", "Bind the built-in view, edit or admin roles in a namespace (topology teams.<t>.role); name cluster administrators in sites.<s>.admins.",
         ("CIS Kubernetes 5.1.1",), _cluster_admin, clouds=("kubernetes",),
+        config={
+            "administrators": {
+                "type": ["array", "null"],
+                "items": {"type": "string"},
+                "default": None,
+                "description": "RBAC subjects (Kind:name) allowed cluster-admin: the topology's site admins (`topoform check` and `topoform cost --policy-config` fill them in); null: the binding topoform labels topoform.io/administrators passes",
+            }
+        },
     ),
     rule(
         "TF-S18", "lb-tls-1-2", "lb.tls_policy",

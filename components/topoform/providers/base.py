@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 
 from ..catalog import Catalog, Offering
 from ..errors import Path, Problem
-from ..model import Cluster, NodePool, OnPremSite, SiteNetwork
-from ..specs import NetworkSpec, NodePoolSpec
+from ..model import Cluster, NodePool, OnPremSite, SiteNetwork, is_private
+from ..specs import GpuClusterSpec, NetworkSpec, NodePoolSpec
 
 __all__ = ["Capability", "CloudProfile", "PoolChoice"]
 
@@ -59,6 +59,8 @@ class CloudProfile:
     unsupported: ClassVar[Mapping[Capability, str]] = {}
     """Capability -> why this kind of site cannot do it (shown to the user)."""
     cluster_name_limit: ClassVar[int] = 63
+    api_cidr_limit: ClassVar[int | None] = None
+    """How many CIDR blocks the cluster's public API endpoint admits at most."""
     device_plugin: ClassVar[bool] = False
     """Whether GPU nodes need our NVIDIA device plugin DaemonSet (no managed one)."""
     default_disk_gb: ClassVar[dict[bool, int]] = {True: 200, False: 100}
@@ -111,6 +113,15 @@ class CloudProfile:
     def cluster_extras(self, cluster: Cluster) -> dict[str, Any]:
         """Cloud-only cluster settings (from ``overrides.<cloud>``)."""
         return {}
+
+    def deployer_access(self, spec: GpuClusterSpec) -> str:
+        """How `pulumi up` reaches and is authorized in a cluster of this kind (one line)."""
+        return "through the site's kubeconfig"
+
+    def admin_subject(self, admin: str) -> tuple[str, str] | None:
+        """The Kubernetes RBAC subject (kind, name) that a site admin is bound as in the cluster
+        (clouds whose IAM cannot grant per-cluster admin rights), else ``None``."""
+        return None
 
     def store_name(self, system: str, environment: str, key: str, suffix: str = "") -> str:
         """A store's physical name where the cloud needs one; empty means Pulumi auto-names it."""
@@ -209,6 +220,13 @@ def overlap_problems(base: Path, net: SiteNetwork, pods: str | None, services: s
         if pod.overlaps(svc):
             problems.append(Problem((*base, "pods_cidr"), f"{pods} overlaps services_cidr {services}"))
     return problems
+
+
+def split_networks(spec: GpuClusterSpec) -> tuple[list[str], list[str]]:
+    """The networks that reach a cluster's API from outside it: (public, private) CIDRs."""
+    allowed = spec["allowed_cidrs"] if spec["api_access"] == "public" else []
+    cidrs = list(dict.fromkeys([*allowed, *spec.get("deployer_networks", [])]))
+    return [c for c in cidrs if not is_private(c)], [c for c in cidrs if is_private(c)]
 
 
 def is_onprem(site: object) -> bool:

@@ -25,6 +25,9 @@ CLOUD_GPU_LABELS = (
 WORKLOADS = {"Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job", "CronJob", "Pod", "ReplicationController"}
 
 
+ADMINISTRATORS_LABEL = "topoform.io/administrators"
+"""The label of the binding topoform makes for a site's named administrators."""
+
 def pod_spec(s: Subject) -> Any:
     kind = s.type.rsplit(":", 1)[-1]
     if kind == "Pod":
@@ -59,7 +62,9 @@ def workload(s: Subject) -> Iterator[Fact]:
 
 def binding(s: Subject) -> Iterator[Fact]:
     kind = s.type.rsplit(":", 1)[-1]
-    yield Fact("k8s.role_ref", {"kind": kind, "role": str(get(s.props, "roleRef", "name", default=""))}, "roleRef.name")
+    subjects = sorted(f"{get(x, 'kind', default='')}:{get(x, 'name', default='')}" for x in get(s.props, "subjects", default=[]) or [])
+    labelled = get(s.props, "metadata", "labels", ADMINISTRATORS_LABEL, default="") == "true"
+    yield Fact("k8s.role_ref", {"kind": kind, "role": str(get(s.props, "roleRef", "name", default="")), "subjects": subjects, "administrators": labelled}, "roleRef.name")
 
 
 INTERNAL = {

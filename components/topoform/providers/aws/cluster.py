@@ -7,7 +7,8 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
+from ...naming import digest
+from ...resources import GpuCluster, GpuClusterArgs, api_networks, exec_kubeconfig
 from ...specs import NetworkSpec, NodePoolSpec
 from .keys import kms_key
 
@@ -20,6 +21,21 @@ NODE_POLICIES = {
     "cni": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
 }
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+"""The EKS access policy of a cluster administrator (cluster scope)."""
+
+
+def deployer_arn(parent: pulumi.Resource) -> str:
+    """The IAM principal running `pulumi up`, as an access entry names it: a role's own ARN (with
+    its path) rather than the session's ``assumed-role`` ARN."""
+    opts = pulumi.InvokeOptions(parent=parent)
+    caller = aws.get_caller_identity(opts=opts)
+    return aws.iam.get_session_context(arn=caller.arn, opts=opts).issuer_arn
+
+
+def _principal_name(arn: str) -> str:
+    """A stable logical name for a principal's entry: its last path segment and a hash of the ARN."""
+    return f"{arn.rsplit('/', 1)[-1].lower()[:32]}-{digest(arn)}"
 
 
 def _assume(service: str) -> str:
@@ -52,7 +68,7 @@ class AwsGpuCluster(GpuCluster):
         key = kms_key(self, self.child("secrets-key"), f"Kubernetes secrets of EKS cluster {args['cluster_name']}", args["tags"])
         aws.kms.Alias(self.child("secrets-key-alias"), name=f"alias/{args['cluster_name']}-secrets", target_key_id=key.key_id, opts=self.opts())
 
-        role = aws.iam.Role(self.child("cluster-role"), assume_role_policy=_assume("eks.amazonaws.com"), opts=self.opts())
+        role = aws.iam.Role(**self.naming("aws:iam/role:Role", "cluster-role"), assume_role_policy=_assume("eks.amazonaws.com"), opts=self.opts())
         cluster_policy = aws.iam.RolePolicyAttachment(
             self.child("cluster-role-policy"),
             role=role.name,
@@ -61,7 +77,7 @@ class AwsGpuCluster(GpuCluster):
         )
         # EKS encrypts secrets as the cluster role: it needs these actions on this key only.
         key_use = aws.iam.RolePolicy(
-            self.child("cluster-role-kms"),
+            **self.naming("aws:iam/rolePolicy:RolePolicy", "cluster-role-kms"),
             role=role.id,
             policy=key.arn.apply(
                 lambda arn: json.dumps(
@@ -85,7 +101,9 @@ class AwsGpuCluster(GpuCluster):
             retention_in_days=args["log_retention_days"],
             opts=self.opts(),
         )
-        public = args["api_access"] == "public"
+        # Nodes reach the API privately. The public endpoint exists only for the networks that
+        # must reach it from outside: the deployer's egress (and allowed_cidrs of a public API).
+        reach = api_networks(args)
         cluster = aws.eks.Cluster(
             self.child("eks"),
             name=args["cluster_name"],
@@ -94,8 +112,8 @@ class AwsGpuCluster(GpuCluster):
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=subnet_ids,
                 endpoint_private_access=True,
-                endpoint_public_access=public,
-                public_access_cidrs=args["allowed_cidrs"] if public else None,
+                endpoint_public_access=bool(reach.public),
+                public_access_cidrs=reach.public or None,
             ),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn),
@@ -104,17 +122,34 @@ class AwsGpuCluster(GpuCluster):
             enabled_cluster_log_types=CONTROL_PLANE_LOGS,
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
-                # The identity that runs `pulumi up` must reach the API to manage in-cluster objects.
-                bootstrap_cluster_creator_admin_permissions=True,
+                # No implicit entry for whoever creates the cluster: the deployer and the site's
+                # admins get explicit ones below (an implicit one would collide with them).
+                bootstrap_cluster_creator_admin_permissions=False,
             ),
             kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(service_ipv4_cidr=net["services_cidr"]),
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=args.get("support_type", "STANDARD")),
             deletion_protection=args["protect"],
             tags=args["tags"],
-            opts=self.stateful(depends_on=[cluster_policy, key_use, logs]),
+            # The bootstrap flag is create-only: clusters made with it on keep it (see the README).
+            opts=self.stateful(depends_on=[cluster_policy, key_use, logs], ignore_changes=["accessConfig.bootstrapClusterCreatorAdminPermissions"]),
         )
+        # Connected networks (a VPN, peering or Direct Connect into the VPC) reach the private
+        # endpoint through the cluster security group, which admits only itself by default.
+        sg = cluster.vpc_config.apply(lambda c: c.cluster_security_group_id or "")
+        for cidr in reach.private:
+            aws.vpc.SecurityGroupIngressRule(
+                self.child("api-from", cidr.replace("/", "-").replace(".", "-")),
+                security_group_id=sg,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                description="deployer network to the private Kubernetes API",
+                tags=args["tags"],
+                opts=self.opts(),
+            )
 
-        node_role = aws.iam.Role(self.child("node-role"), assume_role_policy=_assume("ec2.amazonaws.com"), opts=self.opts())
+        node_role = aws.iam.Role(**self.naming("aws:iam/role:Role", "node-role"), assume_role_policy=_assume("ec2.amazonaws.com"), opts=self.opts())
         attachments = [
             aws.iam.RolePolicyAttachment(self.child("node-role", short), role=node_role.name, policy_arn=arn, opts=self.opts())
             for short, arn in NODE_POLICIES.items()
@@ -144,6 +179,7 @@ class AwsGpuCluster(GpuCluster):
             )
         )
         issuer = cluster.identities.apply(lambda ids: (ids[0].oidcs[0].issuer or "") if ids and ids[0].oidcs else "")
+        authorized = self._admins(cluster, args)
         for arn, group in args.get("team_principals", {}).items():
             aws.eks.AccessEntry(
                 self.child("team", group.split("@")[0].replace(".", "-")),
@@ -154,7 +190,28 @@ class AwsGpuCluster(GpuCluster):
                 tags=args["tags"],
                 opts=self.opts(),
             )
-        self.finish(cluster.name, cluster.endpoint, kubeconfig, oidc_issuer=issuer)
+        self.finish(cluster.name, cluster.endpoint, kubeconfig, oidc_issuer=issuer, authorized=authorized)
+
+    def _admins(self, cluster: aws.eks.Cluster, args: GpuClusterArgs) -> list[pulumi.Resource]:
+        """Cluster-admin access entries for the identity running `pulumi up` and the site's
+        admins, one per principal: without them only the cluster's creator could ever manage it."""
+        principals = dict.fromkeys([*args.get("admins", []), deployer_arn(self)])
+        partition = aws.get_partition_output(opts=self.invoke_opts()).partition
+        made: list[pulumi.Resource] = []
+        for arn in principals:
+            role = self.child("admin", _principal_name(arn))
+            entry = aws.eks.AccessEntry(role, cluster_name=cluster.name, principal_arn=arn, type="STANDARD", tags=args["tags"], opts=self.opts())
+            made.append(
+                aws.eks.AccessPolicyAssociation(
+                    role,
+                    cluster_name=cluster.name,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=partition.apply(lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{ADMIN_POLICY}"),
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=self.opts(),
+                )
+            )
+        return made
 
     def _network(self, net: NetworkSpec, cluster_name: str, region: str, tags: dict[str, str], log_days: int) -> tuple[pulumi.Input[str], list[pulumi.Input[str]]]:
         existing = net.get("existing")
@@ -171,7 +228,7 @@ class AwsGpuCluster(GpuCluster):
         self._flow_logs(vpc, cluster_name, region, tags, log_days)
         # The default security group admits nothing; nodes use the cluster's own groups.
         aws.ec2.DefaultSecurityGroup(self.child("default-sg"), vpc_id=vpc.id, ingress=[], egress=[], opts=self.opts())
-        zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        zones = aws.get_availability_zones_output(state="available", opts=self.invoke_opts())
         igw = aws.ec2.InternetGateway(self.child("igw"), vpc_id=vpc.id, tags=tags, opts=self.opts())
         public_rt = aws.ec2.RouteTable(
             self.child("public-rt"),
@@ -242,9 +299,9 @@ class AwsGpuCluster(GpuCluster):
             opts=self.opts(),
         )
         # Only this account's flow logs in this region may assume it (no confused deputy).
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        account = aws.get_caller_identity_output(opts=self.invoke_opts()).account_id
         role = aws.iam.Role(
-            self.child("flow-logs-role"),
+            **self.naming("aws:iam/role:Role", "flow-logs-role"),
             assume_role_policy=account.apply(
                 lambda acct: json.dumps(
                     {
@@ -268,7 +325,7 @@ class AwsGpuCluster(GpuCluster):
         )
         # What the VPC Flow Logs service needs to write into this one log group, and nothing else.
         writer = aws.iam.RolePolicy(
-            self.child("flow-logs-role"),
+            **self.naming("aws:iam/rolePolicy:RolePolicy", "flow-logs-role"),
             role=role.id,
             policy=group.arn.apply(
                 lambda arn: json.dumps(
@@ -315,7 +372,7 @@ class AwsGpuCluster(GpuCluster):
             f"k8s.io/cluster-autoscaler/{args['cluster_name']}": "owned",
         }
         template = aws.ec2.LaunchTemplate(
-            self.child("pool", key),
+            **self.naming("aws:ec2/launchTemplate:LaunchTemplate", "pool", key),
             description=f"Nodes of pool {key} in {args['cluster_name']}",
             update_default_version=True,
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
@@ -348,7 +405,7 @@ class AwsGpuCluster(GpuCluster):
             opts=self.opts(),
         )
         return aws.eks.NodeGroup(
-            self.child("pool", key),
+            **self.naming("aws:eks/nodeGroup:NodeGroup", "pool", key),
             cluster_name=cluster.name,
             node_role_arn=node_role.arn,
             subnet_ids=subnet_ids,

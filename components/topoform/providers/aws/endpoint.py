@@ -13,11 +13,15 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from ...model import covers_world
 from ...resources import Endpoint, EndpointArgs
 
 __all__ = ["TLS_POLICY", "AwsEndpoint"]
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+HEALTH_CHECK_REGIONS = ["us-east-1", "us-west-2", "eu-west-1"]
+"""Where Route 53 health checks probe from: three regions, two address ranges each (plus the
+GLOBAL block): 7 ranges the NLB's security group admits, not all 31."""
 ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-"
 
 
@@ -36,26 +40,39 @@ class AwsEndpoint(Endpoint):
             f"{ANNOTATION}additional-resource-tags": ",".join(f"{k}={v}" for k, v in args["tags"].items()),
         }
         zone_id: pulumi.Output[str] | None = None
-        if public and not args.get("secondary") and "domain" in args:
-            zone_id = aws.route53.get_zone_output(name=args["dns_zone"], private_zone=False, opts=pulumi.InvokeOutputOptions(parent=self)).zone_id
+        secondary = bool(args.get("secondary"))
+        # A primary, and a failover target that clients reach by DNS, terminate TLS for the domain.
+        if public and "domain" in args and (not secondary or args.get("tls") == "load-balancer"):
+            zone_id = aws.route53.get_zone_output(name=args["dns_zone"], private_zone=False, opts=self.invoke_opts()).zone_id
             cert = self._certificate(args["domain"], zone_id, args)
             annotations[f"{ANNOTATION}ssl-cert"] = cert
             annotations[f"{ANNOTATION}ssl-ports"] = "443"
             annotations[f"{ANNOTATION}ssl-negotiation-policy"] = TLS_POLICY
         if not public:
             annotations[f"{ANNOTATION}internal"] = "true"
+        failover = public and not secondary and args.get("failover_target") is not None
         svc = self.service(
             "LoadBalancer",
             annotations,
             ports=[443] if public else None,
-            load_balancer_source_ranges=args["allowed_cidrs"] or None,
+            load_balancer_source_ranges=self._source_ranges(args["allowed_cidrs"], failover),
         )
         self.allow_ingress()
         hostname = svc.status.apply(lambda s: (s.load_balancer.ingress[0].hostname or "") if s and s.load_balancer and s.load_balancer.ingress else "")
-        if zone_id is not None:
+        if zone_id is not None and not secondary:
             self._dns(zone_id, hostname, args)
         scheme = "https" if public else "http"
         self.finish(hostname, f"{scheme}://{args.get('domain') or '<address>'}")
+
+    def _source_ranges(self, allowed: list[str], failover: bool) -> pulumi.Input[list[str]] | None:
+        """Who may reach the load balancer: ``allowed_cidrs``, and with DNS failover Route 53's
+        health checkers of the regions that probe it ("Add these ranges to the list of allowed IP
+        address ranges if you're using Route 53 health checks"), else the primary always looks
+        down and DNS always answers with the secondary."""
+        if not failover or covers_world(allowed):
+            return allowed or None
+        checkers = aws.get_ip_ranges_output(services=["route53_healthchecks"], regions=["global", *HEALTH_CHECK_REGIONS], opts=self.invoke_opts())
+        return checkers.cidr_blocks.apply(lambda blocks: [*allowed, *sorted(set(blocks) - set(allowed))])
 
     def _certificate(self, domain: str, zone_id: pulumi.Output[str], args: EndpointArgs) -> pulumi.Output[str]:
         cert = aws.acm.Certificate(
@@ -96,6 +113,8 @@ class AwsEndpoint(Endpoint):
             resource_path=args["health_path"],
             request_interval=30 if args["health_interval_seconds"] >= 30 else 10,
             failure_threshold=3,
+            # Three checker regions (the fewest Route 53 takes), whose ranges the NLB admits.
+            regions=HEALTH_CHECK_REGIONS,
             tags={**args["tags"], "Name": self.child("health")},
             opts=self.opts(),
         )

@@ -62,7 +62,7 @@ class AwsWorkloadIdentity(WorkloadIdentity):
     def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("AwsWorkloadIdentity", name, args, opts)
         role = aws.iam.Role(
-            self.child("role"),
+            **self.naming("aws:iam/role:Role", "role"),
             assume_role_policy=json.dumps(
                 {
                     "Version": "2012-10-17",
@@ -81,7 +81,7 @@ class AwsWorkloadIdentity(WorkloadIdentity):
                 store = args["stores"][grant["store"]]
                 parts += [grant["mode"], store.store_id, store.key_id]
             aws.iam.RolePolicy(
-                self.child("access"),
+                **self.naming("aws:iam/rolePolicy:RolePolicy", "access"),
                 role=role.id,
                 policy=pulumi.Output.all(*parts).apply(lambda v: _policy([(v[i], v[i + 1], v[i + 2]) for i in range(0, len(v), 3)])),
                 opts=self.opts(),

@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 from ...errors import Path, Problem
 from ...model import Cluster, SiteNetwork
-from ...specs import NetworkSpec
-from ..base import CloudProfile, overlap_problems, split_cidr
+from ...specs import GpuClusterSpec, NetworkSpec
+from ..base import CloudProfile, overlap_problems, split_cidr, split_networks
 
 __all__ = ["AwsProfile"]
 
@@ -19,6 +19,7 @@ class AwsProfile(CloudProfile):
     name: ClassVar[str] = "aws"
     unsupported = CloudProfile.cloud_unsupported
     cluster_name_limit = 100
+    api_cidr_limit = 40  # EKS public access CIDR blocks (not adjustable)
     device_plugin = False
 
     def network(self, base: Path, net: SiteNetwork) -> tuple[NetworkSpec | None, list[Problem]]:
@@ -38,6 +39,12 @@ class AwsProfile(CloudProfile):
             "cidr": net.cidr, "zones": net.zones, "nat": net.nat, "private_subnets": private, "public_subnets": public,
             "pods_cidr": net.pods_cidr, "services_cidr": net.services_cidr,
         }, problems
+
+    def deployer_access(self, spec: GpuClusterSpec) -> str:
+        public, private = split_networks(spec)
+        reach = [f"public endpoint for {', '.join(public)}"] if public else ["private endpoint only"]
+        reach += [f"443 from {', '.join(private)}"] if private else []
+        return f"{'; '.join(reach)}; cluster-admin access entries for the deployer and {len(spec.get('admins', []))} admin(s)"
 
     def pool_image(self, gpu: bool) -> str:
         return "BOTTLEROCKET_x86_64_NVIDIA" if gpu else "BOTTLEROCKET_x86_64"

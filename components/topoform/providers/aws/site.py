@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
 
 from ...planner import SitePlan
-from ...resources import SiteConnection
+from ...resources import SiteConnection, Utilities
 
 __all__ = ["connect"]
 
 
-def connect(site: SitePlan, region: str, name: str, tags: dict[str, str], opts: pulumi.ResourceOptions | None = None) -> SiteConnection:
+def connect(
+    site: SitePlan, region: str, name: str, tags: dict[str, str], opts: pulumi.ResourceOptions | None = None,
+    *,
+    utilities: Utilities | None = None,
+    shared: dict[Any, Any] | None = None,
+) -> SiteConnection:
     """An AWS provider pinned to ``region`` (and to the site's account, if given), tagging everything."""
     return SiteConnection(aws.Provider(
         name,

@@ -86,17 +86,20 @@ class AwsEncryptedStore(EncryptedStore):
         primary = self._bucket("", args, None)
         replica_name: pulumi.Input[str] = ""
         replica_key_id: pulumi.Input[str] = ""
+        replica_id: pulumi.Input[str] = ""
         if "replica" in args:
             replica = self._bucket("replica", args, args["replica_provider"])
             self._replication(primary, replica, args)
             replica_name = replica.bucket.bucket
             replica_key_id = replica.key_arn
+            replica_id = replica.bucket.arn
         self.finish(
             primary.bucket.bucket,
             primary.key_arn,
             replica_name,
             replica_key_id,
             store_id=primary.bucket.arn,
+            replica_store_id=replica_id,
             velero_location=primary.bucket.bucket.apply(
                 lambda b: {"provider": "velero.io/aws", "objectStorage": {"bucket": b, "prefix": "velero"}, "config": {"region": args["region"]}}
             ),
@@ -110,7 +113,7 @@ class AwsEncryptedStore(EncryptedStore):
         key = None
         if args["customer_managed_key"]:
             key = kms_key(self, self.child(*prefix, "key"), f"{self._name} {role or 'primary'} bucket", tags, **extra)
-        bucket = aws.s3.Bucket(self.child(*prefix, "bucket"), force_destroy=False, tags=tags, opts=self.stateful(**extra))
+        bucket = aws.s3.Bucket(**self.naming("aws:s3/bucket:Bucket", *prefix, "bucket"), force_destroy=False, tags=tags, opts=self.stateful(**extra))
         versioning = aws.s3.BucketVersioning(
             self.child(*prefix, "versioning"),
             bucket=bucket.id,
@@ -175,7 +178,7 @@ class AwsEncryptedStore(EncryptedStore):
 
     def _replication(self, source: _Bucket, replica: _Bucket, args: StoreArgs) -> None:
         role = aws.iam.Role(
-            self.child("replication-role"),
+            **self.naming("aws:iam/role:Role", "replication-role"),
             assume_role_policy=json.dumps(
                 {
                     "Version": "2012-10-17",
@@ -186,7 +189,7 @@ class AwsEncryptedStore(EncryptedStore):
             opts=self.opts(),
         )
         policy = aws.iam.RolePolicy(
-            self.child("replication-role-policy"),
+            **self.naming("aws:iam/rolePolicy:RolePolicy", "replication-role-policy"),
             role=role.id,
             policy=pulumi.Output.all(source.bucket.arn, replica.bucket.arn, source.key_arn, replica.key_arn).apply(
                 lambda a: _replication_policy(a[0], a[1], a[2], a[3])

@@ -11,14 +11,26 @@ import pulumi_azure_native as azure
 import yaml
 
 from ...kube import device_plugin
-from .keys import role_assignment, vault_key
-from ...resources import GpuCluster, GpuClusterArgs
+from ...naming import physical
+from ...resources import GpuCluster, GpuClusterArgs, api_networks
+from .keys import GRANT_WAIT, role_assignment, vault_key, wait
 from ...specs import NodePoolSpec
 
 __all__ = ["AzureGpuCluster"]
 
 CONTROL_PLANE_LOGS = ["kube-apiserver", "kube-audit-admin", "kube-controller-manager", "kube-scheduler", "cluster-autoscaler", "guard"]
 SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
+PRINCIPAL_TYPES = {"user": "User", "group": "Group", "servicePrincipal": "ServicePrincipal"}
+RBAC_WAIT = "300s"
+"""AKS: 'New role assignments can take up to five minutes to propagate and be updated by the
+authorization server' (Azure Kubernetes Service docs, Entra ID authorization)."""
+DNS_PREFIX_LIMIT = 54
+"""AKS dnsPrefix: 1-54 letters, digits and hyphens, a letter or digit at each end."""
+
+
+def dns_prefix(cluster_name: str) -> str:
+    """The cluster's DNS prefix: its name when that fits (a change replaces the cluster)."""
+    return physical(cluster_name, limit=DNS_PREFIX_LIMIT)
 
 
 def _system_pool(pools: dict[str, NodePoolSpec]) -> str:
@@ -67,38 +79,58 @@ class AzureGpuCluster(GpuCluster):
         region = args["region"]
         tags = args["tags"]
         net = args["network"]
-        client = azure.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        client = azure.authorization.get_client_config_output(opts=self.invoke_opts())
 
         if "resource_group" in args:
             rg_name: pulumi.Input[str] = args["resource_group"]
         else:
-            rg = azure.resources.ResourceGroup(self.child("rg"), location=region, tags=tags, opts=self.stateful())
+            n = self.named("azure-native:resources:ResourceGroup", "rg")
+            rg = azure.resources.ResourceGroup(n.name, **n.kwargs, location=region, tags=tags, opts=self.stateful(**n.opts))
             rg_name = rg.name
         self.resource_group_name = pulumi.Output.from_input(rg_name)
 
         existing = net.get("existing")
         if existing:
             subnet_id: pulumi.Input[str] = existing["subnet_id"]
+            apiserver_subnet_id: pulumi.Input[str] = existing["apiserver_subnet_id"]
         else:
+            n = self.named("azure-native:network:VirtualNetwork", "vnet")
             vnet = azure.network.VirtualNetwork(
-                self.child("vnet"),
+                n.name,
+                **n.kwargs,
                 resource_group_name=rg_name,
                 location=region,
                 address_space=azure.network.AddressSpaceArgs(address_prefixes=[net["cidr"]]),
                 tags=tags,
-                opts=self.opts(ignore_changes=["subnets"]),
+                opts=self.opts(ignore_changes=["subnets"], **n.opts),
             )
+            n = self.named("azure-native:network:Subnet", "nodes")
             subnet = azure.network.Subnet(
-                self.child("nodes"),
+                n.name,
+                **n.kwargs,
                 resource_group_name=rg_name,
                 virtual_network_name=vnet.name,
                 address_prefix=net["private_subnets"][0],
-                opts=self.opts(),
+                opts=self.opts(**n.opts),
             )
             subnet_id = subnet.id
+            # API Server VNet Integration: the API server's internal load balancer lives in this
+            # subnet, so nodes reach it privately whatever the public endpoint admits.
+            apiserver = azure.network.Subnet(
+                self.child("apiserver"),
+                resource_group_name=rg_name,
+                virtual_network_name=vnet.name,
+                subnet_name="apiserver",
+                address_prefix=net["apiserver_subnet"],
+                delegations=[azure.network.DelegationArgs(name="aks-apiserver", service_name="Microsoft.ContainerService/managedClusters")],
+                opts=self.opts(depends_on=[subnet]),
+            )
+            apiserver_subnet_id = apiserver.id
 
+        n = self.named("azure-native:managedidentity:UserAssignedIdentity", "identity")
         identity = azure.managedidentity.UserAssignedIdentity(
-            self.child("identity"), resource_group_name=rg_name, location=region, tags=tags, opts=self.opts()
+            n.name,
+            **n.kwargs, resource_group_name=rg_name, location=region, tags=tags, opts=self.opts(**n.opts)
         )
         self.identity_principal_id = identity.principal_id
 
@@ -109,22 +141,29 @@ class AzureGpuCluster(GpuCluster):
             )
         ]
         if not existing:
-            grants.append(
+            # The cluster identity must manage both subnets ("Lack of permissions at the API server
+            # subnet can cause a provisioning failure").
+            grants += [
+                role_assignment(self, self.child("identity-subnet"), identity.principal_id, "network-contributor", subnet_id, client.subscription_id),
                 role_assignment(
-                    self, self.child("identity-subnet"), identity.principal_id, "network-contributor", subnet_id, client.subscription_id
-                )
-            )
+                    self, self.child("identity-apiserver-subnet"), identity.principal_id, "network-contributor", apiserver_subnet_id, client.subscription_id
+                ),
+            ]
+        # Azure applies role assignments within minutes: the cluster waits before using them.
+        granted = wait(self, "grants", grants, GRANT_WAIT)
 
         pools = args["node_pools"]
         system = _system_pool(pools)
-        public = args["api_access"] == "public"
+        # The API endpoint is public only for the networks that must reach it from outside (the
+        # deployer's egress, a public API's allow-list); with none, it is private to the VNet.
+        reach = api_networks(args)
         services = ipaddress.ip_network(net["services_cidr"])
         cluster = azure.containerservice.ManagedCluster(
             self.child("aks"),
             resource_name_=args["cluster_name"],
             resource_group_name=rg_name,
             location=region,
-            dns_prefix=args["cluster_name"],
+            dns_prefix=dns_prefix(args["cluster_name"]),
             kubernetes_version=args["kubernetes_version"],
             sku=azure.containerservice.ManagedClusterSKUArgs(name="Base", tier=args.get("sku_tier", "Standard")),
             identity=azure.containerservice.ManagedClusterIdentityArgs(
@@ -134,8 +173,10 @@ class AzureGpuCluster(GpuCluster):
             disable_local_accounts=True,
             aad_profile=azure.containerservice.ManagedClusterAADProfileArgs(managed=True, enable_azure_rbac=True),
             api_server_access_profile=azure.containerservice.ManagedClusterAPIServerAccessProfileArgs(
-                enable_private_cluster=not public,
-                authorized_ip_ranges=args["allowed_cidrs"] if public else None,
+                enable_private_cluster=not reach.public,
+                authorized_ip_ranges=reach.public or None,
+                enable_vnet_integration=True,
+                subnet_id=apiserver_subnet_id,
             ),
             oidc_issuer_profile=azure.containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=azure.containerservice.ManagedClusterSecurityProfileArgs(
@@ -166,17 +207,20 @@ class AzureGpuCluster(GpuCluster):
                 )
             ],
             tags=tags,
-            opts=self.stateful(depends_on=grants, ignore_changes=["agentPoolProfiles[0].count"]),
+            opts=self.stateful(depends_on=granted, ignore_changes=["agentPoolProfiles[0].count"]),
         )
+        authorized = self._admins(cluster, args, client)
 
+        n = self.named("azure-native:operationalinsights:Workspace", "logs")
         workspace = azure.operationalinsights.Workspace(
-            self.child("logs"),
+            n.name,
+            **n.kwargs,
             resource_group_name=rg_name,
             location=region,
             retention_in_days=min(args["log_retention_days"], 730),
             sku=azure.operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
             tags=tags,
-            opts=self.opts(),
+            opts=self.opts(**n.opts),
         )
         azure.monitor.DiagnosticSetting(
             self.child("control-plane-logs"),
@@ -204,14 +248,29 @@ class AzureGpuCluster(GpuCluster):
             resource_group_name=rg_name,
             resource_name=cluster.name,
             format="exec",
-            opts=pulumi.InvokeOutputOptions(parent=self),
+            opts=self.invoke_opts(),
         )
         kubeconfig = credentials.kubeconfigs.apply(lambda ks: _azurecli_login(ks[0].value))
         endpoint = pulumi.Output.all(cluster.private_fqdn, cluster.fqdn).apply(lambda f: f"https://{f[0] or f[1]}:443")
         issuer = cluster.oidc_issuer_profile.apply(lambda p: (p.issuer_url or "") if p else "")
-        self.finish(cluster.name, endpoint, kubeconfig, oidc_issuer=issuer)
+        self.finish(cluster.name, endpoint, kubeconfig, oidc_issuer=issuer, authorized=authorized)
         if args.get("device_plugin"):
             device_plugin(self.child("nvidia-device-plugin"), self.kubernetes_provider, self)
+
+    def _admins(self, cluster: azure.containerservice.ManagedCluster, args: GpuClusterArgs, client: pulumi.Output[Any]) -> list[pulumi.Resource]:
+        """Azure Kubernetes Service RBAC Cluster Admin on this cluster for the identity running
+        `pulumi up` and the site's admins (with Azure RBAC, no one has Kubernetes rights without
+        a data-action role, not even a subscription Owner); then the documented wait."""
+        deployer = PRINCIPAL_TYPES[args.get("deployer_principal", "user")]
+        principals: list[tuple[str, pulumi.Input[str], str]] = [("deployer", client.object_id, deployer)]
+        for admin in args.get("admins", []):
+            kind, _, object_id = admin.partition(":")
+            principals.append((f"admin-{object_id}", object_id, PRINCIPAL_TYPES[kind]))
+        grants = [
+            role_assignment(self, self.child(role), principal, "aks-rbac-cluster-admin", cluster.id, client.subscription_id, principal_type=kind)
+            for role, principal, kind in principals
+        ]
+        return wait(self, "rbac", grants, RBAC_WAIT)
 
     def _pool_args(self, pool: NodePoolSpec, subnet_id: pulumi.Input[str], tags: dict[str, str]) -> dict[str, Any]:
         spot = pool["spot"]

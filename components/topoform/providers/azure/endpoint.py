@@ -7,8 +7,9 @@ static public IP that admits only the ``AzureFrontDoor.Backend`` service tag; Fr
 it over HTTP on that restricted path (serve TLS in the workload for end-to-end encryption).
 Internal: an internal load balancer on private addresses.
 
-Failover: the secondary is a second origin of priority 2 in the same origin group, reached over
-HTTPS; Front Door's health probes move traffic to it. Not Traffic Manager: a managed Front Door
+Failover: the secondary is a second origin of priority 2 in the same origin group, another AKS
+cluster exposed exactly like the primary origin (port 80, open only to Front Door); Front Door's
+health probes move traffic to it. Not Traffic Manager: a managed Front Door
 certificate does not renew when the domain resolves through Traffic Manager (Front Door cannot
 verify the chain), so a Traffic Manager in front would break TLS within a year.
 """
@@ -35,10 +36,47 @@ class AzureEndpoint(Endpoint):
     """A public endpoint through Front Door (with a priority-2 origin for failover), or an
     internal load balancer."""
 
+    def _origin(self, args: EndpointArgs, health: dict[str, str]) -> azure.network.PublicIPAddress:
+        """A Front Door origin: the cluster's load balancer on a static public IP, port 80, open
+        only to the AzureFrontDoor.Backend service tag (no client ranges: Front Door's WAF holds
+        the allow-list)."""
+        client = azure.authorization.get_client_config_output(opts=self.invoke_opts())
+        n = self.named("azure-native:network:PublicIPAddress", "ip")
+        pip = azure.network.PublicIPAddress(
+            n.name,
+            **n.kwargs,
+            resource_group_name=args["resource_group"],
+            location=args["region"],
+            sku=azure.network.PublicIPAddressSkuArgs(name="Standard"),
+            public_ip_allocation_method="Static",
+            tags=args["tags"],
+            opts=self.opts(**n.opts),
+        )
+        grant = role_assignment(self, self.child("ip-grant"), args["cluster_principal_id"], "network-contributor", pip.id, client.subscription_id)
+        self.service(
+            "LoadBalancer",
+            {
+                **health,
+                f"{ANNOTATION}pip-name": pip.name,
+                f"{ANNOTATION}load-balancer-resource-group": args["resource_group"],
+                f"{ANNOTATION}allowed-service-tags": "AzureFrontDoor.Backend",
+            },
+            ports=[80],
+            depends_on=[grant],
+            app_protocol="http",
+        )
+        return pip
+
     def __init__(self, name: str, args: EndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("AzureEndpoint", name, args, opts)
         self.allow_ingress()
         health = {f"{ANNOTATION}load-balancer-health-probe-request-path": args["health_path"]}
+        if args.get("failover_via") == "front-door":
+            # The primary's Front Door forwards to this cluster as to its own origin.
+            pip = self._origin(args, health)
+            address = pip.ip_address.apply(lambda ip: ip or "")
+            self.finish(address, pulumi.Output.concat("http://", address))
+            return
         if not args["public"] or args.get("secondary") or "domain" not in args:
             annotations = {**health, f"{ANNOTATION}load-balancer-internal": "true"} if not args["public"] else health
             svc = self.service(
@@ -54,37 +92,19 @@ class AzureEndpoint(Endpoint):
 
         rg = args["resource_group"]
         domain = args["domain"]
-        client = azure.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        pip = azure.network.PublicIPAddress(
-            self.child("ip"),
-            resource_group_name=rg,
-            location=args["region"],
-            sku=azure.network.PublicIPAddressSkuArgs(name="Standard"),
-            public_ip_allocation_method="Static",
-            tags=args["tags"],
-            opts=self.opts(),
-        )
-        grant = role_assignment(self, self.child("ip-grant"), args["cluster_principal_id"], "network-contributor", pip.id, client.subscription_id)
-        self.service(
-            "LoadBalancer",
-            {
-                **health,
-                f"{ANNOTATION}pip-name": pip.name,
-                f"{ANNOTATION}load-balancer-resource-group": rg,
-                f"{ANNOTATION}allowed-service-tags": "AzureFrontDoor.Backend",
-            },
-            ports=[80],
-            depends_on=[grant],
-            app_protocol="http",
-        )
+        pip = self._origin(args, health)
+        n = self.named("azure-native:cdn:Profile", "afd")
         profile = azure.cdn.Profile(
-            self.child("afd"), resource_group_name=rg, location="global", sku=azure.cdn.SkuArgs(name=AFD_SKU), tags=args["tags"], opts=self.opts()
+            n.name,
+            **n.kwargs, resource_group_name=rg, location="global", sku=azure.cdn.SkuArgs(name=AFD_SKU), tags=args["tags"], opts=self.opts(**n.opts)
         )
         endpoint = azure.cdn.AFDEndpoint(
             self.child("afd-endpoint"), resource_group_name=rg, profile_name=profile.name, location="global", enabled_state="Enabled", opts=self.opts()
         )
+        n = self.named("azure-native:cdn:AFDOriginGroup", "afd-origins")
         group = azure.cdn.AFDOriginGroup(
-            self.child("afd-origins"),
+            n.name,
+            **n.kwargs,
             resource_group_name=rg,
             profile_name=profile.name,
             load_balancing_settings=azure.cdn.LoadBalancingSettingsParametersArgs(sample_size=4, successful_samples_required=3),
@@ -94,10 +114,12 @@ class AzureEndpoint(Endpoint):
                 probe_request_type=azure.cdn.HealthProbeRequestType.GET,
                 probe_interval_in_seconds=args["health_interval_seconds"],
             ),
-            opts=self.opts(),
+            opts=self.opts(**n.opts),
         )
+        n = self.named("azure-native:cdn:AFDOrigin", "afd-origin")
         origin = azure.cdn.AFDOrigin(
-            self.child("afd-origin"),
+            n.name,
+            **n.kwargs,
             resource_group_name=rg,
             profile_name=profile.name,
             origin_group_name=group.name,
@@ -108,7 +130,7 @@ class AzureEndpoint(Endpoint):
             priority=1,
             weight=1000,
             enabled_state="Enabled",
-            opts=self.opts(),
+            opts=self.opts(**n.opts),
         )
         zone, dns_rg = args["dns_zone"], args["dns_resource_group"]
         custom = azure.cdn.AFDCustomDomain(
@@ -129,8 +151,10 @@ class AzureEndpoint(Endpoint):
             txt_records=[azure.dns.TxtRecordArgs(value=[custom.validation_properties.apply(lambda v: (v.validation_token or "") if v else "")])],
             opts=self.opts(),
         )
+        n = self.named("azure-native:cdn:Route", "afd-route")
         azure.cdn.Route(
-            self.child("afd-route"),
+            n.name,
+            **n.kwargs,
             resource_group_name=rg,
             profile_name=profile.name,
             endpoint_name=endpoint.name,
@@ -142,7 +166,7 @@ class AzureEndpoint(Endpoint):
             link_to_default_domain="Disabled",
             patterns_to_match=["/*"],
             enabled_state="Enabled",
-            opts=self.opts(depends_on=[origin]),
+            opts=self.opts(depends_on=[origin], **n.opts),
         )
         waf = azure.frontdoor.Policy(
             self.child("waf"),
@@ -186,8 +210,10 @@ class AzureEndpoint(Endpoint):
         )
         target = args.get("failover_target")
         if target is not None:
+            n = self.named("azure-native:cdn:AFDOrigin", "afd-origin-secondary")
             azure.cdn.AFDOrigin(
-                self.child("afd-origin-secondary"),
+                n.name,
+                **n.kwargs,
                 resource_group_name=rg,
                 profile_name=profile.name,
                 origin_group_name=group.name,
@@ -199,7 +225,7 @@ class AzureEndpoint(Endpoint):
                 weight=1000,
                 enabled_state="Enabled",
                 enforce_certificate_name_check=True,
-                opts=self.opts(),
+                opts=self.opts(**n.opts),
             )
         front = endpoint.host_name
         answer: pulumi.Input[str] = front

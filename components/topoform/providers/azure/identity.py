@@ -22,22 +22,26 @@ class AzureWorkloadIdentity(WorkloadIdentity):
 
     def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("AzureWorkloadIdentity", name, args, opts)
-        client = azure.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        client = azure.authorization.get_client_config_output(opts=self.invoke_opts())
+        n = self.named("azure-native:managedidentity:UserAssignedIdentity", "identity")
         identity = azure.managedidentity.UserAssignedIdentity(
-            self.child("identity"),
+            n.name,
+            **n.kwargs,
             resource_group_name=args["resource_group"],
             location=args["region"],
             tags=args["tags"],
-            opts=self.opts(),
+            opts=self.opts(**n.opts),
         )
+        n = self.named("azure-native:managedidentity:FederatedIdentityCredential", "federation")
         azure.managedidentity.FederatedIdentityCredential(
-            self.child("federation"),
+            n.name,
+            **n.kwargs,
             resource_group_name=args["resource_group"],
             resource_name_=identity.name,
             issuer=args["oidc_issuer"],
             subject=f"system:serviceaccount:{args['namespace']}:{args['service_account']}",
             audiences=["api://AzureADTokenExchange"],
-            opts=self.opts(),
+            opts=self.opts(**n.opts),
         )
         for grant in args["grants"]:
             role_assignment(

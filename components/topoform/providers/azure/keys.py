@@ -11,7 +11,7 @@ import pulumi_azure_native as azure
 from ...naming import digest, physical
 from ...resources import Component
 
-__all__ = ["ROLE", "VaultKey", "role_assignment", "vault_key"]
+__all__ = ["GRANT_WAIT", "ROLE", "VaultKey", "role_assignment", "vault_key", "wait"]
 
 # Built-in role definition IDs (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 ROLE = {
@@ -20,8 +20,14 @@ ROLE = {
     "network-contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
     "storage-blob-data-reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
     "storage-blob-data-contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    # Every Kubernetes data action on one cluster (Azure RBAC for Kubernetes authorization).
+    "aks-rbac-cluster-admin": "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
 }
 SOFT_DELETE_DAYS = 90  # the maximum Key Vault allows
+GRANT_WAIT = "120s"
+"""Azure role assignments 'can take up to 10 minutes' to take effect; Key Vault and network grants
+used by a storage account or cluster created right after fail intermittently without a wait
+(Azure/bicep#16601: 'successful if the deployment is retried'). A rerun is always safe."""
 
 
 @dataclass
@@ -48,9 +54,11 @@ def vault_key(
     environment, such as the cluster's or the storage account's) gives the readable prefix and,
     with the role, the hash suffix; the same topology always gets the same name."""
     full = "-".join((unique, *role))
+    # A deleted vault keeps its name for the soft-delete period (purge protection forbids freeing
+    # it): protected environments keep theirs, others get a random suffix per deployment.
     vault = azure.keyvault.Vault(
         owner.child(*role, "kv"),
-        vault_name=f"{physical(full, limit=17)}-{digest(full)}",
+        vault_name=owner.unique_name("-".join((*role, "kv")), full, 24, stable=f"{physical(full, limit=17)}-{digest(full)}", **extra),
         resource_group_name=resource_group,
         location=region,
         properties=azure.keyvault.VaultPropertiesArgs(
@@ -94,16 +102,36 @@ def role_assignment(
     role: str,
     scope: pulumi.Input[str],
     subscription_id: pulumi.Output[str],
+    principal_type: str = "ServicePrincipal",
     **extra: Any,
 ) -> azure.authorization.RoleAssignment:
-    """One built-in role for one service principal on one scope (never a subscription)."""
+    """One built-in role for one principal on one scope (never a subscription). Managed
+    identities are service principals; saying so also spares new ones Entra ID's replication
+    delay. The type must match the principal (ARM refuses UnmatchedPrincipalType)."""
     return azure.authorization.RoleAssignment(
         name,
         principal_id=principal_id,
-        principal_type="ServicePrincipal",
+        principal_type=principal_type,
         role_definition_id=subscription_id.apply(
             lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{ROLE[role]}"
         ),
         scope=scope,
         opts=owner.opts(**extra),
     )
+
+
+def wait(owner: Component, role: str, grants: list[azure.authorization.RoleAssignment], duration: str, **extra: Any) -> list[pulumi.Resource]:
+    """What consumers of ``grants`` wait for: the grants, then ``duration`` for Azure to apply
+    them (once, when a grant is made)."""
+    if not grants:
+        return []
+    import pulumiverse_time as time
+
+    return [
+        time.Sleep(
+            owner.child(role, "wait"),
+            create_duration=duration,
+            triggers={f"grant{i}": g.id for i, g in enumerate(grants)},
+            opts=owner.opts(depends_on=list(grants), **{k: v for k, v in extra.items() if k != "provider"}),
+        )
+    ]

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 from ...errors import Path, Problem
 from ...model import Cluster, SiteNetwork
 from ...naming import compact, digest
-from ...specs import NetworkSpec
-from ..base import CloudProfile, overlap_problems
+from ...specs import GpuClusterSpec, NetworkSpec
+from ..base import CloudProfile, overlap_problems, split_networks
 
 __all__ = ["AzureProfile"]
 
@@ -21,19 +21,37 @@ class AzureProfile(CloudProfile):
     name: ClassVar[str] = "azure"
     unsupported = CloudProfile.cloud_unsupported
     cluster_name_limit = 63
+    api_cidr_limit = 2000  # authorized IP ranges with API Server VNet Integration (200 without)
     device_plugin = True
 
     def network(self, base: Path, net: SiteNetwork) -> tuple[NetworkSpec | None, list[Problem]]:
-        node_subnet = next(ipaddress.ip_network(net.cidr).subnets(prefixlen_diff=1))
+        cidr = ipaddress.ip_network(net.cidr)
+        if net.existing is None and (cidr.version != 4 or cidr.prefixlen > 24):
+            return None, [Problem((*base, "cidr"), f"{net.cidr} is too small for a node subnet and an API server subnet; use an IPv4 /24 or larger")]
+        node_subnet, rest = cidr.subnets(prefixlen_diff=1)
         spec: NetworkSpec = {
             "cidr": net.cidr, "zones": net.zones, "nat": net.nat, "private_subnets": [str(node_subnet)], "public_subnets": [],
             "pods_cidr": net.pods_cidr, "services_cidr": net.services_cidr,
+            # API Server VNet Integration: a /28 (the minimum) of the VNet's second half, for the API server alone.
+            "apiserver_subnet": str(next(rest.subnets(new_prefix=28))),
         }
         if net.existing is not None:
-            if not net.existing.subnet_id:
-                return None, [Problem((*base, "existing"), "an existing Azure network needs subnet_id (the node subnet's resource ID)")]
-            spec["existing"] = {"subnet_id": net.existing.subnet_id}
+            missing = [f for f in ("subnet_id", "apiserver_subnet_id") if not getattr(net.existing, f)]
+            if missing:
+                return None, [
+                    Problem(
+                        (*base, "existing"),
+                        f"an existing Azure network needs {' and '.join(missing)} (the node subnet's resource ID; a /28 or larger subnet "
+                        "delegated to Microsoft.ContainerService/managedClusters for the API server)",
+                    )
+                ]
+            spec["existing"] = {"subnet_id": str(net.existing.subnet_id), "apiserver_subnet_id": str(net.existing.apiserver_subnet_id)}
         return spec, overlap_problems(base, net, net.pods_cidr, net.services_cidr)
+
+    def deployer_access(self, spec: GpuClusterSpec) -> str:
+        public, private = split_networks(spec)
+        reach = f"VNet-integrated, public endpoint for {', '.join(public)}" if public else "VNet-integrated private endpoint"
+        return f"{reach}; RBAC Cluster Admin for the deployer and {len(spec.get('admins', []))} admin(s)"
 
     def pool_image(self, gpu: bool) -> str:
         # Azure Linux node pools do not offer the A100/H100 sizes; Ubuntu does.

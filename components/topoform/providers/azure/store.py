@@ -9,7 +9,7 @@ import pulumi
 import pulumi_azure_native as azure
 
 from ...resources import EncryptedStore, StoreArgs
-from .keys import role_assignment, vault_key
+from .keys import GRANT_WAIT, role_assignment, vault_key, wait
 
 __all__ = ["AzureEncryptedStore"]
 
@@ -26,6 +26,11 @@ class _Account:
     container: azure.storage.BlobContainer
 
 
+def _container_id(account: azure.storage.StorageAccount) -> pulumi.Output[str]:
+    """The resource ID of the account's one container: what identities' grants are scoped to."""
+    return account.id.apply(lambda i: f"{i}/blobServices/default/containers/{CONTAINER}")
+
+
 class AzureEncryptedStore(EncryptedStore):
     """A StorageV2 account: encryption with a Key Vault key (purge protection on, rotated yearly)
     through a user-assigned identity, infrastructure encryption, HTTPS only, TLS 1.2 minimum,
@@ -35,22 +40,25 @@ class AzureEncryptedStore(EncryptedStore):
 
     def __init__(self, name: str, args: StoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("AzureEncryptedStore", name, args, opts)
-        client = azure.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        client = azure.authorization.get_client_config_output(opts=self.invoke_opts())
         primary = self._account("", args["region"], args["store_name"], args, client, None)
         replica_name: pulumi.Input[str] = ""
         replica_key: pulumi.Input[str] = ""
+        replica_id: pulumi.Input[str] = ""
         if "replica" in args:
             spec = args["replica"]
             replica = self._account("replica", spec["region"], spec["store_name"], args, client, args["replica_provider"])
             self._replication(primary, replica)
             replica_name = replica.account.name
             replica_key = replica.key_id
+            replica_id = _container_id(replica.account)
         self.finish(
             primary.account.name,
             primary.key_id,
             replica_name,
             replica_key,
-            store_id=primary.account.id.apply(lambda i: f"{i}/blobServices/default/containers/{CONTAINER}"),
+            store_id=_container_id(primary.account),
+            replica_store_id=replica_id,
             velero_location=pulumi.Output.all(primary.account.name, primary.resource_group).apply(
                 lambda a: {
                     "provider": "velero.io/azure",
@@ -75,7 +83,8 @@ class AzureEncryptedStore(EncryptedStore):
         if "resource_group" in args and not role:
             rg: pulumi.Input[str] = args["resource_group"]
         else:
-            rg = azure.resources.ResourceGroup(self.child(*prefix, "rg"), location=region, tags=tags, opts=self.stateful(**extra)).name
+            n = self.named("azure-native:resources:ResourceGroup", *prefix, "rg")
+            rg = azure.resources.ResourceGroup(n.name, **n.kwargs, location=region, tags=tags, opts=self.stateful(**extra, **n.opts)).name
 
         identity_id: pulumi.Input[str] | None = None
         key_id: pulumi.Input[str] = ""
@@ -83,23 +92,25 @@ class AzureEncryptedStore(EncryptedStore):
         depends: list[pulumi.Resource] = []
         identity_args: azure.storage.IdentityArgs | None = None
         if args["customer_managed_key"]:
+            n = self.named("azure-native:managedidentity:UserAssignedIdentity", *prefix, "identity")
             identity = azure.managedidentity.UserAssignedIdentity(
-                self.child(*prefix, "identity"), resource_group_name=rg, location=region, tags=tags, opts=self.opts(**extra)
+                n.name,
+                **n.kwargs, resource_group_name=rg, location=region, tags=tags, opts=self.opts(**extra, **n.opts)
             )
             identity_id = identity.id
             keys = vault_key(self, prefix, account_name, "objects", 3072, rg, region, client.tenant_id, tags, **extra)
             vault, key = keys.vault, keys.key
-            depends.append(
-                role_assignment(
-                    self,
-                    self.child(*prefix, "identity-kv"),
-                    identity.principal_id,
-                    "key-vault-crypto-service-encryption-user",
-                    vault.id,
-                    client.subscription_id,
-                    **extra,
-                )
+            grant = role_assignment(
+                self,
+                self.child(*prefix, "identity-kv"),
+                identity.principal_id,
+                "key-vault-crypto-service-encryption-user",
+                vault.id,
+                client.subscription_id,
+                **extra,
             )
+            # The account reads the key as its identity at once: wait for the grant to apply.
+            depends += wait(self, "-".join((*prefix, "identity-kv")), [grant], GRANT_WAIT, **extra)
             key_id = key.key_uri
             identity_args = azure.storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[identity.id])
             encryption = azure.storage.EncryptionArgs(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
 
 from ...naming import physical
-from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
+from ...kube import MANAGED_BY
+from ...resources import GpuCluster, GpuClusterArgs, api_networks, exec_kubeconfig
 from ...specs import NetworkSpec, NodePoolSpec
 from .keys import ring_key
+from .profile import GcpProfile
 
 __all__ = ["GcpGpuCluster"]
 
@@ -38,7 +41,7 @@ class GcpGpuCluster(GpuCluster):
         network, subnetwork, pods_range, services_range = self._network(net, region)
         self.network_id = pulumi.Output.from_input(network)
 
-        number = gcp.organizations.get_project_output(project_id=project, opts=pulumi.InvokeOutputOptions(parent=self)).number
+        number = gcp.organizations.get_project_output(project_id=project, opts=self.invoke_opts()).number
         secrets = ring_key(
             self,
             ("secrets",),
@@ -60,8 +63,12 @@ class GcpGpuCluster(GpuCluster):
         for short, role in NODE_ROLES.items():
             gcp.projects.IAMMember(self.child("nodes", short), project=project, role=role, member=nodes_sa.member, opts=self.opts())
 
+        # The IP endpoint is private (or, for a public API, open to the allow-list only); the
+        # deployer and administrators come through the DNS-based endpoint, which Google's front
+        # end admits by IAM (container.clusters.connect) from wherever they are.
         public = args["api_access"] == "public"
-        authorized = args["allowed_cidrs"] if public else [c for c in net["private_subnets"]]
+        reach = api_networks(args)
+        authorized = reach.public if public else [*net["private_subnets"], *reach.private]
         cluster = gcp.container.Cluster(
             self.child("gke"),
             name=args["cluster_name"],
@@ -81,6 +88,13 @@ class GcpGpuCluster(GpuCluster):
             private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
                 enable_private_nodes=True,
                 enable_private_endpoint=not public,
+                # A VPN or interconnect into the VPC reaches the private endpoint from any region.
+                master_global_access_config=gcp.container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(enabled=True)
+                if reach.private and not public
+                else None,
+            ),
+            control_plane_endpoints_config=gcp.container.ClusterControlPlaneEndpointsConfigArgs(
+                dns_endpoint_config=gcp.container.ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs(allow_external_traffic=True),
             ),
             master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
                 cidr_blocks=[
@@ -113,11 +127,15 @@ class GcpGpuCluster(GpuCluster):
             self._node_pool(key_, pool, cluster, nodes_sa, args)
 
         cluster_name = args["cluster_name"]
-        kubeconfig = pulumi.Output.all(cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
-            lambda a: exec_kubeconfig(
+        # The DNS endpoint serves a certificate from a public CA: the kubeconfig carries no CA.
+        dns_endpoint = cluster.control_plane_endpoints_config.apply(
+            lambda c: (c.dns_endpoint_config.endpoint or "") if c and c.dns_endpoint_config else ""
+        )
+        kubeconfig = dns_endpoint.apply(
+            lambda host: exec_kubeconfig(
                 cluster_name,
-                f"https://{a[0]}",
-                str(a[1]),
+                f"https://{host}",
+                None,
                 "gke-gcloud-auth-plugin",
                 [],
                 provideClusterInfo=True,
@@ -125,17 +143,34 @@ class GcpGpuCluster(GpuCluster):
             )
         )
         issuer = f"https://container.googleapis.com/v1/projects/{project}/locations/{region}/clusters/{cluster_name}"
-        self.finish(cluster.name, cluster.endpoint.apply(lambda e: f"https://{e}"), kubeconfig, oidc_issuer=issuer)
+        self.finish(cluster.name, dns_endpoint.apply(lambda e: f"https://{e}"), kubeconfig, oidc_issuer=issuer)
+        self._admins(args)
+
+    def _admins(self, args: GpuClusterArgs) -> None:
+        """The site's administrators are cluster-admin in this cluster (per cluster: GKE's IAM
+        roles that reach Kubernetes objects are project-wide). The deployer's own rights come
+        from its project IAM role (see the README)."""
+        subjects = [s for a in args.get("admins", []) if (s := GcpProfile().admin_subject(a)) is not None]
+        if not subjects:
+            return
+        k8s.rbac.v1.ClusterRoleBinding(
+            self.child("administrators"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="topoform-administrators", labels={**MANAGED_BY, "topoform.io/administrators": "true"}),
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name="cluster-admin"),
+            subjects=[k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind=kind, name=name) for kind, name in subjects],
+            opts=self.opts(provider=self.kubernetes_provider),
+        )
 
     def _network(self, net: NetworkSpec, region: str) -> tuple[pulumi.Input[str], pulumi.Input[str], str, str]:
         existing = net.get("existing")
         if existing:
             return existing["network"], existing["subnetwork"], existing["pods_range"], existing["services_range"]
-        network = gcp.compute.Network(
-            self.child("vpc"), auto_create_subnetworks=False, routing_mode="REGIONAL", opts=self.opts()
-        )
+        n = self.named("gcp:compute/network:Network", "vpc")
+        network = gcp.compute.Network(n.name, **n.kwargs, auto_create_subnetworks=False, routing_mode="REGIONAL", opts=self.opts(**n.opts))
+        n = self.named("gcp:compute/subnetwork:Subnetwork", "nodes")
         subnet = gcp.compute.Subnetwork(
-            self.child("nodes"),
+            n.name,
+            **n.kwargs,
             network=network.id,
             region=region,
             ip_cidr_range=net["private_subnets"][0],
@@ -147,17 +182,20 @@ class GcpGpuCluster(GpuCluster):
             log_config=gcp.compute.SubnetworkLogConfigArgs(
                 aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"
             ),
-            opts=self.opts(),
+            opts=self.opts(**n.opts),
         )
-        router = gcp.compute.Router(self.child("router"), network=network.id, region=region, opts=self.opts())
+        n = self.named("gcp:compute/router:Router", "router")
+        router = gcp.compute.Router(n.name, **n.kwargs, network=network.id, region=region, opts=self.opts(**n.opts))
+        n = self.named("gcp:compute/routerNat:RouterNat", "nat")
         gcp.compute.RouterNat(
-            self.child("nat"),
+            n.name,
+            **n.kwargs,
             router=router.name,
             region=region,
             nat_ip_allocate_option="AUTO_ONLY",
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
             log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
-            opts=self.opts(),
+            opts=self.opts(**n.opts),
         )
         return network.id, subnet.id, "pods", "services"
 
@@ -176,7 +214,7 @@ class GcpGpuCluster(GpuCluster):
                 )
             ]
         return gcp.container.NodePool(
-            self.child("pool", key),
+            **self.naming("gcp:container/nodePool:NodePool", "pool", key),
             cluster=cluster.id,
             location=args["region"],
             node_locations=pool.get("zones"),

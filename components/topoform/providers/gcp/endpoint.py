@@ -16,6 +16,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from ...kube import MANAGED_BY
+from ...model import covers_world
 from ...resources import Endpoint, EndpointArgs
 
 __all__ = ["GATEWAY_CLASS", "GcpEndpoint"]
@@ -40,15 +41,19 @@ class GcpEndpoint(Endpoint):
             return
         project = args["project"]
         domain = args["domain"]
-        address = gcp.compute.GlobalAddress(self.child("ip"), project=project, labels=args["tags"], opts=self.opts())
+        n = self.named("gcp:compute/globalAddress:GlobalAddress", "ip")
+        address = gcp.compute.GlobalAddress(n.name, **n.kwargs, project=project, labels=args["tags"], opts=self.opts(**n.opts))
         certmap = self._certificate(domain, project, args)
-        ssl = gcp.compute.SSLPolicy(self.child("tls"), project=project, min_tls_version="TLS_1_2", profile="MODERN", opts=self.opts())
+        n = self.named("gcp:compute/sSLPolicy:SSLPolicy", "tls")
+        ssl = gcp.compute.SSLPolicy(n.name, **n.kwargs, project=project, min_tls_version="TLS_1_2", profile="MODERN", opts=self.opts(**n.opts))
+        n = self.named("gcp:compute/securityPolicy:SecurityPolicy", "allow-list")
         armor = gcp.compute.SecurityPolicy(
-            self.child("allow-list"),
+            n.name,
+            **n.kwargs,
             project=project,
             description=f"{name}: only allowed_cidrs",
-            rules=self._armor_rules(args["allowed_cidrs"]),
-            opts=self.opts(),
+            rules=self._armor_rules(args["allowed_cidrs"], args["health_path"] if args.get("failover_target") is not None else None),
+            opts=self.opts(**n.opts),
         )
         svc = self.service("ClusterIP")
         provider = args["kubernetes_provider"]
@@ -118,7 +123,7 @@ class GcpEndpoint(Endpoint):
         self._dns(domain, address.address, project, args)
         self.finish(address.address, f"https://{domain}")
 
-    def _armor_rules(self, cidrs: list[str]) -> list[gcp.compute.SecurityPolicyRuleArgs]:
+    def _armor_rules(self, cidrs: list[str], health_path: str | None) -> list[gcp.compute.SecurityPolicyRuleArgs]:
         # Even allowed addresses do not get Log4Shell (CVE-2021-44228) lookups through: Google's
         # preconfigured rule for it is evaluated before the allow-list.
         log4j = gcp.compute.SecurityPolicyRuleArgs(
@@ -127,7 +132,22 @@ class GcpEndpoint(Endpoint):
             description="CVE-2021-44228 (Log4j lookups)",
             match=gcp.compute.SecurityPolicyRuleMatchArgs(expr=gcp.compute.SecurityPolicyRuleMatchExprArgs(expression="evaluatePreconfiguredExpr('cve-canary')")),
         )
-        rules = [log4j] + [
+        rules = [log4j]
+        if health_path is not None and not covers_world(cidrs):
+            # Cloud DNS probes the primary through the load balancer, from Google's addresses that
+            # the allow-list does not name (and that Google does not publish): GETs of the health
+            # path alone get through, or the primary would always look down.
+            rules.append(
+                gcp.compute.SecurityPolicyRuleArgs(
+                    action="allow",
+                    priority=950,
+                    description="Cloud DNS health checks (the health path only)",
+                    match=gcp.compute.SecurityPolicyRuleMatchArgs(
+                        expr=gcp.compute.SecurityPolicyRuleMatchExprArgs(expression=f"request.method == 'GET' && request.path == '{health_path}'")
+                    ),
+                )
+            )
+        rules += [
             gcp.compute.SecurityPolicyRuleArgs(
                 action="allow",
                 priority=1000 + i,
@@ -151,7 +171,8 @@ class GcpEndpoint(Endpoint):
         return rules
 
     def _certificate(self, domain: str, project: str, args: EndpointArgs) -> pulumi.Output[str]:
-        auth = gcp.certificatemanager.DnsAuthorization(self.child("dns-auth"), domain=domain, project=project, labels=args["tags"], opts=self.opts())
+        n = self.named("gcp:certificatemanager/dnsAuthorization:DnsAuthorization", "dns-auth")
+        auth = gcp.certificatemanager.DnsAuthorization(n.name, **n.kwargs, domain=domain, project=project, labels=args["tags"], opts=self.opts(**n.opts))
         record = auth.dns_resource_records.apply(lambda r: r[0])
         self._zone_record(
             "dns-auth",
@@ -161,23 +182,33 @@ class GcpEndpoint(Endpoint):
             project,
             args,
         )
+        n = self.named("gcp:certificatemanager/certificate:Certificate", "cert")
         cert = gcp.certificatemanager.Certificate(
-            self.child("cert"),
+            n.name,
+            **n.kwargs,
             project=project,
             scope="DEFAULT",
             managed=gcp.certificatemanager.CertificateManagedArgs(domains=[domain], dns_authorizations=[auth.id]),
             labels=args["tags"],
-            opts=self.opts(),
+            opts=self.opts(**n.opts),
         )
-        certmap = gcp.certificatemanager.CertificateMap(self.child("certmap"), project=project, labels=args["tags"], opts=self.opts())
+        n = self.named("gcp:certificatemanager/certificateMap:CertificateMap", "certmap")
+        certmap = gcp.certificatemanager.CertificateMap(n.name, **n.kwargs, project=project, labels=args["tags"], opts=self.opts(**n.opts))
+        entry = "gcp:certificatemanager/certificateMapEntry:CertificateMapEntry"
+        n = self.named(entry, "certmap-entry")
         gcp.certificatemanager.CertificateMapEntry(
-            self.child("certmap-entry"), project=project, map=certmap.name, hostname=domain, certificates=[cert.id], opts=self.opts()
+            n.name, **n.kwargs, project=project, map=certmap.name, hostname=domain, certificates=[cert.id], opts=self.opts(**n.opts)
+        )
+        # Clients that send no SNI (health checkers among them) get the same certificate.
+        n = self.named(entry, "certmap-primary")
+        gcp.certificatemanager.CertificateMapEntry(
+            n.name, **n.kwargs, project=project, map=certmap.name, matcher="PRIMARY", certificates=[cert.id], opts=self.opts(**n.opts)
         )
         return certmap.name
 
     def _zone(self, project: str, args: EndpointArgs) -> pulumi.Output[str]:
         dns_name = f"{args['dns_zone']}."
-        zones = gcp.dns.get_managed_zones_output(project=project, opts=pulumi.InvokeOutputOptions(parent=self))
+        zones = gcp.dns.get_managed_zones_output(project=project, opts=self.invoke_opts())
         return zones.managed_zones.apply(lambda zs: next((z.name for z in zs if z.dns_name == dns_name and z.name), ""))
 
     def _zone_record(self, role: str, name: pulumi.Input[str], type_: pulumi.Input[str], data: list[pulumi.Input[str]], project: str, args: EndpointArgs, **extra: Any) -> gcp.dns.RecordSet:
@@ -198,13 +229,15 @@ class GcpEndpoint(Endpoint):
         if target is None:
             self._zone_record("dns", f"{domain}.", "A", [ip], project, args)
             return
+        n = self.named("gcp:compute/healthCheck:HealthCheck", "health-check")
         check = gcp.compute.HealthCheck(
-            self.child("health-check"),
+            n.name,
+            **n.kwargs,
             project=project,
             check_interval_sec=max(30, args["health_interval_seconds"]),  # Cloud DNS health checks: 30 s or more
             https_health_check=gcp.compute.HealthCheckHttpsHealthCheckArgs(port=443, request_path=args["health_path"], host=domain),
             source_regions=["us-central1", "us-east4", "europe-west1"],
-            opts=self.opts(),
+            opts=self.opts(**n.opts),
         )
         self._zone_record(
             "dns",

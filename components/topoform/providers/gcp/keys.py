@@ -36,8 +36,11 @@ def ring_key(
 ) -> RingKey:
     """A key ring in ``region``, a key rotated every 90 days and destroyed 120 days after a
     destroy request, and ``cryptoKeyEncrypterDecrypter`` for one service agent, nobody else.
-    Key rings cannot be deleted in GCP; both are stateful children of ``owner``."""
-    ring = gcp.kms.KeyRing(owner.child(*role, "keys"), name=ring_name, location=region, project=project, opts=owner.stateful(**extra))
+    Key rings and keys cannot be deleted in GCP, so they keep their names forever: the ring's
+    name is ``ring_name`` in a protected environment and gets a random suffix per deployment
+    elsewhere (a destroyed environment can be created again). Both are stateful children."""
+    name = owner.unique_name("-".join((*role, "keys")) or "keys", ring_name, 63, **extra)
+    ring = gcp.kms.KeyRing(owner.child(*role, "keys"), name=name, location=region, project=project, opts=owner.stateful(**extra))
     key = gcp.kms.CryptoKey(
         owner.child(*role, "key"),
         name=key_name,

@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 from ...errors import Path, Problem
 from ...model import Cluster, SiteNetwork
 from ...naming import physical
-from ...specs import NetworkSpec
-from ..base import CloudProfile, overlap_problems
+from ...specs import GpuClusterSpec, NetworkSpec
+from ..base import CloudProfile, overlap_problems, split_networks
 
 __all__ = ["GcpProfile"]
 
@@ -39,12 +39,24 @@ class GcpProfile(CloudProfile):
             return spec, []
         return spec, overlap_problems(base, net, net.pods_cidr, net.services_cidr)
 
+    def deployer_access(self, spec: GpuClusterSpec) -> str:
+        public, _ = split_networks(spec)
+        ip = f"public IP endpoint for {', '.join(public)}" if spec["api_access"] == "public" else "private IP endpoint"
+        return f"{ip}; DNS endpoint admitting IAM principals; cluster-admin binding for {len(spec.get('admins', []))} admin(s)"
+
     def pool_image(self, gpu: bool) -> str:
         return "COS_CONTAINERD"
 
     def cluster_extras(self, cluster: Cluster) -> dict[str, Any]:
         o = cluster.overrides.get("gcp")
         return {"release_channel": (o.release_channel if o and o.release_channel else "REGULAR")}
+
+    def admin_subject(self, admin: str) -> tuple[str, str] | None:
+        # GKE's IAM roles that reach Kubernetes objects are project-wide: per cluster, the admins
+        # are bound to cluster-admin. Users and service accounts authenticate by e-mail; groups
+        # come through Google Groups for RBAC.
+        kind, _, email = admin.partition(":")
+        return ("Group" if kind == "group" else "User", email)
 
     def store_name(self, system: str, environment: str, key: str, suffix: str = "") -> str:
         # Buckets are auto-named; this names their key rings, which are forever (GCP never deletes them).

@@ -1,16 +1,104 @@
-"""The explicit GCP provider of a site and region."""
+"""The explicit GCP provider of a site and region, and what its project needs first.
+
+A new project has only Cloud Storage and Service Usage on. Before anything of the site is
+created, the APIs its resources need are enabled (and left on when the stack goes: topoform does
+not own the project), the service agents that are granted keys exist, and the administrators
+may reach the site's clusters. Project-wide resources are made once per project.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
 
+from ...naming import digest
 from ...planner import SitePlan
-from ...resources import SiteConnection
+from ...resources import SiteConnection, Utilities
 
-__all__ = ["connect"]
+__all__ = ["ADMIN_ROLE", "AGENTS", "API_WAIT", "connect"]
+
+AGENTS = ("container.googleapis.com", "storagetransfer.googleapis.com")
+"""Services whose agents are granted something (the GKE agent a key, the transfer agent two
+buckets): generateServiceIdentity creates them now rather than 'at some point after you activate
+and use the API' (cloud.google.com/iam/docs/service-agents)."""
+API_WAIT = "60s"
+"""Enabling a service 'is eventually consistent' (the provider's google_project_service guide,
+which waits with time_sleep): one wait after the project's services and agents."""
+ADMIN_ROLE = "roles/container.clusterViewer"
+"""What administrators need of IAM to reach a cluster's DNS endpoint (container.clusters.connect)
+and read it; their rights inside come from each cluster's cluster-admin binding."""
 
 
-def connect(site: SitePlan, region: str, name: str, tags: dict[str, str], opts: pulumi.ResourceOptions | None = None) -> SiteConnection:
-    """A GCP provider pinned to the site's project and ``region``, labelling everything."""
-    return SiteConnection(gcp.Provider(name, project=site.project, region=region, default_labels=tags, opts=opts))
+def connect(
+    site: SitePlan,
+    region: str,
+    name: str,
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions | None = None,
+    *,
+    utilities: Utilities | None = None,
+    shared: dict[Any, Any] | None = None,
+) -> SiteConnection:
+    """A GCP provider pinned to the site's project and ``region``, labelling everything; in the
+    site's own region, also the project's services, agents and administrators' access."""
+    provider = gcp.Provider(name, project=site.project, region=region, default_labels=tags, opts=opts)
+    ready: list[pulumi.Resource] = []
+    if region == site.region and site.project and (site.services or site.admins):
+        key = ("gcp-project", site.project)
+        if shared is not None and key in shared:
+            ready = shared[key]
+        else:
+            ready = _project(site, name, provider, utilities)
+            if shared is not None:
+                shared[key] = ready
+    return SiteConnection(provider, ready=ready)
+
+
+def _project(site: SitePlan, name: str, provider: gcp.Provider, utilities: Utilities | None) -> list[pulumi.Resource]:
+    project = str(site.project)
+    opts = pulumi.ResourceOptions(provider=provider)
+    services = {
+        api: gcp.projects.Service(
+            f"{name}-api-{api.split('.')[0]}",
+            project=project,
+            service=api,
+            disable_on_destroy=False,
+            disable_dependent_services=False,
+            opts=opts,
+        )
+        for api in site.services
+    }
+    agents = [
+        gcp.projects.ServiceIdentity(
+            f"{name}-agent-{api.split('.')[0]}",
+            project=project,
+            service=api,
+            opts=pulumi.ResourceOptions(provider=provider, depends_on=[services[api]]),
+        )
+        for api in AGENTS
+        if api in services
+    ]
+    ready: list[pulumi.Resource] = [*services.values(), *agents]
+    if utilities is not None and ready:
+        import pulumiverse_time as time
+
+        ready = [
+            time.Sleep(
+                f"{name}-api-wait",
+                create_duration=API_WAIT,
+                triggers={"services": ",".join(site.services)},
+                opts=pulumi.ResourceOptions(provider=utilities.time, depends_on=ready),
+            )
+        ]
+    for member in site.admins:
+        gcp.projects.IAMMember(
+            f"{name}-admin-{member.split(':', 1)[1].split('@')[0]}-{digest(member)}",
+            project=project,
+            role=ADMIN_ROLE,
+            member=member,
+            opts=pulumi.ResourceOptions(provider=provider, depends_on=ready),
+        )
+    return ready
+

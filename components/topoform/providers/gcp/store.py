@@ -41,7 +41,7 @@ class GcpEncryptedStore(EncryptedStore):
     def __init__(self, name: str, args: StoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("GcpEncryptedStore", name, args, opts)
         project = args["project"]
-        gcs_agent = gcp.storage.get_project_service_account_output(project=project, opts=pulumi.InvokeOutputOptions(parent=self))
+        gcs_agent = gcp.storage.get_project_service_account_output(project=project, opts=self.invoke_opts())
         primary = self._bucket("", args["region"], args, gcs_agent.email_address, None)
         replica_name: pulumi.Input[str] = ""
         replica_key: pulumi.Input[str] = ""
@@ -86,8 +86,10 @@ class GcpEncryptedStore(EncryptedStore):
             depends.append(keys.grant)
             encryption = gcp.storage.BucketEncryptionArgs(default_kms_key_name=key.id)
             key_id = key.id
+        n = self.named("gcp:storage/bucket:Bucket", *prefix, "bucket")
         bucket = gcp.storage.Bucket(
-            self.child(*prefix, "bucket"),
+            n.name,
+            **n.kwargs,
             project=args["project"],
             location=region.upper(),
             storage_class="STANDARD",
@@ -104,14 +106,14 @@ class GcpEncryptedStore(EncryptedStore):
             force_destroy=False,
             deletion_policy="PREVENT" if args["protect"] else "DELETE",
             labels=labels,
-            opts=self.stateful(depends_on=depends, **extra),
+            opts=self.stateful(depends_on=depends, **n.opts, **extra),
         )
         return _Bucket(bucket, key_id)
 
     def _transfer(self, source: gcp.storage.Bucket, replica: gcp.storage.Bucket, args: StoreArgs) -> None:
-        agent = gcp.storage.get_transfer_project_service_account_output(
-            project=args["project"], opts=pulumi.InvokeOutputOptions(parent=self)
-        ).email.apply(lambda email: f"serviceAccount:{email}")
+        agent = gcp.storage.get_transfer_project_service_account_output(project=args["project"], opts=self.invoke_opts()).email.apply(
+            lambda email: f"serviceAccount:{email}"
+        )
         grants = [
             gcp.storage.BucketIAMMember(self.child("transfer-reads", role), bucket=source.name, role=role, member=agent, opts=self.opts())
             for role in ("roles/storage.objectViewer", "roles/storage.legacyBucketReader")
@@ -125,8 +127,12 @@ class GcpEncryptedStore(EncryptedStore):
                 opts=self.opts(),
             )
         )
+        # Pulumi would name the job like any resource; Storage Transfer takes only "transferJobs/..."
+        # names, and keeps a deleted job's name for 30 days (unique per deployment where unprotected).
+        job = pulumi.Output.from_input(self.unique_name("transfer", f"{self._name}-replica", 100)).apply(lambda n: f"transferJobs/{n}")
         gcp.storage.TransferJob(
             self.child("transfer"),
+            name=job,
             description=f"{self._name}: hourly copy to the backup region",
             project=args["project"],
             transfer_spec=gcp.storage.TransferJobTransferSpecArgs(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 
 import pulumi
@@ -9,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from ...planner import SitePlan
 from ...program import OFFLINE_KEY
-from ...resources import SiteConnection
+from ...resources import SiteConnection, Utilities
 
 __all__ = ["PLACEHOLDER_SERVER", "connect"]
 
@@ -30,7 +32,12 @@ def _placeholder(name: str) -> str:
     )
 
 
-def connect(site: SitePlan, region: str | None, name: str, tags: dict[str, str], opts: pulumi.ResourceOptions | None = None) -> SiteConnection:
+def connect(
+    site: SitePlan, region: str | None, name: str, tags: dict[str, str], opts: pulumi.ResourceOptions | None = None,
+    *,
+    utilities: Utilities | None = None,
+    shared: dict[Any, Any] | None = None,
+) -> SiteConnection:
     """A Kubernetes provider for the existing cluster: kubeconfig from config secret ``topoform:<secret>``."""
     assert site.kubeconfig_secret is not None
     config = pulumi.Config("topoform")
