@@ -14,9 +14,9 @@ from typing import Any
 __all__ = ["cells_for", "pools_topology", "topology"]
 
 _CLOUDS: dict[str, dict[str, Any]] = {
-    "aws": {"site": {"provider": "aws", "region": "us-east-1", "backup_region": "us-west-2"}, "gpu": {"type": "L4", "count": 1}},
+    "aws": {"site": {"provider": "aws", "region": "us-east-1", "backup_region": "us-west-2", "admins": ["arn:aws:iam::123456789012:role/platform-ci"]}, "gpu": {"type": "L4", "count": 1}},
     "gcp": {"site": {"provider": "gcp", "project": "acme-bench", "region": "us-central1", "backup_region": "us-east4"}, "gpu": {"type": "L4", "count": 1}},
-    "azure": {"site": {"provider": "azure", "region": "eastus", "backup_region": "centralus"}, "gpu": {"type": "A100-80GB", "count": 1}},
+    "azure": {"site": {"provider": "azure", "region": "eastus", "backup_region": "centralus", "admins": ["servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a"]}, "gpu": {"type": "A100-80GB", "count": 1}},
 }
 
 
@@ -74,7 +74,7 @@ def pools_topology(pools: int, per_cluster: int = 100) -> dict[str, Any]:
         node_pools: dict[str, Any] = {"system": {"instance": "cpu-4x16", "min": 1, "max": 3}}
         node_pools.update({f"g{p}": {"gpu": {"type": "H100", "count": 8}, "min": 0, "max": 4, "spot": p % 2 == 0} for p in range(n - 1)})
         clusters[f"k{c}"] = {"site": "aws", "node_pools": node_pools}
-    return {"name": "pools", "environment": "bench", "deployer": {"networks": ["198.51.100.10/32"]}, "sites": {"aws": {"provider": "aws", "region": "us-east-1"}}, "clusters": clusters}
+    return {"name": "pools", "environment": "bench", "deployer": {"networks": ["198.51.100.10/32"]}, "sites": {"aws": {"provider": "aws", "region": "us-east-1", "admins": ["arn:aws:iam::123456789012:role/platform-ci"]}}, "clusters": clusters}
 
 
 def cells_for(resources: int, per_cell: int) -> int:

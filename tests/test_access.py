@@ -153,9 +153,13 @@ def test_every_team_namespace_has_quota_limits_and_default_deny(prod_recording: 
 
 
 def test_eks_maps_the_teams_iam_role_to_its_group(prod_recording: Any) -> None:
-    entry = _one(prod_recording, "aws:eks/accessEntry:AccessEntry", "vision-train-team-research")["inputs"]
-    assert entry["principalArn"] == "arn:aws:iam::123456789012:role/research"
-    assert entry["kubernetesGroups"] == ["research@acme.example"]
+    (entry,) = [
+        e for e in prod_recording.by_type("aws:eks/accessEntry:AccessEntry")
+        if e["name"].startswith("vision-train-access-") and e["inputs"]["principalArn"] == "arn:aws:iam::123456789012:role/research"
+    ]
+    assert entry["inputs"]["kubernetesGroups"] == ["research@acme.example"]
+    # the entry's name before one entry per principal: kept, so upgrading replaces nothing
+    assert entry["options"]["aliases"] and "vision-train-team-research" in json.dumps(entry["options"]["aliases"])
 
 
 def test_gke_enables_google_groups_for_rbac(prod_recording: Any) -> None:
@@ -213,7 +217,7 @@ def test_aws_public_endpoint_tls_source_ranges_and_route53_failover(tmp_path: Pa
     rec = _record(
         tmp_path,
         f"""sites:
-  a: {{provider: aws, region: us-east-1}}
+  a: {{provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}}
   g: {{provider: gcp, project: acme-ml-dev, region: us-central1}}
 clusters:
   c: {{site: a, node_pools: {{{SYSTEM}}}}}
@@ -246,8 +250,8 @@ def test_azure_public_endpoint_front_door_waf_and_origin_failover(tmp_path: Path
     rec = _record(
         tmp_path,
         f"""sites:
-  z: {{provider: azure, region: eastus}}
-  y: {{provider: azure, region: westus2}}
+  z: {{provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}}
+  y: {{provider: azure, region: westus2, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}}
 clusters:
   c: {{site: z, node_pools: {{{SYSTEM}}}}}
   lab: {{site: y, node_pools: {{{SYSTEM}}}}}
@@ -316,9 +320,9 @@ def test_invalid_access_references_exit_2_naming_the_field(tmp_path: Path, case:
 environment: dev
 deployer: {{networks: [198.51.100.10/32]}}
 sites:
-  a: {{provider: aws, region: us-east-1}}
+  a: {{provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}}
   g: {{provider: gcp, project: acme-ml-dev, region: us-central1}}
-  z: {{provider: azure, region: eastus}}
+  z: {{provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}}
   dc: {{provider: onprem, kubeconfig: {{secret: k}}, storage_class: c}}
 clusters:
   c: {{site: a, node_pools: {{{SYSTEM}}}}}

@@ -80,7 +80,7 @@ def test_a_spot_pool_is_priced_at_the_spot_price() -> None:
 def test_storage_and_replication_follow_size_and_change_rate(tmp_path: Path) -> None:
     topo = tmp_path / "t.topology.yaml"
     topo.write_text(
-        "name: c\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\nsites:\n  a: {provider: aws, region: us-east-1, backup_region: us-west-2}\n"
+        "name: c\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\nsites:\n  a: {provider: aws, region: us-east-1, backup_region: us-west-2, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n"
         "storage:\n  s: {site: a, size_gb: 1000, backup: true, monthly_change_percent: 25}\n"
     )
     got = items(run_cli("cost", str(topo), "--json").out)
@@ -97,7 +97,7 @@ def _topology(tmp_path: Path, budget: int | None, gpu_max: int = 2) -> Path:
     topo.write_text(
         "name: bud\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\nlabels: {owner: ml}\n"
         + (f"budget: {{monthly_usd: {budget}}}\n" if budget is not None else "")
-        + "sites:\n  a: {provider: aws, region: us-east-1}\n"
+        + "sites:\n  a: {provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n"
         "clusters:\n  c: {site: a, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}, "
         f"gpu: {{gpu: {{type: L4, count: 1}}, min: 0, max: {gpu_max}}}}}}}\n"
     )
@@ -131,7 +131,7 @@ def test_the_pack_sees_the_same_pools_and_control_planes_the_estimate_prices(tmp
     topo = tmp_path / "m.topology.yaml"
     topo.write_text(
         "name: m\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\nsites:\n"
-        "  a: {provider: aws, region: us-west-2}\n  g: {provider: gcp, project: acme-m, region: us-central1}\n  z: {provider: azure, region: eastus}\n"
+        "  a: {provider: aws, region: us-west-2, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n  g: {provider: gcp, project: acme-m, region: us-central1}\n  z: {provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}\n"
         "clusters:\n"
         "  ca: {site: a, node_pools: {system: {instance: cpu-4x16, min: 1, max: 3}, h: {gpu: {type: H100, count: 8}, min: 0, max: 2, spot: true}}}\n"
         "  cg: {site: g, overrides: {gcp: {security_group: gke-security-groups@acme.example}}, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}, l: {gpu: {type: L4, count: 1}, min: 1, max: 5}}}\n"
@@ -211,7 +211,7 @@ def test_the_policy_config_it_prints_is_what_check_would_pass(tmp_path: Path) ->
 
 def test_cost_of_an_invalid_topology_is_exit_2_and_one_line(tmp_path: Path) -> None:
     topo = tmp_path / "bad.topology.yaml"
-    topo.write_text("name: x\nenvironment: dev\nbudget: {monthly_usd: -5}\nsites:\n  a: {provider: aws, region: us-east-1}\n")
+    topo.write_text("name: x\nenvironment: dev\nbudget: {monthly_usd: -5}\nsites:\n  a: {provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n")
     result = run_cli("cost", str(topo))
     assert result.code == 2
     assert result.err.count("\n") == 1 and ":3: budget.monthly_usd:" in result.err

@@ -23,7 +23,7 @@ from topoform.model import is_private
 from topoform.preview import ACCOUNT, Recording, record
 
 JUDGE = ROOT / "tests" / "judge" / "endpoints.topology.yaml"
-DEPLOYER_ARN = f"arn:aws:iam::{ACCOUNT}:role/deployer"  # the role behind the preview's deployer session
+CI_ROLE = f"arn:aws:iam::{ACCOUNT}:role/platform-ci"
 EKS_ADMIN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 DEPLOYER_NETWORK = "198.51.100.10/32"
@@ -103,12 +103,15 @@ def test_every_cluster_the_program_writes_into_is_reachable_and_authorized_for_t
             assert vpc["endpointPrivateAccess"] is True
             assert vpc["endpointPublicAccess"] is True and DEPLOYER_NETWORK in vpc["publicAccessCidrs"]
             assert "0.0.0.0/0" not in vpc["publicAccessCidrs"]
-            # authorized: cluster-admin access entries for the deployer and every site admin, before any object
+            # authorized: a cluster-admin access entry for each of the site's admins (the CI role
+            # `pulumi up` runs as among them), applied before any object
             assocs = _children(rec, cluster, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
             principals = {a["inputs"]["principalArn"] for a in assocs if a["inputs"]["policyArn"] == EKS_ADMIN}
-            assert DEPLOYER_ARN in principals and "arn:aws:iam::123456789012:role/platform-ci" in principals if env != "judge" else DEPLOYER_ARN in principals
+            assert principals == ({CI_ROLE} if env == "judge" else {CI_ROLE, f"arn:aws:iam::{ACCOUNT}:role/platform-admin"})
             assert {a["urn"] for a in assocs} <= after
             assert all(a["inputs"]["accessScope"] == {"type": "cluster"} for a in assocs)
+            (wait,) = [w for w in _children(rec, cluster, "time:index/sleep:Sleep") if {a["urn"] for a in assocs} <= set(w["options"]["dependsOn"])]
+            assert wait["urn"] in after and wait["inputs"]["createDuration"] == "30s"  # entries take seconds to apply
             # no implicit creator entry to collide with them; a cluster made with one keeps it
             assert eks["inputs"]["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
             assert "accessConfig.bootstrapClusterCreatorAdminPermissions" in eks["options"]["ignoreChanges"]
@@ -145,7 +148,10 @@ def test_every_cluster_the_program_writes_into_is_reachable_and_authorized_for_t
                 g for g in _children(rec, cluster, "azure-native:authorization:RoleAssignment")
                 if g["inputs"]["roleDefinitionId"].endswith(AKS_RBAC_CLUSTER_ADMIN)
             ]
-            assert {g["inputs"]["principalType"] for g in grants} == {"User", "Group"}
+            assert {(g["inputs"]["principalId"], g["inputs"]["principalType"]) for g in grants} == {
+                ("5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a", "ServicePrincipal"),  # the CI service principal
+                ("0b7e3c1a-52d4-4e8f-9a6b-1c2d3e4f5a6b", "Group"),
+            }
             (wait,) = [w for w in _children(rec, cluster, "time:index/sleep:Sleep") if {g["urn"] for g in grants} <= set(w["options"]["dependsOn"])]
             assert int(wait["inputs"]["createDuration"].rstrip("s")) >= 300
             assert wait["urn"] in after
@@ -168,8 +174,8 @@ def test_private_deployer_networks_reach_the_private_endpoints_over_the_vpn(tmp_
     topo = tmp_path / "t.topology.yaml"
     topo.write_text(
         "name: vpn\nenvironment: dev\ndeployer: {networks: [10.200.0.0/16]}\n"
-        "sites:\n  a: {provider: aws, region: us-east-1}\n  g: {provider: gcp, project: acme-ml-dev, region: us-central1}\n"
-        "  z: {provider: azure, region: eastus}\n"
+        "sites:\n  a: {provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n  g: {provider: gcp, project: acme-ml-dev, region: us-central1}\n"
+        "  z: {provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}\n"
         "clusters:\n  ca: {site: a, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
         "  cg: {site: g, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
         "  cz: {site: z, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
@@ -193,9 +199,13 @@ def test_private_deployer_networks_reach_the_private_endpoints_over_the_vpn(tmp_
         ("no-deployer", ("deployer: {networks: [198.51.100.10/32]}\n", ""), "clusters.c.api", "list where `pulumi up` runs in deployer.networks"),
         ("world-open-deployer", ("[198.51.100.10/32]", "[0.0.0.0/1, 128.0.0.0/1]"), "deployer.networks", "cover the whole internet"),
         ("loopback-deployer", ("[198.51.100.10/32]", "[127.0.0.1/32]"), "deployer.networks[0]", "not a network `pulumi up` can run from"),
-        ("session-arn-admin", ("admins: []", "admins: ['arn:aws:sts::123456789012:assumed-role/ci/run-1']"), "sites.a.admins[0]", "a session (assumed-role) ARN"),
+        ("session-arn-admin", ("arn:aws:iam::123456789012:role/platform-ci", "'arn:aws:sts::123456789012:assumed-role/ci/run-1'"), "sites.a.admins[0]", "a session (assumed-role) ARN"),
+        ("aws-site-without-admins", ("admins: [arn:aws:iam::123456789012:role/platform-ci]", "admins: []"), "sites.a.admins", "the identity `pulumi up` runs as among them"),
+        ("azure-site-without-admins", (", admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]", ""), "sites.z.admins", "not even a subscription Owner"),
+        ("uppercase-gcp-member", ("provider: gcp, project: acme-ml-dev, region: us-central1", "provider: gcp, project: acme-ml-dev, region: us-central1, admins: ['user:Ops@acme.example']"), "sites.g.admins[0]", "in lower case"),
+        ("ipv6-deployer", ("[198.51.100.10/32]", "['2001:db8::/48']"), "deployer.networks[0]", "IPv4"),
         ("bad-gcp-admin", ("provider: gcp, project: acme-ml-dev, region: us-central1", "provider: gcp, project: acme-ml-dev, region: us-central1, admins: ['ops@acme.example']"), "sites.g.admins[0]", "write user:<email>"),
-        ("bad-azure-admin", ("provider: azure, region: eastus", "provider: azure, region: eastus, admins: ['0b7e3c1a-52d4-4e8f-9a6b-1c2d3e4f5a6b']"), "sites.z.admins[0]", "user:, group: or servicePrincipal:"),
+        ("bad-azure-admin", ("servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a", "5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a"), "sites.z.admins[0]", "user:, group: or servicePrincipal:"),
         ("gcp-group-admin-without-groups-for-rbac", ("provider: gcp, project: acme-ml-dev, region: us-central1", "provider: gcp, project: acme-ml-dev, region: us-central1, admins: ['group:ops@acme.example']"), "clusters.d.overrides.gcp.security_group", "Google Groups for RBAC"),
         ("too-many-eks-cidrs", ("[198.51.100.10/32]", "[" + ", ".join(f"198.51.{i}.0/24" for i in range(41)) + "]"), "clusters.c.api", "aws takes at most 40"),
     ],
@@ -203,8 +213,8 @@ def test_private_deployer_networks_reach_the_private_endpoints_over_the_vpn(tmp_
 def test_deployer_and_admin_mistakes_exit_2_naming_the_field(tmp_path: Path, case: str, change: tuple[str, str], path: str, fragment: str) -> None:
     text = (
         "name: adm\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
-        "sites:\n  a: {provider: aws, region: us-east-1, admins: []}\n  g: {provider: gcp, project: acme-ml-dev, region: us-central1}\n"
-        "  z: {provider: azure, region: eastus}\n"
+        "sites:\n  a: {provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n  g: {provider: gcp, project: acme-ml-dev, region: us-central1}\n"
+        "  z: {provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}\n"
         "clusters:\n  c: {site: a, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
         "  d: {site: g, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
         "  e: {site: z, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
@@ -228,7 +238,7 @@ def test_a_world_open_deployer_is_the_api_policys_violation_in_check(tmp_path: P
     topo = _write(
         tmp_path,
         "name: adm\nenvironment: prod\nlabels: {owner: ml}\ndeployer: {networks: [0.0.0.0/0]}\n"
-        "sites:\n  a: {provider: aws, region: us-east-1}\n"
+        "sites:\n  a: {provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n"
         "clusters:\n  c: {site: a, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n",
     )
     result = run_cli("check", str(topo), "--json")
@@ -244,8 +254,8 @@ def test_a_gcp_project_gets_its_apis_and_service_agents_before_anything_else(pro
     services = {s["inputs"]["service"]: s for s in prod_recording.by_type("gcp:projects/service:Service")}
     assert set(services) == {
         "certificatemanager.googleapis.com", "cloudkms.googleapis.com", "cloudresourcemanager.googleapis.com", "compute.googleapis.com",
-        "container.googleapis.com", "dns.googleapis.com", "iam.googleapis.com", "iamcredentials.googleapis.com", "storage.googleapis.com",
-        "storagetransfer.googleapis.com",
+        "container.googleapis.com", "dns.googleapis.com", "iam.googleapis.com", "iamcredentials.googleapis.com", "logging.googleapis.com",
+        "monitoring.googleapis.com", "storage.googleapis.com", "storagetransfer.googleapis.com",
     }
     assert all(s["inputs"]["disableOnDestroy"] is False for s in services.values())  # topoform does not own the project
     agents = {a["inputs"]["service"]: a for a in prod_recording.by_type("gcp:projects/serviceIdentity:ServiceIdentity")}
@@ -253,10 +263,15 @@ def test_a_gcp_project_gets_its_apis_and_service_agents_before_anything_else(pro
     for api, agent in agents.items():
         assert services[api]["urn"] in agent["options"]["dependsOn"]
     (wait,) = [w for w in prod_recording.by_type("time:index/sleep:Sleep") if w["name"] == "vision-gcp-central-api-wait"]
-    assert {s["urn"] for s in services.values()} | {a["urn"] for a in agents.values()} <= set(wait["options"]["dependsOn"])
+    # an agent made on request holds no role: the GKE agent gets its own before the wait ends
+    role = _named(prod_recording, "gcp:projects/iAMMember:IAMMember", "vision-gcp-central-agent-container-role")
+    assert (role["inputs"]["role"], role["inputs"]["member"]) == (
+        "roles/container.serviceAgent", "serviceAccount:service-123456789012@container-engine-robot.iam.gserviceaccount.com")
+    assert agents["container.googleapis.com"]["urn"] in role["options"]["dependsOn"]
+    assert {s["urn"] for s in services.values()} | {a["urn"] for a in agents.values()} | {role["urn"]} <= set(wait["options"]["dependsOn"])
     # every resource of the site comes after the wait: the GKE agent's key grant, the cluster, the buckets...
     project_level = {"gcp:projects/service:Service", "gcp:projects/serviceIdentity:ServiceIdentity"}
-    gcp = [r for r in prod_recording.resources if r["type"].startswith("gcp:") and r["type"] not in project_level]
+    gcp = [r for r in prod_recording.resources if r["type"].startswith("gcp:") and r["type"] not in project_level and r is not role]
     assert len(gcp) >= 30
     for r in gcp:
         assert wait["urn"] in _after(prod_recording, r), r["urn"]
@@ -286,7 +301,7 @@ def test_unprotected_environments_get_fresh_names_for_what_the_cloud_keeps(tmp_p
         tmp_path,
         "name: re\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
         "sites:\n  g: {provider: gcp, project: acme-ml-dev, region: us-central1, backup_region: us-east4}\n"
-        "  z: {provider: azure, region: eastus, backup_region: westus2}\n"
+        "  z: {provider: azure, region: eastus, backup_region: westus2, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}\n"
         "clusters:\n  cg: {site: g, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
         "  cz: {site: z, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
         "storage:\n  sg: {site: g, backup: true}\n  sz: {site: z, backup: true}\n",
@@ -419,7 +434,7 @@ def test_an_aws_failover_target_terminates_tls_for_the_domain(tmp_path: Path) ->
             _write(
                 tmp_path,
                 "name: fo\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
-                "sites:\n  a: {provider: aws, region: us-east-1}\n  b: {provider: aws, region: us-west-2}\n"
+                "sites:\n  a: {provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n  b: {provider: aws, region: us-west-2, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n"
                 "clusters:\n  c: {site: a, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
                 "  d: {site: b, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
                 "endpoints:\n  api: {cluster: c, service: {namespace: web, name: api, port: 8080}, exposure: public, domain: api.acme.example,"
@@ -441,7 +456,7 @@ def test_an_aws_failover_target_terminates_tls_for_the_domain(tmp_path: Path) ->
 
 FAILOVER_BASE = (
     "name: fo\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
-    "sites:\n  a: {provider: aws, region: us-east-1}\n  z: {provider: azure, region: eastus}\n"
+    "sites:\n  a: {provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n  z: {provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}\n"
     "  dc: {provider: onprem, kubeconfig: {secret: k}, storage_class: c}\n"
     "clusters:\n  c: {site: a, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
     "  cz: {site: z, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
@@ -501,3 +516,145 @@ def test_no_stateful_urn_of_prod_changes() -> None:
         golden.write_text("\n".join(urns) + "\n")
     assert urns == golden.read_text().split()
 
+
+
+# --------------------------------------------------------------------------- run-time checks
+
+
+_AWS_ONLY = (
+    "name: rt\nenvironment: dev\ndeployer: {{networks: [198.51.100.10/32]}}\n"
+    "sites:\n  a: {{provider: aws, region: us-east-1, admins: [{admins}]}}\n"
+    "clusters:\n  c: {{site: a, node_pools: {{system: {{instance: cpu-4x16, min: 1, max: 2}}}}}}\n"
+)
+_AZURE_ONLY = (
+    "name: rt\nenvironment: dev\ndeployer: {{networks: [198.51.100.10/32]}}\n"
+    "sites:\n  z: {{provider: azure, region: eastus, admins: [{admins}]}}\n"
+    "clusters:\n  c: {{site: z, node_pools: {{system: {{instance: cpu-4x16, min: 1, max: 2}}}}}}\n"
+)
+# What the preview's fake clouds say `pulumi up` runs as (a CI role's session; an object ID).
+_ME_AWS = f"arn:aws:iam::{ACCOUNT}:role/deployer"
+_ME_AZURE = "2958d416-d08a-a5a4-72d7-b509036cb7ea"
+
+
+@pytest.mark.parametrize(
+    ("template", "admins", "refused"),
+    [
+        (_AWS_ONLY, "arn:aws:iam::123456789012:role/platform-ci", f"runs as {_ME_AWS}, which is not among sites.a.admins"),
+        (_AWS_ONLY, f"arn:aws:iam::123456789012:role/platform-ci, '{_ME_AWS}'", None),
+        (_AZURE_ONLY, "servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a", f"signs in as object ID {_ME_AZURE}, which is not among sites.z.admins"),
+        (_AZURE_ONLY, f"servicePrincipal:{_ME_AZURE}", None),
+        # a group's members are Microsoft Graph's to list, not ARM's: the deployer may be one
+        (_AZURE_ONLY, "group:0b7e3c1a-52d4-4e8f-9a6b-1c2d3e4f5a6b", None),
+    ],
+)
+def test_pulumi_up_stops_at_once_when_the_deployer_is_not_an_admin(tmp_path: Path, template: str, admins: str, refused: str | None) -> None:
+    """Offline, the caller is unknown; against the cloud (`topoform:offline-preview` unset) the
+    program asks who it runs as before it creates anything, and stops with the fix."""
+    import pulumi
+
+    topo = _write(tmp_path, template.format(admins=admins))
+    assert record(str(topo), stack="dev").resources  # offline: no caller to compare
+    online = {"topoform:offline-preview": "false"}
+    if refused is None:
+        assert record(str(topo), stack="dev", config=online).by_type("topoform:index:" + ("AwsGpuCluster" if "aws" in template else "AzureGpuCluster"))
+        return
+    with pytest.raises(pulumi.RunError) as exc:
+        record(str(topo), stack="dev", config=online)
+    assert refused in str(exc.value)
+
+
+def test_an_admin_who_is_also_a_team_principal_gets_one_access_entry(tmp_path: Path) -> None:
+    topo = _write(
+        tmp_path,
+        "name: one\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
+        "sites:\n  a: {provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n"
+        "clusters:\n  c: {site: a, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
+        "teams:\n  ops: {group: ops@acme.example, namespaces: {c: [ops]}, overrides: {aws: {principal_arn: 'arn:aws:iam::123456789012:role/platform-ci'}}}\n"
+        "  sre: {group: sre@acme.example, namespaces: {c: [sre]}, overrides: {aws: {principal_arn: 'arn:aws:iam::123456789012:role/platform-ci'}}}\n",
+    )
+    rec = record(str(topo), stack="dev")
+    (entry,) = rec.by_type("aws:eks/accessEntry:AccessEntry")  # EKS takes one entry per principal
+    assert entry["inputs"]["principalArn"] == "arn:aws:iam::123456789012:role/platform-ci"
+    assert entry["inputs"]["kubernetesGroups"] == ["ops@acme.example", "sre@acme.example"]
+    (assoc,) = rec.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert assoc["inputs"]["policyArn"].endswith(":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
+
+
+def test_gcp_ip_endpoint_mode_keeps_the_dns_endpoint_closed(tmp_path: Path) -> None:
+    """`api_endpoint: ip` is for those who reach the VPC (a VPN): the DNS endpoint takes no
+    traffic from outside, and the kubeconfig names the private IP with the cluster's CA."""
+    base = (
+        "name: ip\nenvironment: dev\ndeployer: {{networks: [{net}]}}\n"
+        "sites:\n  g: {{provider: gcp, project: acme-ml-dev, region: us-central1}}\n"
+        "clusters:\n  c: {{site: g, overrides: {{gcp: {{api_endpoint: ip}}}}, node_pools: {{system: {{instance: cpu-4x16, min: 1, max: 2}}}}}}\n"
+    )
+    result = run_cli("validate", str(_write(tmp_path, base.format(net="198.51.100.10/32"))))
+    assert result.code == 2 and "clusters.c.api" in result.err and "answers only inside its VPC" in result.err, result.err
+    rec = record(str(_write(tmp_path, base.format(net="10.200.0.0/16"))), stack="dev")
+    (gke,) = rec.by_type("gcp:container/cluster:Cluster")
+    assert gke["inputs"]["controlPlaneEndpointsConfig"]["dnsEndpointConfig"]["allowExternalTraffic"] is False
+    assert "10.200.0.0/16" in [b["cidrBlock"] for b in gke["inputs"]["masterAuthorizedNetworksConfig"]["cidrBlocks"]]
+    (component,) = rec.by_type("topoform:index:GcpGpuCluster")
+    (provider,) = [p for p in rec.by_type("pulumi:providers:kubernetes") if p["parent"] == component["urn"]]
+    kubeconfig = json.loads(_secret(rec, provider, "kubeconfig"))
+    cluster = kubeconfig["clusters"][0]["cluster"]
+    assert "certificate-authority-data" in cluster and not cluster["server"].endswith(".gke.goog")
+
+
+@pytest.mark.parametrize(
+    ("network", "ok", "fragment"),
+    [
+        ("{cidr: 10.4.0.0/16, backup_cidr: 10.4.0.0/16}", True, ""),  # the same range, said explicitly (no peering planned)
+        ("{cidr: 10.4.0.0/16, backup_cidr: 10.9.0.0/16}", True, ""),
+        ("{cidr: 10.255.0.0/16}", False, "backup_cidr"),  # no next block inside 10.0.0.0/8 for the default
+    ],
+)
+def test_the_standby_network_range(tmp_path: Path, network: str, ok: bool, fragment: str) -> None:
+    topo = _write(
+        tmp_path,
+        "name: bk\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
+        f"sites:\n  a: {{provider: aws, region: us-east-1, backup_region: us-west-2, admins: [arn:aws:iam::123456789012:role/platform-ci], network: {network}}}\n"
+        "clusters:\n  c: {site: a, standby: true, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n",
+    )
+    result = run_cli("validate", str(topo))
+    if ok:
+        assert result.code == 0, result.err
+    else:
+        assert result.code == 2 and f"sites.a.network.{fragment}" in result.err, result.err
+
+
+def test_a_health_path_must_be_a_plain_path(tmp_path: Path) -> None:
+    text = (
+        "name: hp\nenvironment: dev\ndeployer: {{networks: [198.51.100.10/32]}}\n"
+        "sites:\n  a: {{provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}}\n"
+        "clusters:\n  c: {{site: a, node_pools: {{system: {{instance: cpu-4x16, min: 1, max: 2}}}}}}\n"
+        "endpoints:\n  e: {{cluster: c, service: {{namespace: web, name: api, port: 8080}}, health_check: {{path: '{path}'}}}}\n"
+    )
+    assert run_cli("validate", str(_write(tmp_path, text.format(path="/ready/v1")))).code == 0
+    # a query or fragment is not a path the Cloud Armor rule and every cloud's probe agree on
+    for path in ("/healthz?deep=1", "/healthz#x", "healthz", "/a b"):
+        result = run_cli("validate", str(_write(tmp_path, text.format(path=path))))
+        assert result.code == 2 and ":9: endpoints.e.health_check.path: " in result.err and "not a plain URL path" in result.err and "Traceback" not in result.err, (path, result.err)
+
+
+def test_names_the_cloud_keeps_are_never_changed_after_creation(prod_recording: Recording) -> None:
+    """A random or stable physical name, once made, stays: a later change of how topoform names
+    things must not replace a key ring, a vault or a transfer job."""
+    for type_, field in (("gcp:kms/keyRing:KeyRing", "name"), ("azure-native:keyvault:Vault", "vaultName"), ("gcp:storage/transferJob:TransferJob", "name")):
+        found = prod_recording.by_type(type_)
+        assert found, type_
+        for r in found:
+            assert field in r["options"].get("ignoreChanges", []), (r["urn"], r["options"].get("ignoreChanges"))
+
+
+def test_a_deployer_outside_a_network_created_in_the_same_run_is_told(tmp_path: Path) -> None:
+    text = (
+        "name: vpn\nenvironment: dev\ndeployer: {{networks: [10.200.0.0/16]}}\n"
+        "sites:\n  a: {{provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]{network}}}\n"
+        "clusters:\n  c: {{site: a, node_pools: {{system: {{instance: cpu-4x16, min: 1, max: 2}}}}}}\n"
+    )
+    rec = record(str(_write(tmp_path, text.format(network=""))), stack="dev")
+    assert any("deployer.networks are all private" in n and "pulumi up` again" in n for n in rec.notices), rec.notices
+    existing = ", network: {existing: {vpc_id: vpc-1, subnet_ids: [subnet-a, subnet-b]}}"
+    rec = record(str(_write(tmp_path, text.format(network=existing))), stack="dev")
+    assert not any("deployer.networks are all private" in n for n in rec.notices)

@@ -102,7 +102,7 @@ def _program(tmp_path: Path, body: str) -> str:
     ("cloud", "provider", "extra", "child"),
     [
         ("gcp", "import pulumi_gcp as p\nprov = p.Provider('mine', project='acme-x', region='us-central1')\n", ', "project": "acme-x"', "GcpGpuCluster"),
-        ("azure", "import pulumi_azure_native as p\nprov = p.Provider('mine', location='eastus')\n", ', "deployer_networks": ["198.51.100.10/32"]', "AzureGpuCluster"),
+        ("azure", "import pulumi_azure_native as p\nprov = p.Provider('mine', location='eastus')\n", ', "deployer_networks": ["198.51.100.10/32"], "admins": ["servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a"]', "AzureGpuCluster"),
     ],
 )
 def test_the_same_description_on_another_cloud(tmp_path: Path, cloud: str, provider: str, extra: str, child: str) -> None:
@@ -128,7 +128,7 @@ def test_the_same_description_on_another_cloud(tmp_path: Path, cloud: str, provi
 def test_a_bad_description_fails_with_one_clear_message(tmp_path: Path) -> None:
     program = _program(
         tmp_path,
-        'topoform.GpuCluster("c", {"cloud": "aws", "region": "us-east-1", "system": "demo", "environment": "dev", "deployer_networks": ["198.51.100.10/32"], '
+        'topoform.GpuCluster("c", {"cloud": "aws", "region": "us-east-1", "system": "demo", "environment": "dev", "deployer_networks": ["198.51.100.10/32"], "admins": ["arn:aws:iam::123456789012:role/ci"], '
         '"node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}, "g": {"gpu_type": "H1000", "min": 0, "max": 1}}})\n',
     )
     with pytest.raises(Exception, match=r"clusters\.c\.node_pools\.g\.gpu\.type: unknown GPU 'H1000'"):
@@ -174,6 +174,7 @@ def test_the_cloud_neutral_identity_reaches_only_the_store_it_is_given(tmp_path:
     assert check(rec).mandatory == []
 
 
+ADMINS = {"aws": '["arn:aws:iam::123456789012:role/ci"]', "gcp": "[]", "azure": '["servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a"]'}
 ENDPOINT_CLOUDS = {  # the caller's provider, the region, what the cloud adds to every description and to the endpoint
     "aws": ("import pulumi_aws as p\nprov = p.Provider('mine', region='us-east-1')\n", "us-east-1", "", ""),
     "gcp": ("import pulumi_gcp as p\nprov = p.Provider('mine', project='acme-x', region='us-central1')\n", "us-central1", ', "project": "acme-x"', ""),
@@ -193,7 +194,7 @@ def test_the_cloud_neutral_endpoint_is_public_only_with_tls_and_the_allow_list(t
         tmp_path,
         provider + "o = pulumi.ResourceOptions(providers=[prov])\n"
         f'base = {{"cloud": "{cloud}", "region": "{region}", "system": "demo", "environment": "dev", "labels": {{"owner": "ml"}}{base_extra}}}\n'
-        'c = topoform.GpuCluster("serve", {**base, "deployer_networks": ["198.51.100.10/32"], "node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}}}, opts=o)\n'
+        f'c = topoform.GpuCluster("serve", {{**base, "deployer_networks": ["198.51.100.10/32"], "admins": {ADMINS[cloud]}, "node_pools": {{"system": {{"instance": "cpu-4x16", "min": 1, "max": 2}}}}}}, opts=o)\n'
         'e = topoform.Endpoint("api", {**base, "kubeconfig": c.kubeconfig, "namespace": "web", "service": "api", "port": 8080, '
         f'"exposure": "public", "domain": "api.acme.example", "allowed_cidrs": ["203.0.113.0/24"]{endpoint_extra}}}, opts=o)\n'
         'pulumi.export("url", e.url)\n',

@@ -40,10 +40,10 @@ def longest(protect: bool) -> str:
         "deployer": {"networks": ["198.51.100.10/32", "10.200.0.0/16"]},
         "sites": {
             K["aws"]: {"provider": "aws", "region": "us-east-1", "backup_region": "us-west-2", "admins": ["arn:aws:iam::123456789012:role/platform-ci"]},
-            K["aws2"]: {"provider": "aws", "region": "us-west-2"},
+            K["aws2"]: {"provider": "aws", "region": "us-west-2", "admins": ["arn:aws:iam::123456789012:role/platform-ci"]},
             K["gcp"]: {"provider": "gcp", "project": "acme-ml-longest-project", "region": "us-central1", "backup_region": "us-east4", "admins": ["group:platform-admins@acme.example"]},
             K["azure"]: {"provider": "azure", "region": "eastus", "backup_region": "westus2", "admins": ["group:0b7e3c1a-52d4-4e8f-9a6b-1c2d3e4f5a6b"]},
-            K["azure2"]: {"provider": "azure", "region": "westus2"},
+            K["azure2"]: {"provider": "azure", "region": "westus2", "admins": ["servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a"]},
             K["dc"]: {"provider": "onprem", "kubeconfig": {"secret": "dc"}, "storage_class": "ceph", "backup_target": K["s3"]},
         },
         "clusters": {
@@ -145,7 +145,7 @@ def test_the_longest_names_need_shortening_so_the_test_has_teeth(longest_recordi
     shortened = [r for r in longest_recording.resources if r["type"] in name_rules() and fit(r["type"], r["name"]).kwargs]
     assert len(shortened) >= 20
     kinds = {r["type"] for r in shortened}
-    assert {"aws:s3/bucket:Bucket", "aws:iam/role:Role", "aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool", "gcp:compute/network:Network", "azure-native:cdn:AFDOrigin"} <= kinds
+    assert {"aws:s3/bucket:Bucket", "aws:iam/role:Role", "aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool", "gcp:compute/network:Network", "azure-native:cdn:AFDOrigin", "azure-native:cdn:AFDEndpoint"} <= kinds
 
 
 def test_names_that_fit_are_left_to_pulumi(prod_recording: Recording) -> None:
@@ -162,7 +162,9 @@ def test_names_that_fit_are_left_to_pulumi(prod_recording: Recording) -> None:
     [
         ("aws:s3/bucket:Bucket", "a" * 30, {}),
         ("aws:eks/nodeGroup:NodeGroup", "n" * 60, {"node_group_name_prefix": "n" * 29 + "-"}),
-        ("gcp:container/nodePool:NodePool", "p" * 33, {"name_prefix": "p" * 23 + "-"}),
+        ("gcp:container/nodePool:NodePool", "p" * 33, {"name": "p" * 33}),
+        ("gcp:container/nodePool:NodePool", "p" * 41, {"name": "p" * 33 + "-"}),
+        ("azure-native:cdn:AFDEndpoint", "e" * 39, {"endpoint_name": "e" * 39}),
         ("gcp:compute/router:Router", "r" * 70, {"name": "r" * 56 + "-"}),
     ],
 )

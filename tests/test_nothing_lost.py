@@ -168,6 +168,15 @@ def test_every_stateful_resource_is_protected_in_prod_and_not_in_dev(prod_record
         assert (r["options"]["protect"], r["options"]["retainOnDelete"]) == (False, False), r["urn"]
 
 
+def test_nothing_but_the_stateful_resources_is_protected(prod_recording: Any) -> None:
+    # a protected component must not make its every child protected (the SDK's `_protect`
+    # inheritance): a node pool, a role or a namespace's quota must stay replaceable
+    protected = {r["type"] for r in prod_recording.resources if r.get("options", {}).get("protect")}
+    assert protected == STATEFUL_TYPES
+    quotas = prod_recording.by_type("kubernetes:core/v1:ResourceQuota")
+    assert quotas and not any(q["options"].get("protect") for q in quotas)
+
+
 def test_dev_can_ask_for_protection(project_copy: Path) -> None:
     dev = project_copy / "stacks" / "dev.topology.yaml"
     dev.write_text(dev.read_text() + "protect: true\n")

@@ -108,7 +108,7 @@ def test_the_running_pack_judges_a_recording_as_topoform_check_does(pack: analyz
     topo = tmp_path / "t.topology.yaml"
     topo.write_text(
         "name: e2e\nenvironment: prod\ndeployer: {networks: [198.51.100.10/32]}\nlabels: {owner: ml}\n"
-        "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-west-2}\n"
+        "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-west-2, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n"
         "clusters:\n  c: {site: a, api: public, allowed_cidrs: [0.0.0.0/0], node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
         "storage:\n  s: {site: a, backup: true, access: public}\n"
     )

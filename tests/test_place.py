@@ -20,7 +20,7 @@ def topology(tmp_path: Path, placement: str = "", spot: bool = False) -> Path:
     topo = tmp_path / "p.topology.yaml"
     topo.write_text(
         "name: pl\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n" + (f"placement: {placement}\n" if placement else "")
-        + "sites:\n  a: {provider: aws, region: us-east-1}\n"
+        + "sites:\n  a: {provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n"
         "clusters:\n  c: {site: a, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}, "
         f"h100: {{gpu: {{type: H100, count: 8}}, min: 0, max: 4, spot: {str(spot).lower()}}}}}}}\n"
     )

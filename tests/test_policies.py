@@ -25,7 +25,7 @@ SYSTEM = "system: {instance: cpu-4x16, min: 1, max: 2}"
 COMMON = "name: fx\nenvironment: prod\ndeployer: {networks: [198.51.100.10/32]}\nlabels: {owner: ml-platform}\n"
 FIXTURES = {
     "aws": f"""sites:
-  a: {{provider: aws, region: us-east-1, backup_region: us-west-2}}
+  a: {{provider: aws, region: us-east-1, backup_region: us-west-2, admins: [arn:aws:iam::123456789012:role/platform-ci]}}
 clusters:
   c: {{site: a, node_pools: {{{SYSTEM}, gpu: {{gpu: {{type: L4, count: 1}}, min: 0, max: 2}}}}}}
 storage:
@@ -51,7 +51,7 @@ endpoints:
   e: {{cluster: c, service: {{namespace: work, name: app, port: 8080}}, exposure: public, domain: app.acme.example, allowed_cidrs: [203.0.113.0/24]}}
 """,
     "azure": f"""sites:
-  z: {{provider: azure, region: eastus, backup_region: centralus}}
+  z: {{provider: azure, region: eastus, backup_region: centralus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}}
 clusters:
   c: {{site: z, node_pools: {{{SYSTEM}, gpu: {{gpu: {{type: A100-80GB, count: 1}}, min: 0, max: 2}}}}}}
 storage:
@@ -356,7 +356,7 @@ INSECURE = [
     ("no-backup", "storage:\n  s: {site: a}\n", "backup-region-same-jurisdiction"),
     ("missing-labels", "labels: {team: x}\nstorage:\n  s: {site: a, backup: true}\n", "required-labels"),
     # unsafe choices `validate` refuses (exit 2) are reported by `check` as the policy that judges them
-    ("backup-equals-primary", "  same: {provider: aws, region: us-east-1, backup_region: us-east-1}\nstorage:\n  s: {site: same, backup: true}\n", "backup-region-same-jurisdiction"),
+    ("backup-equals-primary", "  same: {provider: aws, region: us-east-1, backup_region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\nstorage:\n  s: {site: same, backup: true}\n", "backup-region-same-jurisdiction"),
     # ranges that add up to the whole internet are the whole internet
     ("world-open-api-in-halves", "clusters:\n  c: {site: a, api: public, allowed_cidrs: [0.0.0.0/1, 128.0.0.0/1], node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n", "cluster-api-not-public"),
     ("empty-required-label", "labels: {owner: ''}\nstorage:\n  s: {site: a, backup: true}\n", "required-labels"),
@@ -370,8 +370,8 @@ def test_insecure_topologies_make_check_exit_1_naming_the_rule(tmp_path: Path, c
     labels = "" if "labels:" in extra else "labels: {owner: ml-platform}\n"
     topo = tmp_path / "t.topology.yaml"
     topo.write_text(
-        "name: ins\nenvironment: prod\ndeployer: {networks: [198.51.100.10/32]}\n" + labels + "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-west-2}\n"
-        "  eu: {provider: aws, region: eu-central-1, backup_region: us-east-1}\n" + extra
+        "name: ins\nenvironment: prod\ndeployer: {networks: [198.51.100.10/32]}\n" + labels + "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-west-2, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n"
+        "  eu: {provider: aws, region: eu-central-1, backup_region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\n" + extra
     )
     result = run_cli("check", str(topo), "--json")
     assert result.code == 1, result.err
@@ -419,7 +419,7 @@ def test_a_backup_in_the_primary_region_of_an_unprotected_stack_stays_invalid_in
     topo = tmp_path / "t.topology.yaml"
     topo.write_text(
         "name: ins\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\nlabels: {owner: ml}\n"
-        "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-east-1}\nstorage:\n  s: {site: a, backup: true}\n"
+        "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\nstorage:\n  s: {site: a, backup: true}\n"
     )
     result = run_cli("check", str(topo))
     assert result.code == 2
@@ -434,7 +434,7 @@ def test_a_deferred_choice_is_invalid_input_again_when_its_policy_is_disabled(tm
     topo = tmp_path / "t.topology.yaml"
     topo.write_text(
         "name: ins\nenvironment: prod\ndeployer: {networks: [198.51.100.10/32]}\nlabels: {owner: ml}\n"
-        "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-east-1}\nstorage:\n  s: {site: a, backup: true}\n"
+        "sites:\n  a: {provider: aws, region: us-east-1, backup_region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}\nstorage:\n  s: {site: a, backup: true}\n"
     )
     config = tmp_path / "policy.json"
     config.write_text(json.dumps({"backup-region-same-jurisdiction": "disabled"}))

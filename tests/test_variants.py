@@ -28,7 +28,7 @@ def test_aws_existing_network_creates_no_vpc_and_uses_the_given_subnets(tmp_path
     rec = _record(
         tmp_path,
         f"""sites:
-  a: {{provider: aws, region: us-west-2, network: {{existing: {{vpc_id: vpc-123, subnet_ids: [subnet-a, subnet-b]}}}}}}
+  a: {{provider: aws, region: us-west-2, admins: [arn:aws:iam::123456789012:role/platform-ci], network: {{existing: {{vpc_id: vpc-123, subnet_ids: [subnet-a, subnet-b]}}}}}}
 clusters:
   c: {{site: a, node_pools: {{{SYSTEM}}}}}
 """,
@@ -42,7 +42,7 @@ def test_aws_per_zone_nat_and_zone_count(tmp_path: Path) -> None:
     rec = _record(
         tmp_path,
         f"""sites:
-  a: {{provider: aws, region: us-west-2, network: {{cidr: 10.1.0.0/16, zones: 2, nat: per_zone}}}}
+  a: {{provider: aws, region: us-west-2, admins: [arn:aws:iam::123456789012:role/platform-ci], network: {{cidr: 10.1.0.0/16, zones: 2, nat: per_zone}}}}
 clusters:
   c: {{site: a, node_pools: {{{SYSTEM}}}}}
 """,
@@ -58,9 +58,9 @@ def test_public_api_is_restricted_to_allowed_cidrs_on_every_cloud(tmp_path: Path
     rec = _record(
         tmp_path,
         f"""sites:
-  a: {{provider: aws, region: us-east-1}}
+  a: {{provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}}
   g: {{provider: gcp, project: acme-ml-dev, region: us-central1}}
-  z: {{provider: azure, region: eastus}}
+  z: {{provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}}
 clusters:
   ca: {{site: a, api: public, allowed_cidrs: [203.0.113.0/24], node_pools: {{{SYSTEM}}}}}
   cg: {{site: g, api: public, allowed_cidrs: [203.0.113.0/24], node_pools: {{{SYSTEM}}}}}
@@ -82,7 +82,7 @@ def test_gcp_and_azure_existing_networks(tmp_path: Path) -> None:
         tmp_path,
         f"""sites:
   g: {{provider: gcp, project: acme-ml-dev, region: us-central1, network: {{existing: {{network: net, subnetwork: sub, pods_range: p, services_range: s}}}}}}
-  z: {{provider: azure, region: eastus, resource_group: rg-existing, network: {{existing: {{subnet_id: /subscriptions/x/sub, apiserver_subnet_id: /subscriptions/x/api}}}}}}
+  z: {{provider: azure, region: eastus, resource_group: rg-existing, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a], network: {{existing: {{subnet_id: /subscriptions/x/sub, apiserver_subnet_id: /subscriptions/x/api}}}}}}
 clusters:
   cg: {{site: g, node_pools: {{{SYSTEM}}}}}
   cz: {{site: z, node_pools: {{{SYSTEM}}}}}
@@ -97,6 +97,10 @@ clusters:
     assert aks["resourceGroupName"] == "rg-existing"
     assert aks["agentPoolProfiles"][0]["vnetSubnetID"] == "/subscriptions/x/sub"
     assert aks["apiServerAccessProfile"]["subnetId"] == "/subscriptions/x/api"
+    # the cluster identity joins both subnets it is given (Network Contributor), created or not
+    network_contributor = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+    grants = {g["inputs"]["scope"] for g in rec.by_type("azure-native:authorization:RoleAssignment") if g["inputs"]["roleDefinitionId"].endswith(network_contributor)}
+    assert grants == {"/subscriptions/x/sub", "/subscriptions/x/api"}
 
 
 def test_onprem_named_nodes_get_the_platform_label_and_taint(tmp_path: Path) -> None:
@@ -116,7 +120,7 @@ clusters:
     assert patch["spec"]["taints"] == [{"effect": "NoSchedule", "key": "nvidia.com/gpu", "value": "present"}]
 
 
-@pytest.mark.parametrize(("cloud", "site"), [("aws", "{provider: aws, region: us-east-1}"), ("gcp", "{provider: gcp, project: acme-ml-dev, region: us-central1}")])
+@pytest.mark.parametrize(("cloud", "site"), [("aws", "{provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}"), ("gcp", "{provider: gcp, project: acme-ml-dev, region: us-central1}")])
 def test_clusters_without_gpu_pools_need_no_device_plugin(tmp_path: Path, cloud: str, site: str) -> None:
     rec = _record(tmp_path, f"sites:\n  s: {site}\nclusters:\n  c: {{site: s, node_pools: {{{SYSTEM}}}}}\n")
     assert rec.by_type("kubernetes:apps/v1:DaemonSet") == []
@@ -126,9 +130,9 @@ def test_two_environments_of_one_system_never_share_a_physical_name(tmp_path: Pa
     """dev and prod may share an account, project or subscription: every name a cloud makes
     unique (cluster, key ring, key vault, storage account) must differ between them."""
     body = f"""sites:
-  a: {{provider: aws, region: us-east-1, backup_region: us-west-2}}
+  a: {{provider: aws, region: us-east-1, backup_region: us-west-2, admins: [arn:aws:iam::123456789012:role/platform-ci]}}
   g: {{provider: gcp, project: acme-ml, region: us-central1, backup_region: us-east4}}
-  z: {{provider: azure, region: eastus, backup_region: centralus}}
+  z: {{provider: azure, region: eastus, backup_region: centralus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}}
 clusters:
   ca: {{site: a, node_pools: {{{SYSTEM}}}}}
   cg: {{site: g, node_pools: {{{SYSTEM}}}}}

@@ -50,14 +50,18 @@ def connect(site: SitePlan, region: str, plan: Plan, utilities: Utilities | None
 
 
 def utilities(plan: Plan) -> Utilities | None:
-    """The helpers' explicit providers (waits for grants to apply, random name suffixes), where
-    the clouds of the plan need them: GCP and Azure."""
-    if not any(s.provider in ("gcp", "azure") for s in plan.sites.values()):
+    """The helpers' explicit providers, where the plan needs them: waits for grants to apply
+    (every cloud), random name suffixes (GCP and Azure names the cloud keeps, where unprotected)."""
+    if not any(s.provider in ("aws", "gcp", "azure") for s in plan.sites.values()):
         return None
-    import pulumi_random as random
     import pulumiverse_time as time
 
-    return Utilities(time=time.Provider(f"{plan.name}-time"), random=random.Provider(f"{plan.name}-random"))
+    random = None
+    if not plan.protected and any(s.provider in ("gcp", "azure") for s in plan.sites.values()):
+        import pulumi_random
+
+        random = pulumi_random.Provider(f"{plan.name}-random")
+    return Utilities(time=time.Provider(f"{plan.name}-time"), random=random)
 
 
 def _opts(site: SiteConnection, tools: Utilities | None, depends_on: list[pulumi.Resource] | None = None, **kwargs: Any) -> pulumi.ResourceOptions:

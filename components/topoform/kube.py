@@ -126,7 +126,8 @@ def namespace_guardrails(prefix: str, ns: k8s.core.v1.Namespace, provider: k8s.P
     or inference container that asks only for ``nvidia.com/gpu`` must keep the node's memory (a
     default memory limit would OOM-kill it, and one below its own request refuses it)."""
     name = ns.metadata.name.apply(lambda n: n or "")
-    opts = pulumi.ResourceOptions(provider=provider, parent=ns)
+    # Children of a protected namespace, but not stateful: they may be replaced.
+    opts = pulumi.ResourceOptions(provider=provider, parent=ns, protect=False)
     k8s.core.v1.LimitRange(
         f"{prefix}-limits",
         metadata=k8s.meta.v1.ObjectMetaArgs(name="topoform-defaults", namespace=name, labels=MANAGED_BY),

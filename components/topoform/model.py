@@ -103,6 +103,13 @@ def _cidr(value: str) -> str:
     return str(net)
 
 
+def _ipv4_cidr(value: str) -> str:
+    value = _cidr(value)
+    if ipaddress.ip_network(value).version != 4:
+        raise ValueError(f"'{value}' is IPv6; cluster API endpoints admit IPv4 ranges (EKS refuses IPv6 on IPv4 clusters)")
+    return value
+
+
 def _ipv4(value: str) -> str:
     try:
         return str(ipaddress.IPv4Address(value))
@@ -113,6 +120,18 @@ def _ipv4(value: str) -> str:
 def _domain(value: str) -> str:
     if not _DOMAIN.fullmatch(value):
         raise ValueError(f"{value!r} is not a DNS name (lowercase, e.g. infer.acme.example)")
+    return value
+
+
+_HEALTH_PATH = re.compile(r"/[A-Za-z0-9._~!$&()*+,;=:@%/-]*")
+
+
+def _health_path(value: str) -> str:
+    if not _HEALTH_PATH.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a plain URL path: start with / and leave out the query (?), the fragment (#) and spaces "
+            "(every cloud's probe and the Cloud Armor rule that admits it must read the same path)"
+        )
     return value
 
 
@@ -176,7 +195,7 @@ def _node_name(value: str) -> str:
 
 
 _AWS_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]{1,512}$")
-_GCP_MEMBER = re.compile(r"^(user|group):[^@\s:]+@[a-z0-9.-]+\.[a-z]{2,}$|^serviceAccount:[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.gserviceaccount\.com$")
+_GCP_MEMBER = re.compile(r"^(user|group):[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}$|^serviceAccount:[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9.-]+\.gserviceaccount\.com$")
 _AZURE_PRINCIPAL = re.compile(r"^(user|group|servicePrincipal):[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")
 
 
@@ -191,6 +210,8 @@ def _aws_principal(value: str) -> str:
 
 
 def _gcp_member(value: str) -> str:
+    if _GCP_MEMBER.fullmatch(value.lower()) and value != value.lower():
+        raise ValueError(f"{value!r}: write the address in lower case (Kubernetes RBAC compares names exactly)")
     if not _GCP_MEMBER.fullmatch(value):
         raise ValueError(f"{value!r} is not an IAM member: write user:<email>, group:<email> or serviceAccount:<email>")
     return value
@@ -235,8 +256,9 @@ class SiteNetwork(_Frozen):
     zones: Annotated[int, Field(ge=2, le=6, strict=True)] = 3
     nat: Literal["single", "per_zone"] = "single"
     backup_cidr: Cidr | None = None
-    """The address range of standby clusters' network in the backup region (default: the block
-    of ``cidr``'s size that follows it), so the two networks can be joined later."""
+    """The address range of standby clusters' network in the backup region (default: the private
+    block of ``cidr``'s size that follows it), so the two networks can be joined later. ``cidr``
+    itself is accepted when written out: a standby made by an earlier topoform has it."""
     existing: ExistingNetwork | None = None
 
 
@@ -352,6 +374,10 @@ class ClusterOverride(_Frozen):
     sku_tier: Literal["Free", "Standard", "Premium"] | None = None
     support_type: Literal["STANDARD", "EXTENDED"] | None = None
     log_retention_days: PositiveInt | None = None
+    api_endpoint: Literal["dns", "ip"] | None = None
+    """GCP: how `pulumi up` and kubectl reach the API. ``dns`` (default): the DNS-based endpoint,
+    which admits IAM-authorized callers from anywhere; ``ip``: the IP endpoint only (private: from
+    the VPC or a connected network), the DNS endpoint closed to outside traffic."""
 
 
 class NodePool(_Frozen):
@@ -473,7 +499,8 @@ class EndpointOverride(_Frozen):
 
 
 class HealthCheck(_Frozen):
-    path: Annotated[str, Field(pattern=r"^/")] = "/healthz"
+    path: Annotated[str, AfterValidator(_health_path)] = "/healthz"
+    """A path without query or fragment: load balancers probe it, and Cloud Armor matches it."""
     interval_seconds: Annotated[int, Field(ge=5, le=300, strict=True)] = 30
 
 
@@ -504,14 +531,11 @@ class Endpoint(_Frozen):
 class Deployer(_Frozen):
     """Where `pulumi up` runs: private cluster APIs answer these networks and no one else's."""
 
-    networks: list[Cidr] = []
-    """The deployer's networks. Public CIDRs (a CI runner's or a VPN's egress): EKS and AKS open
-    their API endpoint to these only. Private CIDRs (a VPN or peering into the cluster's
+    networks: list[Annotated[str, AfterValidator(_ipv4_cidr)]] = []
+    """The deployer's IPv4 networks. Public CIDRs (a CI runner's or a VPN's egress): EKS and AKS
+    open their API endpoint to these only. Private CIDRs (a VPN or peering into the cluster's
     network): admitted on port 443 of the private endpoint. GKE needs none: its DNS endpoint
-    admits callers by IAM."""
-    azure_principal: Literal["user", "servicePrincipal"] = "user"
-    """What signs in to Azure for `pulumi up`: a user (``az login``) or a service principal (CI,
-    workload identity federation); its role assignments must say which."""
+    admits callers by IAM. Who the deployer is, is each site's ``admins``."""
 
 
 class Budget(_Frozen):
@@ -625,7 +649,14 @@ def _shared_keys(t: Topology) -> Iterator[Problem]:
 
 
 def _site_refs(t: Topology) -> Iterator[Problem]:
+    hosting = {c.site for c in t.clusters.values()}
     for key, site in t.sites.items():
+        why = _ADMINS_REQUIRED.get(site.provider)
+        if why and key in hosting and not getattr(site, "admins", None):
+            yield Problem(
+                ("sites", key, "admins"),
+                f"{why}: name who may manage the site's clusters, the identity `pulumi up` runs as among them",
+            )
         if isinstance(site, (AwsSite, GcpSite, AzureSite)) and site.backup_region == site.region:
             yield Problem(
                 ("sites", key, "backup_region"), f"'{site.backup_region}' is the primary region; a backup region must differ", rule=_backup_rule(t)
@@ -657,7 +688,22 @@ def _deployer_refs(t: Topology) -> Iterator[Problem]:
 _PRIVATE_API_BY_NETWORK = {
     "aws": "a private EKS API answers only inside its VPC",
     "azure": "a private AKS API answers only inside its VNet",
+    "gcp": "with overrides.gcp.api_endpoint: ip, a private GKE API answers only inside its VPC",
 }
+# Who may manage a cluster is named, on the clouds where nobody else may (EKS access entries,
+# Azure RBAC for Kubernetes): the identity `pulumi up` runs as must be among them.
+_ADMINS_REQUIRED = {
+    "aws": "EKS admits only principals with an access entry",
+    "azure": "with Azure RBAC for Kubernetes, not even a subscription Owner may write into an AKS cluster",
+}
+
+
+def _reached_by_network(cluster: Cluster, provider: str) -> bool:
+    """Whether the deployer reaches this cluster's private API by network (not by IAM)."""
+    if provider == "gcp":
+        o = cluster.overrides.get("gcp")
+        return o is not None and o.api_endpoint == "ip"
+    return provider in ("aws", "azure")
 
 
 def _cluster_refs(t: Topology) -> Iterator[Problem]:
@@ -680,12 +726,23 @@ def _cluster_refs(t: Topology) -> Iterator[Problem]:
             yield Problem((*base, "allowed_cidrs"), "a public API needs allowed_cidrs (the networks that may reach it); or use api: private")
         if cluster.api == "private" and cluster.allowed_cidrs and not isinstance(site, OnPremSite):
             yield Problem((*base, "allowed_cidrs"), "only used with api: public; remove it or set api: public")
-        why = _PRIVATE_API_BY_NETWORK.get(site.provider) if site is not None else None
-        if why and cluster.api == "private" and not t.deployer.networks:
+        by_network = site is not None and not isinstance(site, OnPremSite) and _reached_by_network(cluster, site.provider)
+        if by_network and cluster.api == "private" and not t.deployer.networks:
+            assert site is not None
             yield Problem(
                 (*base, "api"),
-                f"{why}, and `pulumi up` writes into it: list where `pulumi up` runs in deployer.networks "
+                f"{_PRIVATE_API_BY_NETWORK[site.provider]}, and `pulumi up` writes into it: list where `pulumi up` runs in deployer.networks "
                 "(public egress CIDRs get the API endpoint opened to them alone; private CIDRs reach it over a VPN or peering)",
+            )
+        elif (
+            by_network and cluster.api == "private" and site is not None and site.provider == "gcp"
+            and not any(is_private(c) for c in t.deployer.networks)
+        ):
+            # GKE has no public IP endpoint for a private API: only a VPN or peering reaches it.
+            yield Problem(
+                (*base, "api"),
+                f"{_PRIVATE_API_BY_NETWORK['gcp']}, and deployer.networks has no private network (a VPN or peering into the VPC): "
+                "add it, or leave api_endpoint at dns (reached by IAM from anywhere)",
             )
         if not cluster.node_pools:
             yield Problem((*base, "node_pools"), "define at least one node pool")

@@ -92,10 +92,8 @@ class GpuClusterArgs(TypedDict):
     """Networks allowed to reach a public API."""
     deployer_networks: NotRequired[list[str]]
     """Where `pulumi up` runs: public egress CIDRs get a private EKS or AKS API endpoint opened to them alone, private CIDRs reach it over a VPN or peering (required for a private API on AWS and Azure)."""
-    deployer_principal: NotRequired[str]
-    """Azure: user (default) or servicePrincipal, what signs in for `pulumi up`."""
     admins: NotRequired[list[str]]
-    """Principals given cluster-admin besides the deployer: IAM role ARNs (AWS), user:/group:/serviceAccount: members (GCP), user:/group:/servicePrincipal: object IDs (Azure)."""
+    """Principals given cluster-admin, the deployer among them (required on AWS and Azure): IAM role or user ARNs (AWS), user:/group:/serviceAccount: members (GCP), user:/group:/servicePrincipal: object IDs (Azure)."""
     cidr: NotRequired[str]
     """The network's address range (default 10.0.0.0/16)."""
 
@@ -237,9 +235,8 @@ def _document(args: Mapping[str, Any], site: dict[str, Any], sections: dict[str,
     }
     if "protect" in args:
         doc["protect"] = args["protect"]
-    deployer = {k: v for k, v in (("networks", args.get("deployer_networks")), ("azure_principal", args.get("deployer_principal"))) if v is not None}
-    if deployer:
-        doc["deployer"] = deployer
+    if args.get("deployer_networks") is not None:
+        doc["deployer"] = {"networks": list(args["deployer_networks"])}
     return doc
 
 

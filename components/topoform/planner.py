@@ -17,7 +17,24 @@ from typing import Any
 
 from .catalog import Catalog, load_catalog
 from .errors import Path, Problem, TopologyError
-from .model import CLOUDS, AwsSite, AzureSite, Cluster, Endpoint, GcpSite, Identity, NodePool, OnPremSite, SiteNetwork, Store, Team, Topology, covers_world, is_private
+from .model import (
+    CLOUDS,
+    PRIVATE_RANGES,
+    AwsSite,
+    AzureSite,
+    Cluster,
+    Endpoint,
+    GcpSite,
+    Identity,
+    NodePool,
+    OnPremSite,
+    SiteNetwork,
+    Store,
+    Team,
+    Topology,
+    covers_world,
+    is_private,
+)
 from .naming import digest, physical
 from .providers import profile
 from .providers.base import Capability, CloudProfile
@@ -284,13 +301,13 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
         endpoints.update(_endpoint(t, key, ep, sites, tags, problems))
     for cluster_key, cplan in clusters.items():
         entry = primary_key(cluster_key)  # a standby serves the same teams as its primary
-        principals = {
-            o.principal_arn: o.group or team.group
-            for team in t.teams.values()
-            if entry in team.namespaces and (o := team.overrides.get("aws")) is not None and o.principal_arn
-        }
+        # One EKS access entry per principal: a role several teams assume keeps every team's group.
+        principals: dict[str, set[str]] = {}
+        for team in t.teams.values():
+            if entry in team.namespaces and (o := team.overrides.get("aws")) is not None and o.principal_arn:
+                principals.setdefault(o.principal_arn, set()).add(o.group or team.group)
         if principals and cplan.provider == "aws":
-            cplan.spec["team_principals"] = dict(sorted(principals.items()))
+            cplan.spec["team_principals"] = {arn: sorted(groups) for arn, groups in sorted(principals.items())}
         override = t.clusters[entry].overrides.get("gcp") if entry in t.clusters else None
         if override is not None and override.security_group:
             cplan.spec["security_group"] = override.security_group
@@ -324,7 +341,10 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
 # What each kind of GCP resource needs enabled (each API's service name, from the provider's
 # resource metadata); Cloud Storage and Service Usage are on in every new project.
 GCP_SERVICES = {
-    "cluster": ("cloudresourcemanager.googleapis.com", "compute.googleapis.com", "container.googleapis.com", "cloudkms.googleapis.com", "iam.googleapis.com", "iamcredentials.googleapis.com"),
+    "cluster": (
+        "cloudresourcemanager.googleapis.com", "compute.googleapis.com", "container.googleapis.com", "cloudkms.googleapis.com",
+        "iam.googleapis.com", "iamcredentials.googleapis.com", "logging.googleapis.com", "monitoring.googleapis.com",
+    ),
     "store": ("storage.googleapis.com", "cloudkms.googleapis.com"),
     "replica": ("storagetransfer.googleapis.com",),
     "public-endpoint": ("compute.googleapis.com", "certificatemanager.googleapis.com", "dns.googleapis.com"),
@@ -336,7 +356,8 @@ def _gcp_services(site: str, clusters: dict[str, ClusterPlan], stores: dict[str,
         ("cluster", any(c.site == site for c in clusters.values())),
         ("store", any(st.site == site for st in stores.values())),
         ("replica", any(st.site == site and "replica" in st.spec for st in stores.values())),
-        ("public-endpoint", any(clusters[e.cluster].site == site and e.spec["public"] for e in endpoints.values() if e.cluster in clusters)),
+        # a failover target is an L4 load balancer: no certificate, no DNS record of its own
+        ("public-endpoint", any(clusters[e.cluster].site == site and e.spec["public"] and not e.spec.get("secondary") for e in endpoints.values() if e.cluster in clusters)),
     ) if used]
     return tuple(sorted({api for k in kinds for api in GCP_SERVICES[k]}))
 
@@ -501,8 +522,6 @@ def _cluster(
     if site.provider in CLOUDS:
         out["deployer_networks"] = list(t.deployer.networks)
         out["admins"] = list(site.admins)
-    if site.provider == "azure":
-        out["deployer_principal"] = t.deployer.azure_principal
     public = [c for c in dict.fromkeys([*(cluster.allowed_cidrs if cluster.api == "public" else []), *t.deployer.networks]) if not is_private(c)]
     if prof.api_cidr_limit is not None and len(public) > prof.api_cidr_limit:
         problems.append(
@@ -679,11 +698,18 @@ def _backup_network(base: Path, net: SiteNetwork, prof: CloudProfile) -> tuple[N
         path: Path = (*base, "backup_cidr")
     else:
         start = int(primary.network_address) + primary.num_addresses
-        if start + primary.num_addresses > 2 ** primary.max_prefixlen:
-            return None, [Problem((*base, "backup_cidr"), f"no block of {net.cidr}'s size follows it; give backup_cidr")]
-        cidr = ipaddress.ip_network((start, primary.prefixlen))
+        cidr = ipaddress.ip_network((start % 2**primary.max_prefixlen, primary.prefixlen))
         path = (*base, "cidr")
-    for other, what in ((primary, "cidr"), (ipaddress.ip_network(net.pods_cidr), "pods_cidr"), (ipaddress.ip_network(net.services_cidr), "services_cidr")):
+        # The next block must stay in the private range the primary's is in (10.255/16 has none).
+        home = next((r for r in PRIVATE_RANGES if primary.subnet_of(r)), None)  # type: ignore[arg-type]
+        if start + primary.num_addresses > 2**primary.max_prefixlen or home is None or not cidr.subnet_of(home):  # type: ignore[arg-type]
+            return None, [Problem((*base, "backup_cidr"), f"no private block of {net.cidr}'s size follows it; give the standby network's backup_cidr")]
+    others = [(ipaddress.ip_network(net.pods_cidr), "pods_cidr"), (ipaddress.ip_network(net.services_cidr), "services_cidr")]
+    # The same range as the primary's is accepted only spelled out (a standby made by an earlier
+    # topoform has it; changing it replaces the standby's network), never a partial overlap.
+    if cidr != primary:
+        others.insert(0, (primary, "cidr"))
+    for other, what in others:
         if cidr.overlaps(other):
             return None, [Problem(path, f"the standby network {cidr} overlaps {what} {other}; give backup_cidr another range")]
     return prof.network(path, net.model_copy(update={"cidr": str(cidr), "backup_cidr": None}))
@@ -817,7 +843,9 @@ def _standby_identity(t: Topology, primary: IdentityPlan, standby: ClusterPlan, 
         **primary.spec,
         "identity_name": _account_id(t.name, t.environment, primary.key, STANDBY),
         "region": standby.spec["region"],
-        "grants": [{**g, "replica": True} if "replica" in stores[g["store"]].spec else dict(g) for g in primary.spec["grants"]],  # type: ignore[misc]
+        # Replication is one-way: the standby's workloads read the replicas (writes there would never
+        # reach the primary), and reach a store without one as the primary does.
+        "grants": [{**g, "mode": "read", "replica": True} if "replica" in stores[g["store"]].spec else dict(g) for g in primary.spec["grants"]],  # type: ignore[misc]
         "tags": dict(sorted({**primary.spec["tags"], "topoform-role": STANDBY}.items())),
     }
     return IdentityPlan(

@@ -108,10 +108,10 @@ class Utilities:
     (``pulumi_random``), explicit like every provider of the program."""
 
     time: pulumi.ProviderResource
-    random: pulumi.ProviderResource
+    random: pulumi.ProviderResource | None = None
 
     def all(self) -> list[pulumi.ProviderResource]:
-        return [self.time, self.random]
+        return [p for p in (self.time, self.random) if p is not None]
 
 
 class Component(pulumi.ComponentResource):
@@ -121,7 +121,8 @@ class Component(pulumi.ComponentResource):
     def __init__(self, type_name: str, name: str, protect: bool, opts: pulumi.ResourceOptions | None) -> None:
         super().__init__(f"topoform:index:{type_name}", name, None, opts)
         self._name = name
-        self._protect = protect
+        # Not `_protect`: the SDK reads that attribute to make every child protected like its parent.
+        self._stateful_protect = protect
         # What the component waits for, its children wait for too.
         depends = opts.depends_on if opts is not None else None
         self._depends: list[pulumi.Resource] = [d for d in depends if isinstance(d, pulumi.Resource)] if isinstance(depends, list) else []
@@ -158,7 +159,7 @@ class Component(pulumi.ComponentResource):
         stable in a protected environment, which never deletes it (``stable``, else ``base``
         shortened); elsewhere with a random suffix made once per deployment, so a destroyed
         environment can be created again."""
-        if self._protect:
+        if self._stateful_protect:
             return stable or physical(base, limit=limit)
         import pulumi_random as random
 
@@ -168,9 +169,22 @@ class Component(pulumi.ComponentResource):
         head = physical(base, limit=limit - 7)
         return suffix.hex.apply(lambda h: f"{head}-{h}")
 
+    def unreachable_notice(self, args: GpuClusterSpec, reach: ApiNetworks, cloud: str) -> None:
+        """Say so when the deployer can reach a private API only through a network topoform is
+        creating in this very run: the first `pulumi up` cannot write into the cluster until a VPN
+        or peering joins it (then rerun)."""
+        if reach.public or "existing" in args.get("network", {}):
+            return
+        pulumi.log.warn(
+            f"cluster {args['cluster_name']}: deployer.networks are all private, and the {cloud} network they must reach is "
+            "created by this same run: objects inside the cluster wait for a VPN or peering into it (then run `pulumi up` again), "
+            "or add the public egress where `pulumi up` runs",
+            resource=self,
+        )
+
     def stateful(self, **kwargs: Any) -> pulumi.ResourceOptions:
         """Options for a stateful child: protected and retained on delete when the spec says so."""
-        return self.opts(protect=self._protect, retain_on_delete=self._protect, **kwargs)
+        return self.opts(protect=self._stateful_protect, retain_on_delete=self._stateful_protect, **kwargs)
 
 
 class EncryptedStore(Component):

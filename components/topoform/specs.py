@@ -131,18 +131,19 @@ class GpuClusterSpec(TypedDict):
     support_type: NotRequired[str]
     device_plugin: NotRequired[bool]
     """Deploy the NVIDIA device plugin DaemonSet (clouds whose GPU nodes lack one, and on-prem)."""
-    team_principals: NotRequired[dict[str, str]]
-    """AWS: IAM role ARN -> Kubernetes group, one EKS access entry each (teams' ``principal_arn``)."""
+    team_principals: NotRequired[dict[str, list[str]]]
+    """AWS: IAM role ARN -> its teams' Kubernetes groups, one EKS access entry per role (teams'
+    ``principal_arn``)."""
     security_group: NotRequired[str]
     """GCP: the ``gke-security-groups@`` group that enables Google Groups for RBAC."""
+    api_endpoint: NotRequired[Literal["dns", "ip"]]
+    """GCP: reach the API through its DNS-based endpoint (IAM, from anywhere) or its IP endpoint."""
     deployer_networks: NotRequired[list[str]]
     """Where `pulumi up` runs (the topology's ``deployer.networks``): public CIDRs get the API
     endpoint opened to them alone (EKS, AKS), private ones reach it over a VPN or peering."""
     admins: NotRequired[list[str]]
-    """Principals given cluster-admin access through the cloud's IAM, besides the deployer (the
-    site's ``admins``, in the cloud's own notation)."""
-    deployer_principal: NotRequired[Literal["user", "servicePrincipal"]]
-    """Azure: whether `pulumi up` signs in as a user or a service principal."""
+    """Principals given cluster-admin access through the cloud's IAM (the site's ``admins``, in
+    the cloud's own notation); the identity `pulumi up` runs as is one of them on AWS and Azure."""
 
 
 class ReplicaSpec(TypedDict):

@@ -26,6 +26,7 @@ cluster = topoform.GpuCluster(
         "environment": "dev",
         "labels": tags,
         "deployer_networks": ["198.51.100.10/32"],  # where `pulumi up` runs: the private API admits it alone
+        "admins": ["arn:aws:iam::123456789012:role/platform-ci"],  # cluster-admin: the role `pulumi up` runs as, at least
         "node_pools": {
             "system": {"instance": "cpu-4x16", "min": 1, "max": 2},
             "l4": {"gpu_type": "L4", "gpu_count": 1, "min": 0, "max": 4, "spot": True},

@@ -23,14 +23,7 @@ NODE_POLICIES = {
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 """The EKS access policy of a cluster administrator (cluster scope)."""
-
-
-def deployer_arn(parent: pulumi.Resource) -> str:
-    """The IAM principal running `pulumi up`, as an access entry names it: a role's own ARN (with
-    its path) rather than the session's ``assumed-role`` ARN."""
-    opts = pulumi.InvokeOptions(parent=parent)
-    caller = aws.get_caller_identity(opts=opts)
-    return aws.iam.get_session_context(arn=caller.arn, opts=opts).issuer_arn
+ACCESS_WAIT = "30s"
 
 
 def _principal_name(arn: str) -> str:
@@ -104,6 +97,7 @@ class AwsGpuCluster(GpuCluster):
         # Nodes reach the API privately. The public endpoint exists only for the networks that
         # must reach it from outside: the deployer's egress (and allowed_cidrs of a public API).
         reach = api_networks(args)
+        self.unreachable_notice(args, reach, "VPC")
         cluster = aws.eks.Cluster(
             self.child("eks"),
             name=args["cluster_name"],
@@ -179,39 +173,58 @@ class AwsGpuCluster(GpuCluster):
             )
         )
         issuer = cluster.identities.apply(lambda ids: (ids[0].oidcs[0].issuer or "") if ids and ids[0].oidcs else "")
-        authorized = self._admins(cluster, args)
-        for arn, group in args.get("team_principals", {}).items():
-            aws.eks.AccessEntry(
-                self.child("team", group.split("@")[0].replace(".", "-")),
-                cluster_name=cluster.name,
-                principal_arn=arn,
-                kubernetes_groups=[group],
-                type="STANDARD",
-                tags=args["tags"],
-                opts=self.opts(),
-            )
+        authorized = self._access(cluster, args)
         self.finish(cluster.name, cluster.endpoint, kubeconfig, oidc_issuer=issuer, authorized=authorized)
 
-    def _admins(self, cluster: aws.eks.Cluster, args: GpuClusterArgs) -> list[pulumi.Resource]:
-        """Cluster-admin access entries for the identity running `pulumi up` and the site's
-        admins, one per principal: without them only the cluster's creator could ever manage it."""
-        principals = dict.fromkeys([*args.get("admins", []), deployer_arn(self)])
+    def _access(self, cluster: aws.eks.Cluster, args: GpuClusterArgs) -> list[pulumi.Resource]:
+        """One access entry per principal (EKS takes one per principal): the site's admins get
+        AmazonEKSClusterAdminPolicy on the cluster, teams' roles their groups (every group of
+        every team that assumes the role). Returns what the Kubernetes provider waits for: the
+        admins' associations, and the seconds EKS takes to apply them."""
+        teams = args.get("team_principals", {})
+        admins = args.get("admins", [])
         partition = aws.get_partition_output(opts=self.invoke_opts()).partition
-        made: list[pulumi.Resource] = []
-        for arn in principals:
-            role = self.child("admin", _principal_name(arn))
-            entry = aws.eks.AccessEntry(role, cluster_name=cluster.name, principal_arn=arn, type="STANDARD", tags=args["tags"], opts=self.opts())
-            made.append(
-                aws.eks.AccessPolicyAssociation(
-                    role,
-                    cluster_name=cluster.name,
-                    principal_arn=entry.principal_arn,
-                    policy_arn=partition.apply(lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{ADMIN_POLICY}"),
-                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-                    opts=self.opts(),
-                )
+        # Team entries were named after their group's local part; keep those URNs where unique.
+        old_names = {arn: self.child("team", groups[0].split("@")[0].replace(".", "-")) for arn, groups in teams.items()}
+        unique_old = {arn: n for arn, n in old_names.items() if list(old_names.values()).count(n) == 1}
+        associations: list[aws.eks.AccessPolicyAssociation] = []
+        for arn in sorted(dict.fromkeys([*admins, *teams])):
+            role = self.child("access", _principal_name(arn))
+            entry = aws.eks.AccessEntry(
+                role,
+                cluster_name=cluster.name,
+                principal_arn=arn,
+                kubernetes_groups=teams.get(arn) or None,
+                type="STANDARD",
+                tags=args["tags"],
+                # The principal is fixed: a change is a new entry, and only one may exist.
+                opts=self.opts(delete_before_replace=True, aliases=[pulumi.Alias(name=unique_old[arn])] if arn in unique_old else None),
             )
-        return made
+            if arn in admins:
+                associations.append(
+                    aws.eks.AccessPolicyAssociation(
+                        role,
+                        cluster_name=cluster.name,
+                        principal_arn=entry.principal_arn,
+                        policy_arn=partition.apply(lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{ADMIN_POLICY}"),
+                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                        opts=self.opts(),
+                    )
+                )
+        if not associations:
+            return []
+        import pulumiverse_time as time
+
+        # "access entry creation and updates are eventually consistent, and may take several
+        # seconds to be effective" (EKS User Guide); the Kubernetes provider does not retry.
+        return [
+            time.Sleep(
+                self.child("access-wait"),
+                create_duration=ACCESS_WAIT,
+                triggers={f"admin{i}": a.id for i, a in enumerate(associations)},
+                opts=self.opts(depends_on=associations),
+            )
+        ]
 
     def _network(self, net: NetworkSpec, cluster_name: str, region: str, tags: dict[str, str], log_days: int) -> tuple[pulumi.Input[str], list[pulumi.Input[str]]]:
         existing = net.get("existing")

@@ -84,6 +84,8 @@ class AwsEndpoint(Endpoint):
             opts=self.opts(),
         )
         option = cert.domain_validation_options.apply(lambda o: o[0])
+        # One account's certificates for one domain share this record (a failover target's in
+        # another region too): the target's copy stays when it goes, for the primary to renew with.
         record = aws.route53.Record(
             self.child("cert-validation"),
             zone_id=zone_id,
@@ -92,7 +94,7 @@ class AwsEndpoint(Endpoint):
             records=[option.resource_record_value.apply(lambda v: v or "")],
             ttl=300,
             allow_overwrite=True,
-            opts=self.opts(),
+            opts=self.opts(retain_on_delete=bool(args.get("secondary"))),
         )
         validation = aws.acm.CertificateValidation(
             self.child("cert-valid"), certificate_arn=cert.arn, validation_record_fqdns=[record.fqdn], opts=self.opts()

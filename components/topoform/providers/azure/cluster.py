@@ -140,15 +140,15 @@ class AzureGpuCluster(GpuCluster):
                 self, self.child("identity-kv"), identity.principal_id, "key-vault-crypto-user", secrets.vault.id, client.subscription_id
             )
         ]
-        if not existing:
-            # The cluster identity must manage both subnets ("Lack of permissions at the API server
-            # subnet can cause a provisioning failure").
-            grants += [
-                role_assignment(self, self.child("identity-subnet"), identity.principal_id, "network-contributor", subnet_id, client.subscription_id),
-                role_assignment(
-                    self, self.child("identity-apiserver-subnet"), identity.principal_id, "network-contributor", apiserver_subnet_id, client.subscription_id
-                ),
-            ]
+        # The cluster identity must manage both subnets, ours or existing ones ("Lack of permissions
+        # at the API server subnet can cause a provisioning failure"); it is made in this run, so
+        # nobody could have granted it beforehand.
+        grants += [
+            role_assignment(self, self.child("identity-subnet"), identity.principal_id, "network-contributor", subnet_id, client.subscription_id),
+            role_assignment(
+                self, self.child("identity-apiserver-subnet"), identity.principal_id, "network-contributor", apiserver_subnet_id, client.subscription_id
+            ),
+        ]
         # Azure applies role assignments within minutes: the cluster waits before using them.
         granted = wait(self, "grants", grants, GRANT_WAIT)
 
@@ -157,6 +157,7 @@ class AzureGpuCluster(GpuCluster):
         # The API endpoint is public only for the networks that must reach it from outside (the
         # deployer's egress, a public API's allow-list); with none, it is private to the VNet.
         reach = api_networks(args)
+        self.unreachable_notice(args, reach, "VNet")
         services = ipaddress.ip_network(net["services_cidr"])
         cluster = azure.containerservice.ManagedCluster(
             self.child("aks"),
@@ -258,18 +259,18 @@ class AzureGpuCluster(GpuCluster):
             device_plugin(self.child("nvidia-device-plugin"), self.kubernetes_provider, self)
 
     def _admins(self, cluster: azure.containerservice.ManagedCluster, args: GpuClusterArgs, client: pulumi.Output[Any]) -> list[pulumi.Resource]:
-        """Azure Kubernetes Service RBAC Cluster Admin on this cluster for the identity running
-        `pulumi up` and the site's admins (with Azure RBAC, no one has Kubernetes rights without
-        a data-action role, not even a subscription Owner); then the documented wait."""
-        deployer = PRINCIPAL_TYPES[args.get("deployer_principal", "user")]
-        principals: list[tuple[str, pulumi.Input[str], str]] = [("deployer", client.object_id, deployer)]
+        """Azure Kubernetes Service RBAC Cluster Admin on this cluster for the site's admins (the
+        identity `pulumi up` signs in as among them): with Azure RBAC for Kubernetes nobody has
+        Kubernetes rights without a data-action role, not even a subscription Owner. Then the
+        documented wait for AKS to apply them."""
+        grants = []
         for admin in args.get("admins", []):
             kind, _, object_id = admin.partition(":")
-            principals.append((f"admin-{object_id}", object_id, PRINCIPAL_TYPES[kind]))
-        grants = [
-            role_assignment(self, self.child(role), principal, "aks-rbac-cluster-admin", cluster.id, client.subscription_id, principal_type=kind)
-            for role, principal, kind in principals
-        ]
+            grants.append(
+                role_assignment(
+                    self, self.child("admin", object_id), object_id, "aks-rbac-cluster-admin", cluster.id, client.subscription_id, principal_type=PRINCIPAL_TYPES[kind]
+                )
+            )
         return wait(self, "rbac", grants, RBAC_WAIT)
 
     def _pool_args(self, pool: NodePoolSpec, subnet_id: pulumi.Input[str], tags: dict[str, str]) -> dict[str, Any]:

@@ -98,8 +98,10 @@ class AzureEndpoint(Endpoint):
             n.name,
             **n.kwargs, resource_group_name=rg, location="global", sku=azure.cdn.SkuArgs(name=AFD_SKU), tags=args["tags"], opts=self.opts(**n.opts)
         )
+        n = self.named("azure-native:cdn:AFDEndpoint", "afd-endpoint")
         endpoint = azure.cdn.AFDEndpoint(
-            self.child("afd-endpoint"), resource_group_name=rg, profile_name=profile.name, location="global", enabled_state="Enabled", opts=self.opts()
+            n.name,
+            **n.kwargs, resource_group_name=rg, profile_name=profile.name, location="global", enabled_state="Enabled", opts=self.opts(**n.opts)
         )
         n = self.named("azure-native:cdn:AFDOriginGroup", "afd-origins")
         group = azure.cdn.AFDOriginGroup(
@@ -133,13 +135,15 @@ class AzureEndpoint(Endpoint):
             opts=self.opts(**n.opts),
         )
         zone, dns_rg = args["dns_zone"], args["dns_resource_group"]
+        n = self.named("azure-native:cdn:AFDCustomDomain", "afd-domain")
         custom = azure.cdn.AFDCustomDomain(
-            self.child("afd-domain"),
+            n.name,
+            **n.kwargs,
             resource_group_name=rg,
             profile_name=profile.name,
             host_name=domain,
             tls_settings=azure.cdn.AFDDomainHttpsParametersArgs(certificate_type="ManagedCertificate", minimum_tls_version=azure.cdn.AfdMinimumTlsVersion.TLS12),
-            opts=self.opts(),
+            opts=self.opts(**n.opts),
         )
         azure.dns.RecordSet(
             self.child("dns-validation"),

@@ -70,7 +70,9 @@ def vault_key(
             enable_purge_protection=True,
         ),
         tags=tags,
-        opts=owner.stateful(**extra),
+        # The name is chosen once, when the vault is made: a vault made under another rule keeps
+        # its own name rather than being replaced (its key encrypts data).
+        opts=owner.stateful(ignore_changes=["vaultName"], **extra),
     )
     key = azure.keyvault.Key(
         owner.child(*role, "key"),

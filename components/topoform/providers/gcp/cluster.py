@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
@@ -69,6 +71,9 @@ class GcpGpuCluster(GpuCluster):
         public = args["api_access"] == "public"
         reach = api_networks(args)
         authorized = reach.public if public else [*net["private_subnets"], *reach.private]
+        dns = args.get("api_endpoint", "dns") == "dns"
+        if not dns and not public:
+            self.unreachable_notice(args, reach, "VPC")
         cluster = gcp.container.Cluster(
             self.child("gke"),
             name=args["cluster_name"],
@@ -88,13 +93,14 @@ class GcpGpuCluster(GpuCluster):
             private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
                 enable_private_nodes=True,
                 enable_private_endpoint=not public,
-                # A VPN or interconnect into the VPC reaches the private endpoint from any region.
-                master_global_access_config=gcp.container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(enabled=True)
-                if reach.private and not public
-                else None,
+                # A VPN or interconnect into the VPC reaches the private endpoint from any region
+                # (said every time: GKE keeps the setting when the block is left out).
+                master_global_access_config=gcp.container.ClusterPrivateClusterConfigMasterGlobalAccessConfigArgs(
+                    enabled=bool(reach.private) and not public
+                ),
             ),
             control_plane_endpoints_config=gcp.container.ClusterControlPlaneEndpointsConfigArgs(
-                dns_endpoint_config=gcp.container.ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs(allow_external_traffic=True),
+                dns_endpoint_config=gcp.container.ClusterControlPlaneEndpointsConfigDnsEndpointConfigArgs(allow_external_traffic=dns),
             ),
             master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
                 cidr_blocks=[
@@ -127,23 +133,19 @@ class GcpGpuCluster(GpuCluster):
             self._node_pool(key_, pool, cluster, nodes_sa, args)
 
         cluster_name = args["cluster_name"]
-        # The DNS endpoint serves a certificate from a public CA: the kubeconfig carries no CA.
-        dns_endpoint = cluster.control_plane_endpoints_config.apply(
-            lambda c: (c.dns_endpoint_config.endpoint or "") if c and c.dns_endpoint_config else ""
-        )
-        kubeconfig = dns_endpoint.apply(
-            lambda host: exec_kubeconfig(
-                cluster_name,
-                f"https://{host}",
-                None,
-                "gke-gcloud-auth-plugin",
-                [],
-                provideClusterInfo=True,
-                installHint="Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+        plugin: dict[str, Any] = {"provideClusterInfo": True, "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin"}
+        if dns:
+            # The DNS endpoint serves a certificate from a public CA: the kubeconfig carries no CA.
+            host = cluster.control_plane_endpoints_config.apply(lambda c: (c.dns_endpoint_config.endpoint or "") if c and c.dns_endpoint_config else "")
+            kubeconfig = host.apply(lambda h: exec_kubeconfig(cluster_name, f"https://{h}", None, "gke-gcloud-auth-plugin", [], **plugin))
+        else:
+            # The IP endpoint's certificate is the cluster CA's.
+            host = cluster.endpoint
+            kubeconfig = pulumi.Output.all(cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
+                lambda a: exec_kubeconfig(cluster_name, f"https://{a[0]}", str(a[1]), "gke-gcloud-auth-plugin", [], **plugin)
             )
-        )
         issuer = f"https://container.googleapis.com/v1/projects/{project}/locations/{region}/clusters/{cluster_name}"
-        self.finish(cluster.name, dns_endpoint.apply(lambda e: f"https://{e}"), kubeconfig, oidc_issuer=issuer)
+        self.finish(cluster.name, host.apply(lambda e: f"https://{e}"), kubeconfig, oidc_issuer=issuer)
         self._admins(args)
 
     def _admins(self, args: GpuClusterArgs) -> None:
@@ -213,8 +215,10 @@ class GcpGpuCluster(GpuCluster):
                     ),
                 )
             ]
+        named = self.named("gcp:container/nodePool:NodePool", "pool", key)
         return gcp.container.NodePool(
-            **self.naming("gcp:container/nodePool:NodePool", "pool", key),
+            named.name,
+            **named.kwargs,
             cluster=cluster.id,
             location=args["region"],
             node_locations=pool.get("zones"),
@@ -246,5 +250,5 @@ class GcpGpuCluster(GpuCluster):
                 metadata={"disable-legacy-endpoints": "true"},
                 resource_labels=args["tags"],
             ),
-            opts=self.opts(ignore_changes=["nodeCount"]),
+            opts=self.opts(ignore_changes=["nodeCount"], **named.opts),
         )

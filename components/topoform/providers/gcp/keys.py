@@ -40,7 +40,10 @@ def ring_key(
     name is ``ring_name`` in a protected environment and gets a random suffix per deployment
     elsewhere (a destroyed environment can be created again). Both are stateful children."""
     name = owner.unique_name("-".join((*role, "keys")) or "keys", ring_name, 63, **extra)
-    ring = gcp.kms.KeyRing(owner.child(*role, "keys"), name=name, location=region, project=project, opts=owner.stateful(**extra))
+    # Named once, when it is made: a ring made under another rule keeps its own name.
+    ring = gcp.kms.KeyRing(
+        owner.child(*role, "keys"), name=name, location=region, project=project, opts=owner.stateful(ignore_changes=["name"], **extra)
+    )
     key = gcp.kms.CryptoKey(
         owner.child(*role, "key"),
         name=key_name,

@@ -40,8 +40,11 @@ class GcpProfile(CloudProfile):
         return spec, overlap_problems(base, net, net.pods_cidr, net.services_cidr)
 
     def deployer_access(self, spec: GpuClusterSpec) -> str:
-        public, _ = split_networks(spec)
+        public, private = split_networks(spec)
         ip = f"public IP endpoint for {', '.join(public)}" if spec["api_access"] == "public" else "private IP endpoint"
+        if spec.get("api_endpoint") == "ip":
+            via = f"reached from {', '.join(private)}" if private and spec["api_access"] != "public" else "reached directly"
+            return f"{ip} {via}, DNS endpoint closed to outside traffic; cluster-admin binding for {len(spec.get('admins', []))} admin(s)"
         return f"{ip}; DNS endpoint admitting IAM principals; cluster-admin binding for {len(spec.get('admins', []))} admin(s)"
 
     def pool_image(self, gpu: bool) -> str:
@@ -49,7 +52,7 @@ class GcpProfile(CloudProfile):
 
     def cluster_extras(self, cluster: Cluster) -> dict[str, Any]:
         o = cluster.overrides.get("gcp")
-        return {"release_channel": (o.release_channel if o and o.release_channel else "REGULAR")}
+        return {"release_channel": (o.release_channel if o and o.release_channel else "REGULAR"), "api_endpoint": (o.api_endpoint if o and o.api_endpoint else "dns")}
 
     def admin_subject(self, admin: str) -> tuple[str, str] | None:
         # GKE's IAM roles that reach Kubernetes objects are project-wide: per cluster, the admins

@@ -1,6 +1,7 @@
 """The explicit GCP provider of a site and region, and what its project needs first.
 
-A new project has only Cloud Storage and Service Usage on. Before anything of the site is
+A new project has few APIs on (Service Usage, Cloud Storage, Logging, Monitoring, ...: not
+Compute, GKE, IAM or Cloud Resource Manager). Before anything of the site is
 created, the APIs its resources need are enabled (and left on when the stack goes: topoform does
 not own the project), the service agents that are granted keys exist, and the administrators
 may reach the site's clusters. Project-wide resources are made once per project.
@@ -17,7 +18,7 @@ from ...naming import digest
 from ...planner import SitePlan
 from ...resources import SiteConnection, Utilities
 
-__all__ = ["ADMIN_ROLE", "AGENTS", "API_WAIT", "connect"]
+__all__ = ["ADMIN_ROLE", "AGENTS", "API_WAIT", "GKE_AGENT_ROLE", "connect"]
 
 AGENTS = ("container.googleapis.com", "storagetransfer.googleapis.com")
 """Services whose agents are granted something (the GKE agent a key, the transfer agent two
@@ -26,6 +27,10 @@ and use the API' (cloud.google.com/iam/docs/service-agents)."""
 API_WAIT = "60s"
 """Enabling a service 'is eventually consistent' (the provider's google_project_service guide,
 which waits with time_sleep): one wait after the project's services and agents."""
+GKE_AGENT_ROLE = "roles/container.serviceAgent"
+"""What GKE's service agent holds when the API creates it; one created on request gets nothing
+("After you trigger service agent creation, you must grant the service agents the roles that they
+are typically granted automatically", cloud.google.com/iam/docs/create-service-agents)."""
 ADMIN_ROLE = "roles/container.clusterViewer"
 """What administrators need of IAM to reach a cluster's DNS endpoint (container.clusters.connect)
 and read it; their rights inside come from each cluster's cluster-admin binding."""
@@ -45,7 +50,9 @@ def connect(
     site's own region, also the project's services, agents and administrators' access."""
     provider = gcp.Provider(name, project=site.project, region=region, default_labels=tags, opts=opts)
     ready: list[pulumi.Resource] = []
-    if region == site.region and site.project and (site.services or site.admins):
+    if site.project and (site.services or site.admins):
+        # The project is ready or not for every region of every site in it: made once, with the
+        # first connection (a site's own region comes before its backup region).
         key = ("gcp-project", site.project)
         if shared is not None and key in shared:
             ready = shared[key]
@@ -81,6 +88,20 @@ def _project(site: SitePlan, name: str, provider: gcp.Provider, utilities: Utili
         if api in services
     ]
     ready: list[pulumi.Resource] = [*services.values(), *agents]
+    if "container.googleapis.com" in services:
+        # Agents made on request "aren't automatically granted roles": the GKE agent's own role.
+        number = gcp.organizations.get_project_output(
+            project_id=project, opts=pulumi.InvokeOutputOptions(provider=provider, depends_on=[*services.values()])
+        ).number
+        ready.append(
+            gcp.projects.IAMMember(
+                f"{name}-agent-container-role",
+                project=project,
+                role=GKE_AGENT_ROLE,
+                member=number.apply(lambda n: f"serviceAccount:service-{n}@container-engine-robot.iam.gserviceaccount.com"),
+                opts=pulumi.ResourceOptions(provider=provider, depends_on=agents),
+            )
+        )
     if utilities is not None and ready:
         import pulumiverse_time as time
 

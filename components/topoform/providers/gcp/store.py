@@ -148,5 +148,5 @@ class GcpEncryptedStore(EncryptedStore):
                 repeat_interval=TRANSFER_EVERY,
             ),
             status="ENABLED",
-            opts=self.opts(depends_on=grants),
+            opts=self.opts(depends_on=grants, ignore_changes=["name"]),
         )
