@@ -165,9 +165,15 @@ def test_prod_names_an_administrator_besides_the_deployer_on_every_cloud() -> No
     from topoform.loader import load_plan
 
     _, plan = load_plan(str(STACKS / "prod.topology.yaml"))
+    # AWS and Azure list the deployer too (nobody else gets in); GCP's deployer comes by IAM
+    needed = {"aws": 2, "azure": 2, "gcp": 1}
+    clouds = set()
     for key, site in plan.sites.items():
         if site.provider != "onprem":
-            assert site.admins, f"site {key} names no administrator"
+            clouds.add(site.provider)
+            assert len(site.admins) >= needed[site.provider], f"site {key} names no administrator besides the deployer"
+    assert any(a.startswith("group:") for s in plan.sites.values() for a in s.admins)  # an admin group, as the README shows
+    assert clouds == {"aws", "gcp", "azure"}
 
 
 def test_private_deployer_networks_reach_the_private_endpoints_over_the_vpn(tmp_path: Path) -> None:
@@ -658,3 +664,16 @@ def test_a_deployer_outside_a_network_created_in_the_same_run_is_told(tmp_path: 
     existing = ", network: {existing: {vpc_id: vpc-1, subnet_ids: [subnet-a, subnet-b]}}"
     rec = record(str(_write(tmp_path, text.format(network=existing))), stack="dev")
     assert not any("deployer.networks are all private" in n for n in rec.notices)
+
+
+def test_what_a_cloud_takes_once_is_replaced_by_deleting_first(prod_recording: Recording) -> None:
+    """Create-only identities: EKS holds one access entry per principal, an AKS pool's name is
+    the pool; a second with the same identity cannot be created before the first goes."""
+    entries = prod_recording.by_type("aws:eks/accessEntry:AccessEntry")
+    pools = prod_recording.by_type("azure-native:containerservice:AgentPool")
+    assert entries and pools
+    for r in (*entries, *pools):
+        assert r["options"]["deleteBeforeReplace"] is True, r["urn"]
+    # and the EKS creator's bootstrap access, read only at creation, is never diffed again
+    for eks in prod_recording.by_type("aws:eks/cluster:Cluster"):
+        assert "accessConfig.bootstrapClusterCreatorAdminPermissions" in eks["options"]["ignoreChanges"]

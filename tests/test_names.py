@@ -30,8 +30,19 @@ K = {t: _key(t) for t in ("aws", "aws2", "gcp", "azure", "azure2", "dc", "pool",
                           "idaws", "idgcp", "idazure", "team", "epaws", "epgcp", "epazure", "epinternal", "ns", "sa")}
 
 
+# The shortest valid keys: one character each, distinct where the validator needs them distinct.
+SHORT = dict(zip(K, "abgzydpqstuvijkmefhnow"))
+
+
 def longest(protect: bool) -> str:
-    env = ENV if not protect else _key("production")
+    return topology(protect, K, SYSTEM, ENV if not protect else _key("production"))
+
+
+def shortest() -> str:
+    return topology(False, SHORT, "a", "e")
+
+
+def topology(protect: bool, K: dict[str, str], SYSTEM: str, env: str) -> str:  # noqa: N803 - the names of the module's longest keys
     pools = f"{{{K['pool']}: {{instance: cpu-4x16, min: 1, max: 2}}, {K['gpupool']}: {{gpu: {{type: A100-80GB, count: 8}}, min: 0, max: 2}}}}"
     doc: dict[str, Any] = {
         "name": SYSTEM,
@@ -120,6 +131,18 @@ def physical_names(r: dict[str, Any]) -> list[tuple[NameRule, str, str]]:
 
 
 def test_the_longest_valid_names_preview_within_every_limit(longest_recording: Recording) -> None:
+    _all_names_fit(longest_recording)
+
+
+def test_the_shortest_valid_names_preview_within_every_limit(tmp_path: Path) -> None:
+    """The other end: a GCP service account ID needs 6 characters, a bucket 3."""
+    path = tmp_path / "shortest.topology.yaml"
+    path.write_text(shortest())
+    _all_names_fit(record(str(path), stack="e"))
+
+
+def _all_names_fit(recording: Recording) -> None:
+    longest_recording = recording
     rules = name_rules()
     data = yaml.safe_load((ROOT / "components" / "topoform" / "catalog" / "names.yaml").read_text())
     known = set(rules) | set(data["unnamed"]) | set(data["unverified"])
@@ -181,3 +204,14 @@ def test_fit_shortens_only_past_the_limit(type_: str, logical: str, expected: di
     assert fit(type_, logical + "q").kwargs != named.kwargs  # the hash tells two long names apart
     if not rule.prefix:
         assert named.opts == {"delete_before_replace": True}  # one name cannot exist twice
+
+
+def test_an_identity_name_is_long_enough_for_a_gcp_service_account() -> None:
+    """Topology identities and the reusable WorkloadIdentity share this: 6 to 30 characters."""
+    from topoform.naming import account_id
+
+    short = account_id("a", "e", "j")
+    assert 6 <= len(short) <= 30 and short.startswith("a-e-j-") and short == account_id("a", "e", "j")
+    assert account_id("a", "e", "j") != account_id("a", "e", "k")
+    assert account_id("vision", "dev", "trainer") == "vision-dev-trainer"  # names that fit are kept
+    assert len(account_id("x" * 24, "y" * 24, "z" * 24)) == 30

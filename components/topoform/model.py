@@ -294,7 +294,8 @@ class AwsSite(_CloudSite):
     account_id: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
     admins: list[Annotated[str, AfterValidator(_aws_principal)]] = []
     """IAM role or user ARNs (a role's path included) that get an EKS access entry with
-    AmazonEKSClusterAdminPolicy on every cluster of the site."""
+    AmazonEKSClusterAdminPolicy on every cluster of the site; the identity `pulumi up` runs as
+    must be one of them (nobody else gets in)."""
 
 
 class GcpSite(_CloudSite):
@@ -315,7 +316,8 @@ class AzureSite(_CloudSite):
     resource_group: str | None = None
     admins: list[Annotated[str, AfterValidator(_azure_principal)]] = []
     """Entra ID principals (user:, group: or servicePrincipal: and the object ID) given Azure
-    Kubernetes Service RBAC Cluster Admin on every cluster of the site."""
+    Kubernetes Service RBAC Cluster Admin on every cluster of the site; the identity `pulumi up`
+    signs in as must be one of them, or in one of the groups."""
 
 
 class KubeconfigRef(_Frozen):

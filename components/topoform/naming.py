@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["NameRule", "Named", "child", "compact", "digest", "fit", "name_rules", "physical"]
+__all__ = ["NameRule", "Named", "account_id", "child", "compact", "digest", "fit", "name_rules", "physical"]
 
 
 def digest(text: str, length: int = 6) -> str:
@@ -38,6 +38,13 @@ def physical(*parts: str, limit: int) -> str:
     tag = digest(full)
     head = full[: limit - len(tag) - 1].rstrip("-")
     return f"{head}-{tag}"
+
+
+def account_id(*parts: str) -> str:
+    """A workload identity's name: a GCP service account ID (6-30 characters, a letter first),
+    which the other clouds use as the identity's name too."""
+    name = physical(*parts, limit=30)
+    return name if len(name) >= 6 else f"{name}-{digest(name)}"
 
 
 def compact(text: str, limit: int, *, alphabet: str = "a-z0-9") -> str:

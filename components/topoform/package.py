@@ -370,7 +370,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
         super().__init__("topoform:index:WorkloadIdentity", name, {}, opts)
         import pulumi_kubernetes as k8s
 
-        from .naming import physical
+        from .naming import account_id
 
         if args["cloud"] not in _CLASS:
             raise ValueError(f"cloud: '{args['cloud']}' is not one of {', '.join(_CLASS)}")
@@ -380,7 +380,7 @@ class WorkloadIdentity(pulumi.ComponentResource):
         key = _key(name)
         tags = dict(sorted({**(args.get("labels") or {}), "topoform-system": args["system"], "topoform-environment": args["environment"], "topoform-identity": key}.items()))
         identity: dict[str, Any] = {
-            "identity_name": physical(args["system"], args["environment"], key, limit=30),
+            "identity_name": account_id(args["system"], args["environment"], key),
             "namespace": args["namespace"],
             "service_account": args["service_account"],
             "grants": [{"store": f"grant-{i}", "mode": g["mode"]} for i, g in enumerate(args["grants"])],

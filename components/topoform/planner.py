@@ -35,7 +35,7 @@ from .model import (
     covers_world,
     is_private,
 )
-from .naming import digest, physical
+from .naming import account_id, physical
 from .providers import profile
 from .providers.base import Capability, CloudProfile
 from .specs import (
@@ -97,7 +97,7 @@ class SitePlan:
     kubeconfig_context: str | None = None
     storage_class: str | None = None
     admins: tuple[str, ...] = ()
-    """Principals with cluster-admin access to the site's clusters, besides the deployer."""
+    """Principals with cluster-admin access to the site's clusters, the deployer among them."""
     services: tuple[str, ...] = ()
     """GCP: the APIs the site's resources need, enabled before anything else is created there."""
 
@@ -817,7 +817,7 @@ def _identity(
     if len(problems) > before:
         return None
     spec: IdentitySpec = {
-        "identity_name": _account_id(t.name, t.environment, key),
+        "identity_name": account_id(t.name, t.environment, key),
         "namespace": ident.namespace,
         "service_account": ident.service_account,
         "grants": [{"store": s, "mode": m} for s, m in sorted(ident.access.items())],
@@ -841,7 +841,7 @@ def _standby_identity(t: Topology, primary: IdentityPlan, standby: ClusterPlan, 
     reaching each store's replica in the backup region (the store itself where it has none)."""
     spec: IdentitySpec = {
         **primary.spec,
-        "identity_name": _account_id(t.name, t.environment, primary.key, STANDBY),
+        "identity_name": account_id(t.name, t.environment, primary.key, STANDBY),
         "region": standby.spec["region"],
         # Replication is one-way: the standby's workloads read the replicas (writes there would never
         # reach the primary), and reach a store without one as the primary does.
@@ -856,13 +856,6 @@ def _standby_identity(t: Topology, primary: IdentityPlan, standby: ClusterPlan, 
         spec=spec,
         aliases=[f"{old}-{STANDBY}" for old in primary.aliases],
     )
-
-
-def _account_id(*parts: str) -> str:
-    """A GCP service account ID (6-30 characters, a letter first) that other clouds use as the
-    identity's name too."""
-    name = physical(*parts, limit=30)
-    return name if len(name) >= 6 else f"{name}-{digest(name)}"
 
 
 def _team(t: Topology, key: str, team: Team, sites: dict[str, SitePlan], problems: list[Problem]) -> TeamPlan | None:

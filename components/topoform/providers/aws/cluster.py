@@ -116,8 +116,8 @@ class AwsGpuCluster(GpuCluster):
             enabled_cluster_log_types=CONTROL_PLANE_LOGS,
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
-                # No implicit entry for whoever creates the cluster: the deployer and the site's
-                # admins get explicit ones below (an implicit one would collide with them).
+                # No implicit entry for whoever creates the cluster: the site's admins (the
+                # deployer among them) get explicit ones below (an implicit one would collide).
                 bootstrap_cluster_creator_admin_permissions=False,
             ),
             kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(service_ipv4_cidr=net["services_cidr"]),

@@ -44,7 +44,7 @@ class AwsProfile(CloudProfile):
         public, private = split_networks(spec)
         reach = [f"public endpoint for {', '.join(public)}"] if public else ["private endpoint only"]
         reach += [f"443 from {', '.join(private)}"] if private else []
-        return f"{'; '.join(reach)}; cluster-admin access entries for the deployer and {len(spec.get('admins', []))} admin(s)"
+        return f"{'; '.join(reach)}; cluster-admin access entries for {len(spec.get('admins', []))} admin(s), deployer included"
 
     def pool_image(self, gpu: bool) -> str:
         return "BOTTLEROCKET_x86_64_NVIDIA" if gpu else "BOTTLEROCKET_x86_64"

@@ -51,7 +51,7 @@ class AzureProfile(CloudProfile):
     def deployer_access(self, spec: GpuClusterSpec) -> str:
         public, private = split_networks(spec)
         reach = f"VNet-integrated, public endpoint for {', '.join(public)}" if public else "VNet-integrated private endpoint"
-        return f"{reach}; RBAC Cluster Admin for the deployer and {len(spec.get('admins', []))} admin(s)"
+        return f"{reach}; RBAC Cluster Admin for {len(spec.get('admins', []))} admin(s), deployer included"
 
     def pool_image(self, gpu: bool) -> str:
         # Azure Linux node pools do not offer the A100/H100 sizes; Ubuntu does.
