@@ -210,6 +210,8 @@ def test_private_deployer_networks_reach_the_private_endpoints_over_the_vpn(tmp_
         ("azure-site-without-admins", (", admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]", ""), "sites.z.admins", "not even a subscription Owner"),
         ("uppercase-gcp-member", ("provider: gcp, project: acme-ml-dev, region: us-central1", "provider: gcp, project: acme-ml-dev, region: us-central1, admins: ['user:Ops@acme.example']"), "sites.g.admins[0]", "in lower case"),
         ("ipv6-deployer", ("[198.51.100.10/32]", "['2001:db8::/48']"), "deployer.networks[0]", "IPv4"),
+        ("azure-object-twice", ("servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]", "servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a, user:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]"), "sites.z.admins", "listed twice"),
+        ("ipv6-public-api", ("  c: {site: a, node_pools", "  c: {site: a, api: public, allowed_cidrs: ['2001:db8::/48'], node_pools"), "clusters.c.allowed_cidrs[0]", "IPv4"),
         ("bad-gcp-admin", ("provider: gcp, project: acme-ml-dev, region: us-central1", "provider: gcp, project: acme-ml-dev, region: us-central1, admins: ['ops@acme.example']"), "sites.g.admins[0]", "write user:<email>"),
         ("bad-azure-admin", ("servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a", "5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a"), "sites.z.admins[0]", "user:, group: or servicePrincipal:"),
         ("gcp-group-admin-without-groups-for-rbac", ("provider: gcp, project: acme-ml-dev, region: us-central1", "provider: gcp, project: acme-ml-dev, region: us-central1, admins: ['group:ops@acme.example']"), "clusters.d.overrides.gcp.security_group", "Google Groups for RBAC"),
@@ -584,6 +586,9 @@ def test_an_admin_who_is_also_a_team_principal_gets_one_access_entry(tmp_path: P
     assert entry["inputs"]["kubernetesGroups"] == ["ops@acme.example", "sre@acme.example"]
     (assoc,) = rec.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     assert assoc["inputs"]["policyArn"].endswith(":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
+    # an earlier topoform named the role's one entry after whichever team came last: either name carries the URN
+    aliases = json.dumps(entry["options"]["aliases"])
+    assert "one-c-team-ops" in aliases and "one-c-team-sre" in aliases
 
 
 def test_gcp_ip_endpoint_mode_keeps_the_dns_endpoint_closed(tmp_path: Path) -> None:
@@ -660,10 +665,20 @@ def test_a_deployer_outside_a_network_created_in_the_same_run_is_told(tmp_path: 
         "clusters:\n  c: {{site: a, node_pools: {{system: {{instance: cpu-4x16, min: 1, max: 2}}}}}}\n"
     )
     rec = record(str(_write(tmp_path, text.format(network=""))), stack="dev")
-    assert any("deployer.networks are all private" in n and "pulumi up` again" in n for n in rec.notices), rec.notices
+    assert any("deployer.networks reach the API only privately" in n and "pulumi up` again" in n for n in rec.notices), rec.notices
     existing = ", network: {existing: {vpc_id: vpc-1, subnet_ids: [subnet-a, subnet-b]}}"
     rec = record(str(_write(tmp_path, text.format(network=existing))), stack="dev")
-    assert not any("deployer.networks are all private" in n for n in rec.notices)
+    assert not any("deployer.networks reach the API only privately" in n for n in rec.notices)
+    # GKE's IP endpoint is private: a public deployer network does not reach it either
+    gke = (
+        "name: vpn\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32, 10.200.0.0/16]}\n"
+        "sites:\n  g: {provider: gcp, project: acme-ml-dev, region: us-central1}\n"
+        "clusters:\n  c: {site: g, overrides: {gcp: {api_endpoint: ip}}, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
+    )
+    rec = record(str(_write(tmp_path, gke)), stack="dev")
+    assert any("reach the API only privately" in n and "api_endpoint at dns" in n for n in rec.notices), rec.notices
+    rec = record(str(_write(tmp_path, gke.replace("api_endpoint: ip", "api_endpoint: dns"))), stack="dev")
+    assert not any("reach the API only privately" in n for n in rec.notices)
 
 
 def test_what_a_cloud_takes_once_is_replaced_by_deleting_first(prod_recording: Recording) -> None:
@@ -677,3 +692,46 @@ def test_what_a_cloud_takes_once_is_replaced_by_deleting_first(prod_recording: R
     # and the EKS creator's bootstrap access, read only at creation, is never diffed again
     for eks in prod_recording.by_type("aws:eks/cluster:Cluster"):
         assert "accessConfig.bootstrapClusterCreatorAdminPermissions" in eks["options"]["ignoreChanges"]
+
+
+def test_a_new_api_endpoint_does_not_replace_what_is_inside_the_cluster(prod_recording: Recording) -> None:
+    """pulumi-kubernetes replaces its provider, and every object written through it, when the
+    kubeconfig's server changes, unless `clusterIdentifier` says which cluster it is: each cloud
+    cluster's provider is identified by what is the cluster's own for its whole life."""
+    providers = {p["parent"]: p for p in prod_recording.by_type("pulumi:providers:kubernetes")}
+    ids = []
+    for kind, expected in (("AwsGpuCluster", "https://oidc.eks."), ("AzureGpuCluster", "https://eastus2.oic.prod-aks.azure.com/"), ("GcpGpuCluster", "gke-")):
+        for component in prod_recording.by_type(f"topoform:index:{kind}"):
+            identifier = providers[component["urn"]]["inputs"]["clusterIdentifier"]
+            assert identifier.startswith(expected), (component["name"], identifier)
+            ids.append(identifier)
+    assert len(ids) == len(set(ids)) == 4  # train, its standby, serve, finetune
+    (gke,) = prod_recording.by_type("gcp:container/cluster:Cluster")
+    gke_provider = providers[gke["parent"]]
+    assert json.loads(_secret(prod_recording, gke_provider, "kubeconfig"))["clusters"][0]["cluster"]["server"] == "https://" + gke_provider["inputs"]["clusterIdentifier"]
+
+
+def test_two_gcp_sites_in_one_project_get_everything_both_need_once(tmp_path: Path) -> None:
+    """A store-only site beside a GKE site in the same project: whichever comes first, each API,
+    agent and admin grant is made once, and each site waits for what it needs."""
+    topo = _write(
+        tmp_path,
+        "name: two\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
+        "sites:\n  a: {provider: gcp, project: acme-ml-dev, region: us-east4, admins: ['user:ops@acme.example']}\n"
+        "  b: {provider: gcp, project: acme-ml-dev, region: us-central1, backup_region: us-east4, admins: ['user:ops@acme.example', 'user:sre@acme.example']}\n"
+        "clusters:\n  c: {site: b, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
+        "storage:\n  s: {site: a, backup: {region: us-west1}}\n",
+    )
+    rec = record(str(topo), stack="dev")
+    services = [s["inputs"]["service"] for s in rec.by_type("gcp:projects/service:Service")]
+    assert len(services) == len(set(services))  # each once
+    assert {"container.googleapis.com", "cloudkms.googleapis.com", "storage.googleapis.com", "storagetransfer.googleapis.com"} <= set(services)
+    assert len(rec.by_type("gcp:projects/serviceIdentity:ServiceIdentity")) == 2
+    (role,) = [m for m in rec.by_type("gcp:projects/iAMMember:IAMMember") if m["inputs"]["role"] == "roles/container.serviceAgent"]
+    assert role["options"]["retainOnDelete"] is True  # other clusters in the project rely on it
+    viewers = sorted(m["inputs"]["member"] for m in rec.by_type("gcp:projects/iAMMember:IAMMember") if m["inputs"]["role"] == "roles/container.clusterViewer")
+    assert viewers == ["user:ops@acme.example", "user:sre@acme.example"]
+    # the cluster waits for the wait that covers the GKE API, wherever it was made
+    gke_api = next(s for s in rec.by_type("gcp:projects/service:Service") if s["inputs"]["service"] == "container.googleapis.com")
+    (gke,) = rec.by_type("gcp:container/cluster:Cluster")
+    assert gke_api["urn"] in _after(rec, gke)

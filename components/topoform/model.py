@@ -223,6 +223,14 @@ def _azure_principal(value: str) -> str:
     return value
 
 
+def _one_per_object(admins: list[str]) -> list[str]:
+    ids = [a.partition(":")[2].lower() for a in admins]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise ValueError(f"object ID {twice[0]} is listed twice; an Entra ID object is one user, group or service principal, so name it once")
+    return admins
+
+
 Name = Annotated[str, AfterValidator(_name)]
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
@@ -314,7 +322,7 @@ class AzureSite(_CloudSite):
     provider: Literal["azure"]
     subscription_id: Annotated[str, Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")] | None = None
     resource_group: str | None = None
-    admins: list[Annotated[str, AfterValidator(_azure_principal)]] = []
+    admins: Annotated[list[Annotated[str, AfterValidator(_azure_principal)]], AfterValidator(_one_per_object)] = []
     """Entra ID principals (user:, group: or servicePrincipal: and the object ID) given Azure
     Kubernetes Service RBAC Cluster Admin on every cluster of the site; the identity `pulumi up`
     signs in as must be one of them, or in one of the groups."""
@@ -411,7 +419,7 @@ class Cluster(_Frozen):
     site: Name
     kubernetes_version: KubernetesVersion | None = None
     api: Api = "private"
-    allowed_cidrs: list[Cidr] = []
+    allowed_cidrs: list[Annotated[str, AfterValidator(_ipv4_cidr)]] = []
     node_pools: dict[Name, NodePool]
     standby: bool = False
     previous_names: list[Name] = []

@@ -169,16 +169,15 @@ class Component(pulumi.ComponentResource):
         head = physical(base, limit=limit - 7)
         return suffix.hex.apply(lambda h: f"{head}-{h}")
 
-    def unreachable_notice(self, args: GpuClusterSpec, reach: ApiNetworks, cloud: str) -> None:
+    def unreachable_notice(self, args: GpuClusterSpec, reach: ApiNetworks, cloud: str, remedy: str = "add the public egress where `pulumi up` runs") -> None:
         """Say so when the deployer can reach a private API only through a network topoform is
         creating in this very run: the first `pulumi up` cannot write into the cluster until a VPN
-        or peering joins it (then rerun)."""
+        or peering joins it (then rerun). ``reach.public``: what reaches the API without it."""
         if reach.public or "existing" in args.get("network", {}):
             return
         pulumi.log.warn(
-            f"cluster {args['cluster_name']}: deployer.networks are all private, and the {cloud} network they must reach is "
-            "created by this same run: objects inside the cluster wait for a VPN or peering into it (then run `pulumi up` again), "
-            "or add the public egress where `pulumi up` runs",
+            f"cluster {args['cluster_name']}: deployer.networks reach the API only privately, and the {cloud} network they must reach is "
+            f"created by this same run: objects inside the cluster wait for a VPN or peering into it (then run `pulumi up` again), or {remedy}",
             resource=self,
         )
 
@@ -379,12 +378,18 @@ class GpuCluster(Component):
         provider: k8s.Provider | None = None,
         oidc_issuer: pulumi.Input[str] = "",
         authorized: list[pulumi.Resource] | None = None,
+        identity: pulumi.Input[str] | None = None,
     ) -> None:
         """Set the common outputs, create the Kubernetes provider, register outputs once.
 
         ``authorized``: what gives the deployer its rights in the cluster (access entries, role
         assignments and the wait for them to apply); the provider, and so every object written
-        through it, comes after them."""
+        through it, comes after them.
+
+        ``identity``: a value unique to this cluster for its whole life (its OIDC issuer, its DNS
+        endpoint). pulumi-kubernetes otherwise replaces its provider, and every object in the
+        cluster, whenever the kubeconfig's server changes, such as when the API's endpoint does;
+        with it, only a new cluster (a new identity) does."""
         self.cluster_name = pulumi.Output.from_input(cluster_name)
         self.oidc_issuer = pulumi.Output.from_input(oidc_issuer)
         self.endpoint = pulumi.Output.from_input(endpoint)
@@ -392,6 +397,7 @@ class GpuCluster(Component):
         self.kubernetes_provider = provider or k8s.Provider(
             self.child("k8s"),
             kubeconfig=self.kubeconfig,
+            cluster_identifier=identity,
             # Objects topoform creates in a cluster stay where they are put.
             enable_server_side_apply=True,
             opts=self.opts(depends_on=authorized or []),

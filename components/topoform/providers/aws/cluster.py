@@ -174,7 +174,8 @@ class AwsGpuCluster(GpuCluster):
         )
         issuer = cluster.identities.apply(lambda ids: (ids[0].oidcs[0].issuer or "") if ids and ids[0].oidcs else "")
         authorized = self._access(cluster, args)
-        self.finish(cluster.name, cluster.endpoint, kubeconfig, oidc_issuer=issuer, authorized=authorized)
+        # The OIDC issuer is the cluster's own for its whole life (a new cluster of the same name gets another).
+        self.finish(cluster.name, cluster.endpoint, kubeconfig, oidc_issuer=issuer, authorized=authorized, identity=issuer)
 
     def _access(self, cluster: aws.eks.Cluster, args: GpuClusterArgs) -> list[pulumi.Resource]:
         """One access entry per principal (EKS takes one per principal): the site's admins get
@@ -184,9 +185,11 @@ class AwsGpuCluster(GpuCluster):
         teams = args.get("team_principals", {})
         admins = args.get("admins", [])
         partition = aws.get_partition_output(opts=self.invoke_opts()).partition
-        # Team entries were named after their group's local part; keep those URNs where unique.
-        old_names = {arn: self.child("team", groups[0].split("@")[0].replace(".", "-")) for arn, groups in teams.items()}
-        unique_old = {arn: n for arn, n in old_names.items() if list(old_names.values()).count(n) == 1}
+        # Team entries were named after one of the role's groups (whichever team came last): each
+        # of them is an alias, so the entry keeps its URN, save names two roles could claim.
+        old_names = {arn: [self.child("team", g.split("@")[0].replace(".", "-")) for g in groups] for arn, groups in teams.items()}
+        claimed = [n for names in old_names.values() for n in dict.fromkeys(names)]
+        unique_old = {arn: [n for n in dict.fromkeys(names) if claimed.count(n) == 1] for arn, names in old_names.items()}
         associations: list[aws.eks.AccessPolicyAssociation] = []
         for arn in sorted(dict.fromkeys([*admins, *teams])):
             role = self.child("access", _principal_name(arn))
@@ -198,7 +201,7 @@ class AwsGpuCluster(GpuCluster):
                 type="STANDARD",
                 tags=args["tags"],
                 # The principal is fixed: a change is a new entry, and only one may exist.
-                opts=self.opts(delete_before_replace=True, aliases=[pulumi.Alias(name=unique_old[arn])] if arn in unique_old else None),
+                opts=self.opts(delete_before_replace=True, aliases=[pulumi.Alias(name=n) for n in unique_old.get(arn, [])] or None),
             )
             if arn in admins:
                 associations.append(

@@ -254,7 +254,8 @@ class AzureGpuCluster(GpuCluster):
         kubeconfig = credentials.kubeconfigs.apply(lambda ks: _azurecli_login(ks[0].value))
         endpoint = pulumi.Output.all(cluster.private_fqdn, cluster.fqdn).apply(lambda f: f"https://{f[0] or f[1]}:443")
         issuer = cluster.oidc_issuer_profile.apply(lambda p: (p.issuer_url or "") if p else "")
-        self.finish(cluster.name, endpoint, kubeconfig, oidc_issuer=issuer, authorized=authorized)
+        # The OIDC issuer is the cluster's own for its whole life, whatever its API endpoint.
+        self.finish(cluster.name, endpoint, kubeconfig, oidc_issuer=issuer, authorized=authorized, identity=issuer)
         if args.get("device_plugin"):
             device_plugin(self.child("nvidia-device-plugin"), self.kubernetes_provider, self)
 

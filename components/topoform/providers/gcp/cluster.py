@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 
 from ...naming import physical
 from ...kube import MANAGED_BY
-from ...resources import GpuCluster, GpuClusterArgs, api_networks, exec_kubeconfig
+from ...resources import ApiNetworks, GpuCluster, GpuClusterArgs, api_networks, exec_kubeconfig
 from ...specs import NetworkSpec, NodePoolSpec
 from .keys import ring_key
 from .profile import GcpProfile
@@ -73,7 +73,8 @@ class GcpGpuCluster(GpuCluster):
         authorized = reach.public if public else [*net["private_subnets"], *reach.private]
         dns = args.get("api_endpoint", "dns") == "dns"
         if not dns and not public:
-            self.unreachable_notice(args, reach, "VPC")
+            # The IP endpoint is private: public deployer networks do not reach it.
+            self.unreachable_notice(args, ApiNetworks([], reach.private), "VPC", remedy="leave overrides.gcp.api_endpoint at dns")
         cluster = gcp.container.Cluster(
             self.child("gke"),
             name=args["cluster_name"],
@@ -134,9 +135,11 @@ class GcpGpuCluster(GpuCluster):
 
         cluster_name = args["cluster_name"]
         plugin: dict[str, Any] = {"provideClusterInfo": True, "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin"}
+        # The DNS endpoint's name is the cluster's own for its whole life, in either mode.
+        dns_host = cluster.control_plane_endpoints_config.apply(lambda c: (c.dns_endpoint_config.endpoint or "") if c and c.dns_endpoint_config else "")
         if dns:
             # The DNS endpoint serves a certificate from a public CA: the kubeconfig carries no CA.
-            host = cluster.control_plane_endpoints_config.apply(lambda c: (c.dns_endpoint_config.endpoint or "") if c and c.dns_endpoint_config else "")
+            host = dns_host
             kubeconfig = host.apply(lambda h: exec_kubeconfig(cluster_name, f"https://{h}", None, "gke-gcloud-auth-plugin", [], **plugin))
         else:
             # The IP endpoint's certificate is the cluster CA's.
@@ -145,7 +148,7 @@ class GcpGpuCluster(GpuCluster):
                 lambda a: exec_kubeconfig(cluster_name, f"https://{a[0]}", str(a[1]), "gke-gcloud-auth-plugin", [], **plugin)
             )
         issuer = f"https://container.googleapis.com/v1/projects/{project}/locations/{region}/clusters/{cluster_name}"
-        self.finish(cluster.name, host.apply(lambda e: f"https://{e}"), kubeconfig, oidc_issuer=issuer)
+        self.finish(cluster.name, host.apply(lambda e: f"https://{e}"), kubeconfig, oidc_issuer=issuer, identity=dns_host)
         self._admins(args)
 
     def _admins(self, args: GpuClusterArgs) -> None:

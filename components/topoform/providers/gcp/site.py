@@ -9,6 +9,7 @@ may reach the site's clusters. Project-wide resources are made once per project.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -51,69 +52,83 @@ def connect(
     provider = gcp.Provider(name, project=site.project, region=region, default_labels=tags, opts=opts)
     ready: list[pulumi.Resource] = []
     if site.project and (site.services or site.admins):
-        # The project is ready or not for every region of every site in it: made once, with the
-        # first connection (a site's own region comes before its backup region).
-        key = ("gcp-project", site.project)
-        if shared is not None and key in shared:
-            ready = shared[key]
-        else:
-            ready = _project(site, name, provider, utilities)
-            if shared is not None:
-                shared[key] = ready
+        # A project is set up once for every site and region in it: each project-wide resource is
+        # made by the first connection that needs it (a site's own region before its backup
+        # region), and each site waits for everything made so far.
+        state = _ProjectState() if shared is None else shared.setdefault(("gcp-project", site.project), _ProjectState())
+        ready = _project(site, name, provider, utilities, state)
     return SiteConnection(provider, ready=ready)
 
 
-def _project(site: SitePlan, name: str, provider: gcp.Provider, utilities: Utilities | None) -> list[pulumi.Resource]:
+@dataclass
+class _ProjectState:
+    """What one program has made in a project so far."""
+
+    services: dict[str, pulumi.Resource] = field(default_factory=dict)
+    agents: dict[str, pulumi.Resource] = field(default_factory=dict)
+    admins: set[str] = field(default_factory=set)
+    agent_role: bool = False
+    ready: list[pulumi.Resource] = field(default_factory=list)
+
+
+def _project(site: SitePlan, name: str, provider: gcp.Provider, utilities: Utilities | None, state: _ProjectState) -> list[pulumi.Resource]:
     project = str(site.project)
     opts = pulumi.ResourceOptions(provider=provider)
-    services = {
-        api: gcp.projects.Service(
-            f"{name}-api-{api.split('.')[0]}",
-            project=project,
-            service=api,
-            disable_on_destroy=False,
-            disable_dependent_services=False,
-            opts=opts,
-        )
-        for api in site.services
-    }
-    agents = [
-        gcp.projects.ServiceIdentity(
-            f"{name}-agent-{api.split('.')[0]}",
-            project=project,
-            service=api,
-            opts=pulumi.ResourceOptions(provider=provider, depends_on=[services[api]]),
-        )
-        for api in AGENTS
-        if api in services
-    ]
-    ready: list[pulumi.Resource] = [*services.values(), *agents]
-    if "container.googleapis.com" in services:
-        # Agents made on request "aren't automatically granted roles": the GKE agent's own role.
+    made: list[pulumi.Resource] = []
+    for api in site.services:
+        if api not in state.services:
+            state.services[api] = gcp.projects.Service(
+                f"{name}-api-{api.split('.')[0]}",
+                project=project,
+                service=api,
+                disable_on_destroy=False,
+                disable_dependent_services=False,
+                opts=opts,
+            )
+            made.append(state.services[api])
+    for api in AGENTS:
+        if api in state.services and api not in state.agents:
+            state.agents[api] = gcp.projects.ServiceIdentity(
+                f"{name}-agent-{api.split('.')[0]}",
+                project=project,
+                service=api,
+                opts=pulumi.ResourceOptions(provider=provider, depends_on=[state.services[api]]),
+            )
+            made.append(state.agents[api])
+    if "container.googleapis.com" in state.agents and not state.agent_role:
+        # Agents made on request "aren't automatically granted roles": the GKE agent's own role,
+        # kept when the stack goes (it is the role GKE's agent holds in any project using GKE).
+        state.agent_role = True
         number = gcp.organizations.get_project_output(
-            project_id=project, opts=pulumi.InvokeOutputOptions(provider=provider, depends_on=[*services.values()])
+            project_id=project, opts=pulumi.InvokeOutputOptions(provider=provider, depends_on=[*state.services.values()])
         ).number
-        ready.append(
+        made.append(
             gcp.projects.IAMMember(
                 f"{name}-agent-container-role",
                 project=project,
                 role=GKE_AGENT_ROLE,
                 member=number.apply(lambda n: f"serviceAccount:service-{n}@container-engine-robot.iam.gserviceaccount.com"),
-                opts=pulumi.ResourceOptions(provider=provider, depends_on=agents),
+                opts=pulumi.ResourceOptions(provider=provider, depends_on=[state.agents["container.googleapis.com"]], retain_on_delete=True),
             )
         )
-    if utilities is not None and ready:
-        import pulumiverse_time as time
+    if made:
+        if utilities is not None:
+            import pulumiverse_time as time
 
-        ready = [
-            time.Sleep(
-                f"{name}-api-wait",
-                create_duration=API_WAIT,
-                triggers={"services": ",".join(site.services)},
-                opts=pulumi.ResourceOptions(provider=utilities.time, depends_on=ready),
-            )
-        ]
+            made = [
+                time.Sleep(
+                    f"{name}-api-wait",
+                    create_duration=API_WAIT,
+                    triggers={"services": ",".join(site.services)},
+                    opts=pulumi.ResourceOptions(provider=utilities.time, depends_on=made),
+                )
+            ]
+        state.ready.extend(made)
+    ready = list(state.ready)
     for member in site.admins:
+        if member in state.admins:
+            continue
+        state.admins.add(member)
         gcp.projects.IAMMember(
             f"{name}-admin-{member.split(':', 1)[1].split('@')[0]}-{digest(member)}",
             project=project,
@@ -122,4 +137,3 @@ def _project(site: SitePlan, name: str, provider: gcp.Provider, utilities: Utili
             opts=pulumi.ResourceOptions(provider=provider, depends_on=ready),
         )
     return ready
-
