@@ -37,7 +37,7 @@ from .model import (
 )
 from .naming import account_id, physical
 from .providers import profile
-from .providers.base import Capability, CloudProfile
+from .providers.base import Capability, CloudProfile, api_networks
 from .specs import (
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
@@ -522,7 +522,7 @@ def _cluster(
     if site.provider in CLOUDS:
         out["deployer_networks"] = list(t.deployer.networks)
         out["admins"] = list(site.admins)
-    public = [c for c in dict.fromkeys([*(cluster.allowed_cidrs if cluster.api == "public" else []), *t.deployer.networks]) if not is_private(c)]
+    public = api_networks(out).public
     if prof.api_cidr_limit is not None and len(public) > prof.api_cidr_limit:
         problems.append(
             Problem(

@@ -17,13 +17,18 @@ from .assemble import Assembly, assemble
 from .errors import TopologyError
 from .loader import load_plan
 
-__all__ = ["DEFER_KEY", "OFFLINE_KEY", "run"]
+__all__ = ["DEFER_KEY", "OFFLINE_KEY", "offline", "run"]
 
 OFFLINE_KEY = "offline-preview"
 DEFER_KEY = "defer-to-policies"
 """Config (JSON list of policy names) under which the offline check plans topologies whose only
 problems are unsafe choices those policies judge (set by `topoform check`, never by users)."""
 """Config ``topoform:offline-preview``: set by `topoform preview`; secrets may then be placeholders."""
+
+
+def offline() -> bool:
+    """Whether this run is topoform's offline preview (no cloud to ask, secrets may be missing)."""
+    return bool(pulumi.Config("topoform").get_bool(OFFLINE_KEY))
 
 
 def run(topology: str | None = None, base_dir: str | None = None) -> Assembly:
@@ -40,7 +45,7 @@ def run(topology: str | None = None, base_dir: str | None = None) -> Assembly:
         )
     # `topoform check` leaves unsafe choices to the policies that name them, offline only;
     # `pulumi up` and `pulumi preview` always refuse them.
-    defer = json.loads(config.get(DEFER_KEY) or "[]") if config.get_bool(OFFLINE_KEY) else []
+    defer = json.loads(config.get(DEFER_KEY) or "[]") if offline() else []
     try:
         _, plan = load_plan(file, defer=defer)
     except TopologyError as exc:

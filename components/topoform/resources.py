@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from .naming import Named, child, fit, physical
 from .specs import EndpointSpec, GpuClusterSpec, IdentitySpec, StoreSpec
+
+if TYPE_CHECKING:
+    from .providers.base import ApiNetworks
 
 __all__ = [
     "Component",
@@ -35,8 +38,6 @@ __all__ = [
     "StoreArgs",
     "StoreRef",
     "WorkloadIdentity",
-    "ApiNetworks",
-    "api_networks",
     "exec_kubeconfig",
 ]
 
@@ -405,24 +406,6 @@ class GpuCluster(Component):
         self.register_outputs(
             {"cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig, "oidc_issuer": self.oidc_issuer}
         )
-
-
-@dataclass(frozen=True)
-class ApiNetworks:
-    """Who may reach a cluster's API by network, split by how they get there."""
-
-    public: list[str]
-    """Internet CIDRs the API endpoint admits: a public API's ``allowed_cidrs`` and the deployer's
-    public egress."""
-    private: list[str]
-    """Private CIDRs (a VPN or peering into the cluster's network) the private endpoint admits."""
-
-
-def api_networks(args: GpuClusterSpec) -> ApiNetworks:
-    """Split ``allowed_cidrs`` (public APIs only) and ``deployer_networks`` by reachability."""
-    from .providers.base import split_networks
-
-    return ApiNetworks(*split_networks(args))
 
 
 def exec_kubeconfig(name: str, server: str, ca_data: str | None, command: str, args: Sequence[str], env: dict[str, str] | None = None, **extra: Any) -> str:

@@ -23,7 +23,7 @@ from ..errors import Path, Problem
 from ..model import Cluster, NodePool, OnPremSite, SiteNetwork, is_private
 from ..specs import GpuClusterSpec, NetworkSpec, NodePoolSpec
 
-__all__ = ["Capability", "CloudProfile", "PoolChoice"]
+__all__ = ["ApiNetworks", "Capability", "CloudProfile", "PoolChoice", "api_networks"]
 
 
 class Capability(StrEnum):
@@ -222,11 +222,22 @@ def overlap_problems(base: Path, net: SiteNetwork, pods: str | None, services: s
     return problems
 
 
-def split_networks(spec: GpuClusterSpec) -> tuple[list[str], list[str]]:
-    """The networks that reach a cluster's API from outside it: (public, private) CIDRs."""
+@dataclass(frozen=True)
+class ApiNetworks:
+    """Who may reach a cluster's API by network from outside it, split by how they get there."""
+
+    public: list[str]
+    """Internet CIDRs the API endpoint admits: a public API's ``allowed_cidrs`` and the deployer's
+    public egress."""
+    private: list[str]
+    """Private CIDRs (a VPN or peering into the cluster's network) the private endpoint admits."""
+
+
+def api_networks(spec: GpuClusterSpec) -> ApiNetworks:
+    """Split ``allowed_cidrs`` (public APIs only) and ``deployer_networks`` by reachability."""
     allowed = spec["allowed_cidrs"] if spec["api_access"] == "public" else []
     cidrs = list(dict.fromkeys([*allowed, *spec.get("deployer_networks", [])]))
-    return [c for c in cidrs if not is_private(c)], [c for c in cidrs if is_private(c)]
+    return ApiNetworks([c for c in cidrs if not is_private(c)], [c for c in cidrs if is_private(c)])
 
 
 def is_onprem(site: object) -> bool:

@@ -8,8 +8,9 @@ import pulumi
 import pulumi_aws as aws
 
 from ...naming import digest
-from ...resources import GpuCluster, GpuClusterArgs, api_networks, exec_kubeconfig
+from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
 from ...specs import NetworkSpec, NodePoolSpec
+from ..base import api_networks
 from .keys import kms_key
 
 __all__ = ["AwsGpuCluster"]

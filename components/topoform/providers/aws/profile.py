@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from ...errors import Path, Problem
 from ...model import Cluster, SiteNetwork
 from ...specs import GpuClusterSpec, NetworkSpec
-from ..base import CloudProfile, overlap_problems, split_cidr, split_networks
+from ..base import CloudProfile, overlap_problems, api_networks, split_cidr
 
 __all__ = ["AwsProfile"]
 
@@ -41,9 +41,9 @@ class AwsProfile(CloudProfile):
         }, problems
 
     def deployer_access(self, spec: GpuClusterSpec) -> str:
-        public, private = split_networks(spec)
-        reach = [f"public endpoint for {', '.join(public)}"] if public else ["private endpoint only"]
-        reach += [f"443 from {', '.join(private)}"] if private else []
+        nets = api_networks(spec)
+        reach = [f"public endpoint for {', '.join(nets.public)}"] if nets.public else ["private endpoint only"]
+        reach += [f"443 from {', '.join(nets.private)}"] if nets.private else []
         return f"{'; '.join(reach)}; cluster-admin access entries for {len(spec.get('admins', []))} admin(s), deployer included"
 
     def pool_image(self, gpu: bool) -> str:

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ...planner import SitePlan
-from ...program import OFFLINE_KEY
+from ...program import offline
 from ...resources import SiteConnection, Utilities
 
 __all__ = ["connect", "deployer"]
@@ -34,7 +34,7 @@ def connect(
         default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
         opts=opts,
     )
-    if region == site.region and site.admins and not pulumi.Config("topoform").get_bool(OFFLINE_KEY):
+    if region == site.region and site.admins and not offline():
         me = deployer(provider)
         if me not in site.admins:
             raise pulumi.RunError(

@@ -12,9 +12,10 @@ import yaml
 
 from ...kube import device_plugin
 from ...naming import physical
-from ...resources import GpuCluster, GpuClusterArgs, api_networks
+from ...resources import GpuCluster, GpuClusterArgs
 from .keys import GRANT_WAIT, role_assignment, vault_key, wait
 from ...specs import NodePoolSpec
+from ..base import api_networks
 
 __all__ = ["AzureGpuCluster"]
 

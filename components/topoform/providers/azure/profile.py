@@ -9,7 +9,7 @@ from ...errors import Path, Problem
 from ...model import Cluster, SiteNetwork
 from ...naming import compact, digest
 from ...specs import GpuClusterSpec, NetworkSpec
-from ..base import CloudProfile, overlap_problems, split_networks
+from ..base import CloudProfile, overlap_problems, api_networks
 
 __all__ = ["AzureProfile"]
 
@@ -49,7 +49,7 @@ class AzureProfile(CloudProfile):
         return spec, overlap_problems(base, net, net.pods_cidr, net.services_cidr)
 
     def deployer_access(self, spec: GpuClusterSpec) -> str:
-        public, private = split_networks(spec)
+        public = api_networks(spec).public
         reach = f"VNet-integrated, public endpoint for {', '.join(public)}" if public else "VNet-integrated private endpoint"
         return f"{reach}; RBAC Cluster Admin for {len(spec.get('admins', []))} admin(s), deployer included"
 

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_azure_native as azure
 
 from ...planner import SitePlan
-from ...program import OFFLINE_KEY
+from ...program import offline
 from ...resources import SiteConnection, Utilities
 
 __all__ = ["connect"]
@@ -29,7 +29,7 @@ def connect(
     admins (or an admin group is named, whose members ARM cannot list): with Azure RBAC for
     Kubernetes nobody else may write into its AKS clusters."""
     provider = azure.Provider(name, location=region, subscription_id=site.subscription_id, opts=opts)
-    if region == site.region and site.admins and not pulumi.Config("topoform").get_bool(OFFLINE_KEY):
+    if region == site.region and site.admins and not offline():
         me = azure.authorization.get_client_config(opts=pulumi.InvokeOptions(provider=provider)).object_id
         ids = {a.partition(":")[2] for a in site.admins}
         # Membership of an admin group is Microsoft Graph's to tell, not ARM's: trusted as named.

@@ -10,8 +10,9 @@ import pulumi_kubernetes as k8s
 
 from ...naming import physical
 from ...kube import MANAGED_BY
-from ...resources import ApiNetworks, GpuCluster, GpuClusterArgs, api_networks, exec_kubeconfig
+from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
 from ...specs import NetworkSpec, NodePoolSpec
+from ..base import ApiNetworks, api_networks
 from .keys import ring_key
 from .profile import GcpProfile
 

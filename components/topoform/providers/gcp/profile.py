@@ -8,7 +8,7 @@ from ...errors import Path, Problem
 from ...model import Cluster, SiteNetwork
 from ...naming import physical
 from ...specs import GpuClusterSpec, NetworkSpec
-from ..base import CloudProfile, overlap_problems, split_networks
+from ..base import CloudProfile, overlap_problems, api_networks
 
 __all__ = ["GcpProfile"]
 
@@ -40,10 +40,10 @@ class GcpProfile(CloudProfile):
         return spec, overlap_problems(base, net, net.pods_cidr, net.services_cidr)
 
     def deployer_access(self, spec: GpuClusterSpec) -> str:
-        public, private = split_networks(spec)
-        ip = f"public IP endpoint for {', '.join(public)}" if spec["api_access"] == "public" else "private IP endpoint"
+        reach = api_networks(spec)
+        ip = f"public IP endpoint for {', '.join(reach.public)}" if spec["api_access"] == "public" else "private IP endpoint"
         if spec.get("api_endpoint") == "ip":
-            via = f"reached from {', '.join(private)}" if private and spec["api_access"] != "public" else "reached directly"
+            via = f"reached from {', '.join(reach.private)}" if reach.private and spec["api_access"] != "public" else "reached directly"
             return f"{ip} {via}, DNS endpoint closed to outside traffic; cluster-admin binding for {len(spec.get('admins', []))} admin(s)"
         return f"{ip}; DNS endpoint admitting IAM principals; cluster-admin binding for {len(spec.get('admins', []))} admin(s)"
 

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ...planner import SitePlan
-from ...program import OFFLINE_KEY
+from ...program import offline
 from ...resources import SiteConnection, Utilities
 
 __all__ = ["PLACEHOLDER_SERVER", "connect"]
@@ -43,7 +43,7 @@ def connect(
     config = pulumi.Config("topoform")
     kubeconfig: pulumi.Input[str] | None = config.get_secret(site.kubeconfig_secret)
     if kubeconfig is None:
-        if config.get_bool(OFFLINE_KEY):
+        if offline():
             pulumi.log.warn(
                 f"site {site.key}: secret 'topoform:{site.kubeconfig_secret}' is not set; the offline preview uses a "
                 f"placeholder kubeconfig (set it with: pulumi config set --secret {site.kubeconfig_secret} \"$(cat kubeconfig)\")"
