@@ -496,6 +496,13 @@ def test_nlbs_that_would_overflow_the_cluster_security_group_are_refused(tmp_pat
     text = FAILOVER_BASE.replace("CLUSTER", "c").replace("[203.0.113.0/24]", f"[{cidrs}]") + "    failover: lab\n    failover_tls: workload\n    failover_address: 198.51.100.20\n"
     result = run_cli("validate", str(_write(tmp_path, text)))
     assert result.code == 2 and "endpoints.api.allowed_cidrs: the load balancers of cluster 'c' need 62 rules" in result.err, result.err
+    # 21 ranges fit exactly (2 x 28 + 3 + 1 = 60); a private range the cluster API admits takes one rule of the group too
+    fits = FAILOVER_BASE.replace("CLUSTER", "c").replace("[203.0.113.0/24]", "[" + ", ".join(f"203.0.{i}.0/24" for i in range(21)) + "]")
+    fits += "    failover: lab\n    failover_tls: workload\n    failover_address: 198.51.100.20\n"
+    assert run_cli("validate", str(_write(tmp_path, fits))).code == 0
+    vpn = fits.replace("  c: {site: a, node_pools", "  c: {site: a, api: public, allowed_cidrs: [192.0.2.0/24, 10.50.0.0/16], node_pools")
+    result = run_cli("validate", str(_write(tmp_path, vpn)))
+    assert result.code == 2 and "cluster 'c' need 61 rules" in result.err, result.err
 
 
 # --------------------------------------------------------------------------- workload defaults

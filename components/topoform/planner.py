@@ -33,7 +33,6 @@ from .model import (
     Team,
     Topology,
     covers_world,
-    is_private,
 )
 from .naming import account_id, physical
 from .providers import profile
@@ -391,7 +390,7 @@ def _nlb_rule_problems(clusters: dict[str, ClusterPlan], endpoints: dict[str, En
     for key, c in sorted(clusters.items()):
         if c.provider != "aws" or "network" not in c.spec:
             continue
-        rules = 1 + sum(1 for n in c.spec.get("deployer_networks", []) if is_private(n))  # itself, and connected deployer networks
+        rules = 1 + len(api_networks(c.spec).private)  # itself, and the connected networks the API admits on 443
         last: str | None = None
         for ep in sorted(endpoints.values(), key=lambda e: e.key):
             if ep.cluster != key:
