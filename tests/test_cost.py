@@ -48,7 +48,7 @@ def test_prod_json_gives_a_range_whose_totals_add_up() -> None:
         assert sum(c[bound] for c in data["by_cloud"].values()) == pytest.approx(total[bound], abs=0.005)
     assert {i["monthly_usd"]["min"] <= i["monthly_usd"]["max"] for i in data["items"]} == {True}
     assert set(data["by_cloud"]) == {"aws", "gcp", "azure", "onprem"}
-    assert data["prices_read"] == "2026-11-23"
+    assert data["prices_read"] == "2026-11-30"  # the newest read among the sources used (VPC endpoints)
     assert all(i["source"].startswith("https://") for i in data["items"] if i["pricing"] != "not priced")
     kinds = {i["kind"] for i in data["items"]}
     assert {"pool", "control plane", "nat", "storage", "replica", "replication", "endpoint"} <= kinds
@@ -196,7 +196,7 @@ def test_markdown_and_text_carry_every_line_the_totals_and_the_prices_date() -> 
         assert item["path"] in text
     total = f"{data['monthly_usd']['min']:,.2f} .. {data['monthly_usd']['max']:,.2f}"
     assert total in md and total in text
-    assert "prices read 2026-11-23" in text and "prices read 2026-11-23" in md
+    assert f"prices read {data['prices_read']}" in text and f"prices read {data['prices_read']}" in md
     assert "budget 1,700,000.00" in text
 
 

@@ -213,6 +213,8 @@ CASES: list[tuple[str, str, Callable[[Recording], None] | None, dict[str, Any] |
     ("cluster-no-local-auth", "aws", set_prop("fx-c-eks", ("accessConfig", "authenticationMode"), "CONFIG_MAP"), None),
     ("cluster-no-local-auth", "gcp", set_prop("fx-c-gke", ("enableLegacyAbac",), True), None),
     ("cluster-no-local-auth", "azure", set_prop("fx-c-aks", ("disableLocalAccounts",), False), None),
+    ("cluster-network-policy", "aws", set_prop("fx-c-vpc-cni", ("configurationValues",), "{}"), None),
+    ("cluster-network-policy", "aws", remove("fx-c-vpc-cni"), None),
     ("cluster-network-policy", "gcp", set_prop("fx-c-gke", ("datapathProvider",), "LEGACY_DATAPATH"), None),
     ("cluster-network-policy", "azure", set_prop("fx-c-aks", ("networkProfile", "networkPolicy"), None), None),
     ("cluster-control-plane-logging", "aws", set_prop("fx-c-eks", ("enabledClusterLogTypes",), ["api"]), None),

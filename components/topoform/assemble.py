@@ -81,11 +81,18 @@ def assemble(plan: Plan) -> Assembly:
         for region in regions:
             out.sites[(key, region)] = connect(plan.sites[key], region, plan, tools, shared)
 
+    # Cloud stores first: clusters keep the paths to them private, on-prem stores back up to them.
+    cloud_stores = sorted((kv for kv in plan.stores.items() if kv[1].provider != "onprem"), key=lambda kv: kv[0])
+    onprem_stores = sorted((kv for kv in plan.stores.items() if kv[1].provider == "onprem"), key=lambda kv: kv[0])
+    site_namespaces: dict[tuple[str, str], pulumi.Resource] = {}
+    for key, store in cloud_stores:
+        _store(out, plan, tools, key, store, site_namespaces)
+
     for key, cluster in sorted(plan.clusters.items()):
         site = out.sites[(cluster.site, cluster.spec["region"])]
         out.clusters[key] = _component("cluster", cluster.provider)(
             cluster.name,
-            {**cluster.spec, **site.cluster_args},
+            {**cluster.spec, **site.cluster_args, "stores": _store_refs(out, cluster.spec.get("store_grants", []))},
             opts=_opts(site, tools, aliases=[pulumi.Alias(name=old) for old in cluster.aliases]),
         )
 
@@ -97,33 +104,8 @@ def assemble(plan: Plan) -> Assembly:
             namespace_guardrails(name, obj, owner.kubernetes_provider, quota)
             out.namespaces[(cluster_key, ns)] = obj
 
-    site_namespaces: dict[tuple[str, str], pulumi.Resource] = {}
-    # Cloud stores first: on-prem stores back up to them.
-    for key, store in sorted(plan.stores.items(), key=lambda kv: (kv[1].provider == "onprem", kv[0])):
-        site = out.sites[(store.site, store.spec["region"])]
-        args: dict[str, Any] = dict(store.spec)
-        depends: list[pulumi.Resource] = []
-        if "replica" in store.spec:
-            args["replica_provider"] = out.sites[(store.site, store.spec["replica"]["region"])].provider
-        if store.provider == "onprem":
-            ns = store.spec.get("namespace", "storage")
-            home_key = onprem_site_cluster(plan, store.site)
-            if home_key is not None and (home_key, ns) in out.namespaces:
-                depends.append(out.namespaces[(home_key, ns)])
-            else:  # a site with stores and no cluster entry
-                if (store.site, ns) not in site_namespaces:
-                    site_namespaces[(store.site, ns)] = namespace(
-                        f"{plan.sites[store.site].provider_name}-ns-{ns}", ns, site.provider, protect=plan.protected  # type: ignore[arg-type]
-                    )
-                depends.append(site_namespaces[(store.site, ns)])
-            target = store.spec.get("backup_target")
-            if target is not None:
-                args["backup_location"] = out.stores[target["store"]].velero_location
-        out.stores[key] = _component("store", store.provider)(
-            store.name,
-            args,
-            opts=_opts(site, tools, depends, aliases=[pulumi.Alias(name=old) for old in store.aliases]),
-        )
+    for key, store in onprem_stores:
+        _store(out, plan, tools, key, store, site_namespaces)
 
     for key, ident in sorted(plan.identities.items()):
         home = out.clusters[ident.cluster]
@@ -132,7 +114,7 @@ def assemble(plan: Plan) -> Assembly:
             "kubernetes_provider": home.kubernetes_provider,
             "cluster_name": home.cluster_name,
             "oidc_issuer": home.oidc_issuer,
-            "stores": {g["store"]: ReplicaRef(out.stores[g["store"]]) if g.get("replica") else out.stores[g["store"]] for g in ident.spec["grants"]},
+            "stores": _store_refs(out, ident.spec["grants"]),
             **_platform(home),
         }
         out.identities[key] = _component("identity", ident.provider)(
@@ -168,6 +150,38 @@ def assemble(plan: Plan) -> Assembly:
             opts=_opts(_site_of(out, plan, ep.cluster), tools, _namespaces(out, ep.cluster, [ep.spec["namespace"]])),
         )
     return out
+
+
+def _store(out: Assembly, plan: Plan, tools: Utilities | None, key: str, store: Any, site_namespaces: dict[tuple[str, str], pulumi.Resource]) -> None:
+    site = out.sites[(store.site, store.spec["region"])]
+    args: dict[str, Any] = dict(store.spec)
+    depends: list[pulumi.Resource] = []
+    if "replica" in store.spec:
+        args["replica_provider"] = out.sites[(store.site, store.spec["replica"]["region"])].provider
+    if store.provider == "onprem":
+        ns = store.spec.get("namespace", "storage")
+        home_key = onprem_site_cluster(plan, store.site)
+        if home_key is not None and (home_key, ns) in out.namespaces:
+            depends.append(out.namespaces[(home_key, ns)])
+        else:  # a site with stores and no cluster entry
+            if (store.site, ns) not in site_namespaces:
+                site_namespaces[(store.site, ns)] = namespace(
+                    f"{plan.sites[store.site].provider_name}-ns-{ns}", ns, site.provider, protect=plan.protected  # type: ignore[arg-type]
+                )
+            depends.append(site_namespaces[(store.site, ns)])
+        target = store.spec.get("backup_target")
+        if target is not None:
+            args["backup_location"] = out.stores[target["store"]].velero_location
+    out.stores[key] = _component("store", store.provider)(
+        store.name,
+        args,
+        opts=_opts(site, tools, depends, aliases=[pulumi.Alias(name=old) for old in store.aliases]),
+    )
+
+
+def _store_refs(out: Assembly, grants: list[Any]) -> dict[str, Any]:
+    """The stores (or, for a standby's grants, their replicas) that grants name, by store key."""
+    return {g["store"]: ReplicaRef(out.stores[g["store"]]) if g.get("replica") else out.stores[g["store"]] for g in grants}
 
 
 def _site_of(out: Assembly, plan: Plan, cluster: str) -> SiteConnection:

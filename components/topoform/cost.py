@@ -215,6 +215,7 @@ def _cluster_lines(p: _Pricer, plan: Plan, cluster: ClusterPlan) -> Iterator[Lin
     network = spec.get("network")
     if not network or network.get("existing") or cloud not in _NAT_CLOUDS:
         return
+    yield from _vpc_endpoint_lines(p, cluster, site, network)
     nat = p.service(cloud, "nat_gateway", f"{base}.network")
     if nat is None:
         return
@@ -232,6 +233,25 @@ def _cluster_lines(p: _Pricer, plan: Plan, cluster: ClusterPlan) -> Iterator[Lin
         return
     gateways = Decimal(network.get("zones", 1) if network.get("nat") == "per_zone" else 1)
     yield Line(f"{base}.network.nat", "nat", site, cloud, region, "NAT gateway" if gateways == 1 else f"NAT gateway per zone", usd, per, gateways, gateways, "list", source, _where(p, cloud, region))
+
+
+def _vpc_endpoint_lines(p: _Pricer, cluster: ClusterPlan, site: str, network: Any) -> Iterator[Line]:
+    """A created VPC's private paths to the cloud's services: the S3 gateway endpoint (free)
+    and, for a private AWS cluster, its interface endpoints in every zone."""
+    if cluster.provider != "aws":
+        return
+    base, region = f"clusters.{cluster.key}.network", cluster.spec.get("region", "")
+    gateway = p.service("aws", "gateway_endpoint", base)
+    if gateway is not None:
+        usd, per, source, _ = gateway
+        yield Line(f"{base}.s3_endpoint", "endpoint", site, "aws", region, "S3 gateway endpoint", usd, per, Decimal(1), Decimal(1), "list", source)
+    services = cluster.spec.get("vpc_endpoints", [])
+    price = p.service("aws", "interface_endpoint", base) if services else None
+    if price is not None:
+        usd, per, source, _ = price
+        count = Decimal(len(services) * network["zones"])
+        what = f"interface endpoints ({', '.join(services)}) x {network['zones']} zones"
+        yield Line(f"{base}.endpoints", "endpoint", site, "aws", region, what, usd, per, count, count, "list", source, _where(p, "aws", region))
 
 
 def _store_lines(p: _Pricer, plan: Plan) -> Iterator[Line]:

@@ -185,6 +185,17 @@ def _taints(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+def _zones(value: Any) -> Any:
+    """A number of zones (2 to 6) or the zones themselves (2 to 6 of them), in one message."""
+    if isinstance(value, list):
+        if not 2 <= len(value) <= 6 or not all(isinstance(z, str) for z in value):
+            raise ValueError(f"name 2 to 6 zones, not {len(value)}" if all(isinstance(z, str) for z in value) else "zones are written as text (use1-az1)")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 6:
+        raise ValueError("give the number of zones (2 to 6), or a list of the zones")
+    return value
+
+
 _NODE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
@@ -261,13 +272,21 @@ class SiteNetwork(_Frozen):
     cidr: Cidr = "10.0.0.0/16"
     pods_cidr: Cidr = "10.244.0.0/14"
     services_cidr: Cidr = "172.20.0.0/16"
-    zones: Annotated[int, Field(ge=2, le=6, strict=True)] = 3
+    zones: Annotated[int | list[str], BeforeValidator(_zones)] = 3
+    """How many zones the network spans (2 to 6), or, on AWS, which ones: Availability Zone IDs
+    such as ``use1-az1``, the same physical zone in every account (the names ``us-east-1a``... are
+    mapped per account). Unpinned, AWS takes the region's lowest zone IDs that EKS accepts."""
     nat: Literal["single", "per_zone"] = "single"
     backup_cidr: Cidr | None = None
     """The address range of standby clusters' network in the backup region (default: the private
     block of ``cidr``'s size that follows it), so the two networks can be joined later. ``cidr``
     itself is accepted when written out: a standby made by an earlier topoform has it."""
     existing: ExistingNetwork | None = None
+
+    @property
+    def zone_count(self) -> int:
+        """How many zones the network spans, pinned or not."""
+        return len(self.zones) if isinstance(self.zones, list) else self.zones
 
 
 class ExistingNetwork(_Frozen):
@@ -384,6 +403,11 @@ class ClusterOverride(_Frozen):
     sku_tier: Literal["Free", "Standard", "Premium"] | None = None
     support_type: Literal["STANDARD", "EXTENDED"] | None = None
     log_retention_days: PositiveInt | None = None
+    read_buckets: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]] = []
+    """AWS: buckets outside the topology (open datasets, say) the cluster's workloads may read.
+    In the cluster's region, S3 is reached through the VPC's gateway endpoint, whose policy
+    admits only the topology's stores (as the identities are granted), ECR's image layers and
+    these; reads of other buckets in that region are refused there."""
     api_endpoint: Literal["dns", "ip"] | None = None
     """GCP: how `pulumi up` and kubectl reach the API. ``dns`` (default): the DNS-based endpoint,
     which admits IAM-authorized callers from anywhere; ``ip``: the IP endpoint only (private: from

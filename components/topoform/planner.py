@@ -246,9 +246,15 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
         base: Path = ("clusters", key)
         problems.extend(prof.capability_problems(base, cluster))
         if cluster.site not in networks and not isinstance(site, OnPremSite):
-            net, net_problems = prof.network(("sites", cluster.site, "network"), site.network)
+            net_path: Path = ("sites", cluster.site, "network")
+            net, net_problems = prof.network(net_path, site.network)
             networks[cluster.site] = net
             problems.extend(net_problems)
+            if isinstance(site.network.zones, list):
+                if prof.pins_network_zones():
+                    problems.extend(_zone_problems((*net_path, "zones"), site.network.zones, site.region, prof))
+                else:
+                    problems.append(Problem((*net_path, "zones"), f"a {prof.name} network spans the region's zones: give their number, and place pools with overrides.{prof.name}.zones"))
         spec = _cluster(t, key, cluster, sites[cluster.site], prof, cat, tags, networks.get(cluster.site), problems)
         if spec is not None:
             clusters[key] = ClusterPlan(
@@ -294,6 +300,13 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
             identities[key] = ip
             if f"{ident.cluster}.{STANDBY}" in clusters:
                 identities[f"{key}.{STANDBY}"] = _standby_identity(t, ip, clusters[f"{ident.cluster}.{STANDBY}"], stores)
+    # The data each cluster's workloads reach: the paths a cluster's network keeps private.
+    for ip in identities.values():
+        home = clusters.get(ip.cluster)
+        if home is not None and home.provider != "onprem":
+            grants = home.spec.setdefault("store_grants", [])
+            grants.extend(dict(g) for g in ip.spec["grants"] if g not in grants)  # type: ignore[misc]
+            grants.sort(key=lambda g: (g["store"], g["mode"]))
     teams = {key: tp for key, team in t.teams.items() if (tp := _team(t, key, team, sites, problems)) is not None}
     endpoints: dict[str, EndpointPlan] = {}
     for key, ep in t.endpoints.items():
@@ -502,6 +515,13 @@ def _cluster(
                     Problem((*base, "node_pools", pool_key), f"its {site.provider} pool name '{spec['name']}' collides with pool '{other}'; rename one")
                 )
             names[spec["name"]] = pool_key
+        pinned = network.get("zone_ids") if network else None
+        if pinned:
+            problems.extend(
+                Problem((*base, "node_pools", pool_key, "overrides", prof.name, "zones", i), f"'{zone}' is not one of the site's zones ({', '.join(pinned)})")
+                for i, zone in enumerate(spec.get("zones", []))
+                if zone not in pinned
+            )
         pools[pool_key] = spec
     if len(problems) > before:
         return None
@@ -626,13 +646,18 @@ def _pool(
 
 
 def _zone_problems(base: Path, zones: list[str], region: str, prof: CloudProfile) -> list[Problem]:
-    """Zones must belong to the pool's region (what a zone looks like differs per cloud)."""
-    pattern, example = {"gcp": (re.escape(region) + "-[a-z]", f"{region}-a"), "aws": (re.escape(region) + "[a-z]", f"{region}a"), "azure": ("[123]", "1, 2 or 3")}.get(prof.name, (".*", ""))
-    return [
+    """Zones must belong to the pool's region, once each (what a zone looks like differs per cloud)."""
+    form = prof.zone_pattern(region) if region else None
+    if form is None:
+        return []
+    pattern, example = form
+    problems = [
         Problem((*base, i), f"'{zone}' is not a zone of {region} ({example}, ...)")
         for i, zone in enumerate(zones)
-        if region and not re.fullmatch(pattern, zone)
+        if not re.fullmatch(pattern, zone)
     ]
+    problems += [Problem((*base, i), f"'{zone}' is named twice") for i, zone in enumerate(zones) if zone in zones[:i]]
+    return problems
 
 
 def _standby(
@@ -711,7 +736,8 @@ def _backup_network(base: Path, net: SiteNetwork, prof: CloudProfile) -> tuple[N
     for other, what in others:
         if cidr.overlaps(other):
             return None, [Problem(path, f"the standby network {cidr} overlaps {what} {other}; give backup_cidr another range")]
-    return prof.network(path, net.model_copy(update={"cidr": str(cidr), "backup_cidr": None}))
+    # Zones pinned in the primary region say nothing of the backup region's: the standby spans as many.
+    return prof.network(path, net.model_copy(update={"cidr": str(cidr), "backup_cidr": None, "zones": net.zone_count}))
 
 
 def _store(

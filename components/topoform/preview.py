@@ -30,6 +30,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from .naming import digest
 from .program import OFFLINE_KEY
+from .providers.aws.profile import zone_id_prefix
 
 __all__ = ["FakeCloud", "Recording", "RecordingMonitor", "record", "record_program"]
 
@@ -177,10 +178,13 @@ class FakeCloud(mocks.Mocks):
     resource's type and name, so two runs give byte-identical recordings.
     """
 
-    def __init__(self, dns_zones: list[str] | None = None) -> None:
+    def __init__(self, dns_zones: list[str] | None = None, node_groups: dict[str, dict[str, int]] | None = None) -> None:
         self.providers: dict[str, dict[str, Any]] = {}
         self.dns_zones = sorted(set(dns_zones or []))
         """DNS zones the program may look up: the preview assumes they exist."""
+        self.node_groups = dict(node_groups or {})
+        """EKS clusters that already exist (name -> each pool's current size): none, as in a
+        fresh account, unless a test says otherwise."""
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -236,7 +240,18 @@ class FakeCloud(mocks.Mocks):
         handler = _CALLS.get(args.token)
         if handler is None:
             return {}, []
-        return handler(self, args), []
+        try:
+            return handler(self, args), []
+        except _Refused as e:  # the provider's answer, raised where the program invoked it
+            return {}, [(e.field, str(e))]
+
+
+class _Refused(Exception):
+    """A look-up the cloud answers with an error (no such cluster, say)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 # azure-native resources are named by one of their inputs; the output `name` echoes it.
@@ -372,8 +387,32 @@ _FAKES: dict[str, Callable[[FakeCloud, mocks.MockResourceArgs, str, dict[str, An
 
 
 def _zones(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
+    """A region's zones as an account sees them: names mapped to zone IDs in an order of the
+    account's own (as in the oldest regions), and an opted-in Local Zone that sorts first;
+    ``excludeZoneIds`` and ``filters`` applied as EC2's DescribeAvailabilityZones applies them."""
     region = fc._region(args.provider)
-    return {"names": [f"{region}{z}" for z in "abcdef"], "zoneIds": [f"{region[:3]}{i}-az{i}" for i in range(1, 7)]}
+    prefix = zone_id_prefix(region) or region.replace("-", "")
+    zones = [(f"{region}-lax-1a", f"{prefix}-lax1-az1", "opted-in")]
+    zones += [(f"{region}{name}", f"{prefix}-az{i}", "opt-in-not-required") for name, i in zip("abcdef", (3, 6, 1, 4, 2, 5), strict=True)]
+    excluded = set(args.args.get("excludeZoneIds") or [])
+    wanted = {str(f["name"]): set(f["values"]) for f in args.args.get("filters") or []}
+    zones = [z for z in zones if z[1] not in excluded and z[2] in wanted.get("opt-in-status", {z[2]})]
+    return {"names": [z[0] for z in zones], "zoneIds": [z[1] for z in zones], "id": region}
+
+
+def _node_groups(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
+    cluster = str(args.args.get("clusterName"))
+    if cluster not in fc.node_groups:
+        # What the provider reports for a cluster that does not exist (yet).
+        raise _Refused("clusterName", f"listing EKS Node Groups: operation error EKS: ListNodegroups, https response error StatusCode: 404, ResourceNotFoundException: No cluster found for name: {cluster}.")
+    return {"clusterName": cluster, "id": cluster, "names": [f"{pool}-{digest(cluster + pool, 8)}" for pool in fc.node_groups[cluster]]}
+
+
+def _node_group(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
+    cluster, name = str(args.args.get("clusterName")), str(args.args.get("nodeGroupName"))
+    pool = name.rsplit("-", 1)[0]
+    size = fc.node_groups[cluster][pool]
+    return {"clusterName": cluster, "nodeGroupName": name, "tags": {"topoform-pool": pool}, "scalingConfigs": [{"desiredSize": size, "minSize": 0, "maxSize": size}]}
 
 
 def _aks_credentials(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
@@ -437,6 +476,20 @@ _CALLS: dict[str, Callable[[FakeCloud, mocks.MockCallArgs], dict[str, Any]]] = {
         "id": "Z" + digest(str(a.args.get("name")), 12).upper(),
     },
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
+    "aws:eks/getNodeGroups:getNodeGroups": _node_groups,
+    # EKS's default add-on version depends on the day; the preview names what it stands for.
+    "aws:eks/getAddonVersion:getAddonVersion": lambda fc, a: {
+        "addonName": a.args.get("addonName"),
+        "kubernetesVersion": a.args.get("kubernetesVersion"),
+        "version": f"(EKS default for {a.args.get('kubernetesVersion')})",
+        "id": a.args.get("addonName"),
+    },
+    "aws:eks/getNodeGroup:getNodeGroup": _node_group,
+    # An existing subnet's zone: derived from its ID (the preview knows no real subnet).
+    "aws:ec2/getSubnet:getSubnet": lambda fc, a: {
+        "id": a.args.get("id", ""),
+        "availabilityZoneId": f"{zone_id_prefix(fc._region(a.provider)) or 'zone'}-az{int(digest(str(a.args.get('id')), 4), 16) % 3 + 1}",
+    },
     # The deployer: whoever runs `pulumi up`, here a role assumed by CI.
     "aws:index/getCallerIdentity:getCallerIdentity": lambda fc, a: {"accountId": ACCOUNT, "arn": DEPLOYER_SESSION, "userId": "AROAPREVIEW:ci"},
     "aws:iam/getSessionContext:getSessionContext": lambda fc, a: _session_context(str(a.args.get("arn", ""))),
@@ -472,6 +525,7 @@ def record(
     program: str | None = None,
     config: dict[str, str] | None = None,
     dns_zones: list[str] | None = None,
+    node_groups: dict[str, dict[str, int]] | None = None,
 ) -> Recording:
     """Run the program for ``topology`` under the mocks and return what it registered.
 
@@ -489,7 +543,7 @@ def record(
             dns_zones = sorted({e.spec["dns_zone"] for e in plan.endpoints.values() if "dns_zone" in e.spec})
         except Exception:  # noqa: BLE001 - the program reports invalid topologies itself
             dns_zones = []
-    return record_program(program, stack=stack, project=project, config={"topoform:topology": topology, **(config or {})}, dns_zones=dns_zones)
+    return record_program(program, stack=stack, project=project, config={"topoform:topology": topology, **(config or {})}, dns_zones=dns_zones, node_groups=node_groups)
 
 
 def record_program(
@@ -499,12 +553,13 @@ def record_program(
     project: str,
     config: dict[str, str] | None = None,
     dns_zones: list[str] | None = None,
+    node_groups: dict[str, dict[str, int]] | None = None,
 ) -> Recording:
     """Run any Pulumi program file (``None``: topoform's own) under the mocks and return what it
     registered: how the examples, and programs that reuse topoform's components, are previewed."""
 
     def go() -> Recording:
-        fakes = FakeCloud(dns_zones or [])
+        fakes = FakeCloud(dns_zones or [], node_groups)
         monitor = RecordingMonitor(fakes)
         notices = _Notices()
         logger = logging.getLogger(f"topoform.preview.{id(notices)}")

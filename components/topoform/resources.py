@@ -47,6 +47,8 @@ class GpuClusterArgs(GpuClusterSpec, total=False):
 
     kubeconfig: pulumi.Input[str]
     """On-prem: the existing cluster's kubeconfig (a secret)."""
+    stores: dict[str, StoreRef]
+    """The stores ``store_grants`` name (replicas for a standby), by store key."""
 
 
 class StoreArgs(StoreSpec, total=False):

@@ -99,6 +99,8 @@ class NetworkSpec(TypedDict):
     """Per-zone public subnets for NAT gateways and public load balancers (AWS)."""
     pods_cidr: str
     services_cidr: str
+    zone_ids: NotRequired[list[str]]
+    """AWS: the zones the site pinned (Availability Zone IDs), one per private subnet."""
     apiserver_subnet: NotRequired[str]
     """Azure: the /28 delegated to the API server (API Server VNet Integration)."""
     existing: NotRequired[ExistingNetworkSpec]
@@ -141,6 +143,14 @@ class GpuClusterSpec(TypedDict):
     deployer_networks: NotRequired[list[str]]
     """Where `pulumi up` runs (the topology's ``deployer.networks``): public CIDRs get the API
     endpoint opened to them alone (EKS, AKS), private ones reach it over a VPN or peering."""
+    store_grants: NotRequired[list[GrantSpec]]
+    """The stores the cluster's workload identities reach, and how: the data paths the cluster's
+    network keeps private (AWS: the S3 gateway endpoint's policy)."""
+    read_buckets: NotRequired[list[str]]
+    """AWS: other buckets the cluster's workloads may read through the S3 gateway endpoint."""
+    vpc_endpoints: NotRequired[list[str]]
+    """AWS: the interface endpoints a created VPC gets (``ecr.api``, ``sts``...), so nodes of a
+    private cluster reach those services without crossing the NAT gateway."""
     admins: NotRequired[list[str]]
     """Principals given cluster-admin access through the cloud's IAM (the site's ``admins``, in
     the cloud's own notation); the identity `pulumi up` runs as is one of them on AWS and Azure."""

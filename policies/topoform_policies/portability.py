@@ -150,6 +150,8 @@ PORTABLE_TYPES = (
     "gcp:compute/firewall:*", "gcp:compute/globalAddress:*", "azure-native:network:VirtualNetwork", "azure-native:network:Subnet",
     "azure-native:network:NetworkSecurityGroup", "azure-native:network:SecurityRule", "azure-native:network:PublicIPAddress",
     "azure-native:resources:ResourceGroup",
+    # private paths to the cloud's own services (GCP's: Private Google Access, a subnetwork setting)
+    "aws:ec2/vpcEndpoint:*", "azure-native:network:PrivateEndpoint",
     # clusters and pools
     "aws:eks/*", "aws:ec2/launchTemplate:*", "gcp:container/*", "azure-native:containerservice*:*",
     # keys

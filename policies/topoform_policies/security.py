@@ -205,9 +205,9 @@ SECURITY: list[Rule] = [
     ),
     rule(
         "TF-S09", "cluster-network-policy", "cluster.network_policy",
-        "Clusters enforce Kubernetes NetworkPolicies (GKE Dataplane V2 or network policy, AKS network policy).",
-        "medium", "Enable network policy enforcement (datapathProvider ADVANCED_DATAPATH; networkProfile.networkPolicy).",
-        ("CKV_GCP_12", "CKV_AZURE_7"), _false_is_bad("NetworkPolicies are not enforced"), clouds=("gcp", "azure"),
+        "Clusters enforce Kubernetes NetworkPolicies (EKS VPC CNI network policy, GKE Dataplane V2 or network policy, AKS network policy).",
+        "medium", "Enable network policy enforcement (the vpc-cni add-on's enableNetworkPolicy; datapathProvider ADVANCED_DATAPATH; networkProfile.networkPolicy).",
+        ("CKV_GCP_12", "CKV_AZURE_7"), _false_is_bad("NetworkPolicies are not enforced"), scope="stack",
     ),
     rule(
         "TF-S10", "cluster-control-plane-logging", "cluster.control_plane_logs",

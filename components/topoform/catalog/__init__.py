@@ -120,7 +120,9 @@ class ControlPlane(_Data):
     note: str = ""
 
 
-ServiceName = Literal["nat_gateway", "load_balancer", "internal_load_balancer", "object_storage", "inter_region_transfer"]
+ServiceName = Literal[
+    "nat_gateway", "load_balancer", "internal_load_balancer", "object_storage", "inter_region_transfer", "interface_endpoint", "gateway_endpoint"
+]
 
 
 class ServicePrice(_Data):

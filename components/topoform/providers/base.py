@@ -110,6 +110,15 @@ class CloudProfile:
         """The physical pool name, where the cloud restricts it (else Pulumi auto-names)."""
         return None
 
+    def zone_pattern(self, region: str) -> tuple[str, str] | None:
+        """How a zone of ``region`` is written on this cloud (a regular expression and an
+        example), or None where pools cannot be placed in zones."""
+        return None
+
+    def pins_network_zones(self) -> bool:
+        """Whether a site's network may name its zones (else it spans a number of them)."""
+        return False
+
     def cluster_extras(self, cluster: Cluster) -> dict[str, Any]:
         """Cloud-only cluster settings (from ``overrides.<cloud>``)."""
         return {}

@@ -202,7 +202,7 @@ def iam_attachment(s: Subject) -> Iterator[Fact]:
 
 def security_group(s: Subject) -> Iterator[Fact]:
     rules = [
-        (get(r, "fromPort", default=0), get(r, "toPort", default=65535), get(r, "protocol"), get(r, "cidrBlocks", default=[]) + get(r, "ipv6CidrBlocks", default=[]))
+        (get(r, "fromPort", default=0), get(r, "toPort", default=65535), get(r, "protocol"), list(get(r, "cidrBlocks", default=[]) or []) + list(get(r, "ipv6CidrBlocks", default=[]) or []))
         for r in get(s.props, "ingress", default=[]) or []
     ]
     yield Fact("firewall.world_open", world_open_ports(rules), "ingress")
@@ -297,4 +297,21 @@ def bucket_companions(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, Fa
                 yield s, Fact(topic, True if topic == "store.public" else False, missing)
 
 
-STACK_READERS = [bucket_companions]
+def eks_network_policy(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, Fact]]:
+    """EKS enforces NetworkPolicies through its VPC CNI add-on (a separate resource) when the
+    add-on's configuration turns ``enableNetworkPolicy`` on."""
+    enforced: set[str] = set()
+    for s in subjects:
+        if s.type == "aws:eks/addon:Addon" and get(s.props, "addonName") == "vpc-cni":
+            try:
+                config = json.loads(get(s.props, "configurationValues", default="") or "{}")
+            except (TypeError, ValueError):
+                config = {}
+            if isinstance(config, dict) and str(config.get("enableNetworkPolicy", "")).lower() == "true":
+                enforced.update(s.property_dependencies.get("clusterName", []))
+    for s in subjects:
+        if s.type == "aws:eks/cluster:Cluster":
+            yield s, Fact("cluster.network_policy", s.urn in enforced, "no vpc-cni add-on with enableNetworkPolicy \"true\"")
+
+
+STACK_READERS = [bucket_companions, eks_network_policy]

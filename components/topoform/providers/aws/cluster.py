@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from ...naming import digest
+from ...program import offline
 from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
 from ...specs import NetworkSpec, NodePoolSpec
 from ..base import api_networks
+from .identity import ACTIONS
 from .keys import kms_key
+from .profile import EKS_EXCLUDED_ZONE_IDS
 
 __all__ = ["AwsGpuCluster"]
 
@@ -19,12 +23,90 @@ CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "sch
 NODE_POLICIES = {
     "worker": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "ecr": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
-    "cni": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
 }
+"""The node role's policies. The VPC CNI's own (AmazonEKS_CNI_Policy) goes to a role of its
+own, which only the ``aws-node`` service account gets through EKS Pod Identity."""
+CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+CNI_CONFIGURATION = {"enableNetworkPolicy": "true"}
+"""The VPC CNI enforces NetworkPolicies (its value is the string "true", as the add-on's
+configuration schema types it)."""
+ECR_PULL = [
+    "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+    "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListImages",
+]
+"""What nodes do with ECR (pull), as the node role's AmazonEC2ContainerRegistryReadOnly grants."""
+STS_CALLS = ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity", "sts:TagSession", "sts:GetCallerIdentity"]
+"""What SDK credential chains ask of STS."""
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 """The EKS access policy of a cluster administrator (cluster scope)."""
 ACCESS_WAIT = "30s"
+
+
+_Subnet = tuple[str, pulumi.Input[str]]
+"""A private subnet: its zone ID and its ID."""
+
+
+def choose_zones(cluster: str, region: str, offered: list[str], pinned: list[str], count: int) -> list[str]:
+    """The zone IDs a cluster's subnets go to: the pinned ones, else the lowest ``count`` IDs
+    EKS accepts, so the same topology lands in the same physical zones in every account."""
+    if pinned:
+        missing = [z for z in pinned if z not in offered]
+        if missing:
+            raise pulumi.RunError(f"cluster {cluster}: zone {', '.join(missing)} of {region} is not one EKS can use in this account; offered: {', '.join(sorted(offered))}")
+        return list(pinned)
+    ids = sorted(offered, key=lambda z: (len(z), z))
+    if len(ids) < count:
+        raise pulumi.RunError(f"cluster {cluster}: {region} offers {len(ids)} zones EKS can use ({', '.join(ids)}), fewer than the network's {count}; lower network.zones")
+    return ids[:count]
+
+
+def _subnets_in(cluster: str, pool: str, subnets: list[_Subnet], zones: list[str] | None) -> list[pulumi.Input[str]]:
+    """A pool's subnets: every private subnet, or those in the zones the pool names."""
+    if not zones:
+        return [subnet for _, subnet in subnets]
+    by_zone: dict[str, list[pulumi.Input[str]]] = {}
+    for zone, subnet in subnets:
+        by_zone.setdefault(zone, []).append(subnet)
+    absent = [z for z in zones if z not in by_zone]
+    if absent:
+        raise pulumi.RunError(f"cluster {cluster}, pool {pool}: no subnet of the cluster is in zone {', '.join(absent)} (the cluster's zones: {', '.join(sorted(by_zone))})")
+    return [s for z in zones for s in by_zone[z]]
+
+
+ADDON_ROLES = {"eks-pod-identity-agent": "pod-identity"}
+"""Child names of add-ons whose role is shorter than their add-on name (kept: they name URNs)."""
+
+
+def _allow(actions: list[str]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": actions, "Resource": "*"}]}
+
+
+ENDPOINT_POLICIES: dict[str, dict[str, Any]] = {"ecr.api": _allow(ECR_PULL), "ecr.dkr": _allow(ECR_PULL), "sts": _allow(STS_CALLS)}
+"""Interface endpoint policies (``eks-auth`` takes none: EKS endpoints do not support them)."""
+
+
+def s3_endpoint_policy(partition: str, region: str, grants: list[tuple[str, str]], read_buckets: list[str]) -> str:
+    """What S3 answers through the VPC's gateway endpoint: ECR's image layers (fetched with a
+    URL ECR signs, so any principal), each granted store with the actions its grants allow,
+    and the extra buckets the topology names for reading; nothing else in the region."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "EcrImageLayers", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*"}
+    ]
+    named = [(mode, bucket) for mode, bucket in grants] + [("read", f"arn:{partition}:s3:::{b}") for b in read_buckets]
+    for i, (mode, bucket) in enumerate(sorted(set(named), key=lambda g: (g[1], g[0]))):
+        actions = ACTIONS[mode]
+        statements.append({"Sid": f"Bucket{i}", "Effect": "Allow", "Principal": "*", "Action": actions["bucket"], "Resource": bucket})
+        statements.append({"Sid": f"Objects{i}", "Effect": "Allow", "Principal": "*", "Action": actions["objects"], "Resource": f"{bucket}/*"})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def desired_size(current: int | None, lo: int, hi: int) -> int:
+    """The size a node group is sent: the size it has now (an autoscaler's or a person's
+    choice) kept within the pool's new bounds; ``min`` for a new group. EKS refuses a minimum
+    above the desired size ("Minimum capacity N can't be greater than desired size M"), so
+    raising ``min`` raises the desired size with it, and lowering ``max`` lowers it."""
+    return lo if current is None else min(max(current, lo), hi)
 
 
 def _principal_name(arn: str) -> str:
@@ -56,8 +138,11 @@ class AwsGpuCluster(GpuCluster):
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("AwsGpuCluster", name, args, opts)
         net = args["network"]
-        vpc_id, subnet_ids = self._network(net, args["cluster_name"], args["region"], args["tags"], args["log_retention_days"])
+        vpc_id, subnets, route_tables = self._network(net, args["cluster_name"], args["region"], args["tags"], args["log_retention_days"])
+        subnet_ids = [subnet for _, subnet in subnets]
         self.vpc_id = pulumi.Output.from_input(vpc_id)
+        if route_tables:  # a VPC topoform made: its private paths to AWS services
+            self._endpoints(vpc_id, net["cidr"], subnet_ids, route_tables, args)
 
         key = kms_key(self, self.child("secrets-key"), f"Kubernetes secrets of EKS cluster {args['cluster_name']}", args["tags"])
         aws.kms.Alias(self.child("secrets-key-alias"), name=f"alias/{args['cluster_name']}-secrets", target_key_id=key.key_id, opts=self.opts())
@@ -149,19 +234,17 @@ class AwsGpuCluster(GpuCluster):
             aws.iam.RolePolicyAttachment(self.child("node-role", short), role=node_role.name, policy_arn=arn, opts=self.opts())
             for short, arn in NODE_POLICIES.items()
         ]
+        # Nodes need the CNI (with its credentials) to become ready: it comes first.
+        networking = self._networking_addons(cluster, args)
+        sizes = self._current_sizes(args["cluster_name"])
         groups = {
-            key_: self._node_group(key_, pool, cluster, node_role, subnet_ids, args, attachments)
+            key_: self._node_group(key_, pool, cluster, node_role, subnets, args, [*attachments, *networking], sizes.get(key_))
             for key_, pool in args["node_pools"].items()
         }
         cpu_groups = [g for k, g in groups.items() if "gpu_type" not in args["node_pools"][k]]
-        aws.eks.Addon(
-            self.child("pod-identity"),
-            cluster_name=cluster.name,
-            addon_name="eks-pod-identity-agent",
-            resolve_conflicts_on_create="OVERWRITE",
-            tags=args["tags"],
-            opts=self.opts(depends_on=cpu_groups),
-        )
+        # CoreDNS is a Deployment: until a node can run it, the add-on would wait, degraded.
+        for addon in ("kube-proxy", "coredns"):
+            self._addon(cluster, args, addon, depends_on=cpu_groups)
 
         region = args["region"]
         kubeconfig = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
@@ -230,10 +313,13 @@ class AwsGpuCluster(GpuCluster):
             )
         ]
 
-    def _network(self, net: NetworkSpec, cluster_name: str, region: str, tags: dict[str, str], log_days: int) -> tuple[pulumi.Input[str], list[pulumi.Input[str]]]:
+    def _network(self, net: NetworkSpec, cluster_name: str, region: str, tags: dict[str, str], log_days: int) -> tuple[pulumi.Input[str], list[_Subnet], list[pulumi.Input[str]]]:
+        """The VPC, its private subnets (each with its zone ID) and their route tables (none
+        for an existing VPC, whose routes are its owner's)."""
         existing = net.get("existing")
         if existing:
-            return existing["vpc_id"], list(existing["subnet_ids"])
+            lookup = pulumi.InvokeOptions(parent=self)
+            return existing["vpc_id"], [(aws.ec2.get_subnet(id=subnet, opts=lookup).availability_zone_id, subnet) for subnet in existing["subnet_ids"]], []
         vpc = aws.ec2.Vpc(
             self.child("vpc"),
             cidr_block=net["cidr"],
@@ -245,7 +331,15 @@ class AwsGpuCluster(GpuCluster):
         self._flow_logs(vpc, cluster_name, region, tags, log_days)
         # The default security group admits nothing; nodes use the cluster's own groups.
         aws.ec2.DefaultSecurityGroup(self.child("default-sg"), vpc_id=vpc.id, ingress=[], egress=[], opts=self.opts())
-        zones = aws.get_availability_zones_output(state="available", opts=self.invoke_opts())
+        # Zones by ID, which names the same physical zone in every account, without the zones EKS
+        # refuses and without Local or Wavelength Zones (opted in, they are listed too).
+        offered = aws.get_availability_zones(
+            state="available",
+            exclude_zone_ids=list(EKS_EXCLUDED_ZONE_IDS),
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+            opts=pulumi.InvokeOptions(parent=self),
+        )
+        zones = choose_zones(cluster_name, region, list(offered.zone_ids), net.get("zone_ids") or [], net["zones"])
         igw = aws.ec2.InternetGateway(self.child("igw"), vpc_id=vpc.id, tags=tags, opts=self.opts())
         public_rt = aws.ec2.RouteTable(
             self.child("public-rt"),
@@ -255,15 +349,16 @@ class AwsGpuCluster(GpuCluster):
             opts=self.opts(),
         )
         nats: list[aws.ec2.NatGateway] = []
-        private_ids: list[pulumi.Input[str]] = []
+        private_ids: list[_Subnet] = []
+        route_tables: list[pulumi.Input[str]] = []
         for i, (private_cidr, public_cidr) in enumerate(zip(net["private_subnets"], net["public_subnets"], strict=True)):
             slot = str(i + 1)
-            az = zones.names[i]
+            az = zones[i]
             public = aws.ec2.Subnet(
                 self.child("public", slot),
                 vpc_id=vpc.id,
                 cidr_block=public_cidr,
-                availability_zone=az,
+                availability_zone_id=az,
                 map_public_ip_on_launch=False,
                 tags={**tags, "Name": self.child("public", slot), "kubernetes.io/role/elb": "1"},
                 opts=self.opts(),
@@ -284,7 +379,7 @@ class AwsGpuCluster(GpuCluster):
                 self.child("private", slot),
                 vpc_id=vpc.id,
                 cidr_block=private_cidr,
-                availability_zone=az,
+                availability_zone_id=az,
                 map_public_ip_on_launch=False,
                 tags={
                     **tags,
@@ -302,8 +397,9 @@ class AwsGpuCluster(GpuCluster):
                 opts=self.opts(),
             )
             aws.ec2.RouteTableAssociation(self.child("private", slot), subnet_id=private.id, route_table_id=rt.id, opts=self.opts())
-            private_ids.append(private.id)
-        return vpc.id, private_ids
+            private_ids.append((az, private.id))
+            route_tables.append(rt.id)
+        return vpc.id, private_ids, route_tables
 
     def _flow_logs(self, vpc: aws.ec2.Vpc, cluster_name: str, region: str, tags: dict[str, str], log_days: int) -> None:
         """The VPC's traffic, accepted and rejected, in CloudWatch Logs (GCP subnets log theirs
@@ -351,9 +447,12 @@ class AwsGpuCluster(GpuCluster):
                         "Statement": [
                             {
                                 "Effect": "Allow",
-                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                                 "Resource": [arn, f"{arn}:*"],
-                            }
+                            },
+                            # AWS's flow-log role "must include at least" DescribeLogGroups, a list
+                            # action that no log-group ARN scopes: it reads names, never events.
+                            {"Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
                         ],
                     }
                 )
@@ -377,9 +476,10 @@ class AwsGpuCluster(GpuCluster):
         pool: NodePoolSpec,
         cluster: aws.eks.Cluster,
         node_role: aws.iam.Role,
-        subnet_ids: list[pulumi.Input[str]],
+        subnets: list[_Subnet],
         args: GpuClusterArgs,
-        attachments: list[aws.iam.RolePolicyAttachment],
+        attachments: list[pulumi.Resource],
+        current: int | None,
     ) -> aws.eks.NodeGroup:
         tags = {
             **args["tags"],
@@ -425,14 +525,14 @@ class AwsGpuCluster(GpuCluster):
             **self.naming("aws:eks/nodeGroup:NodeGroup", "pool", key),
             cluster_name=cluster.name,
             node_role_arn=node_role.arn,
-            subnet_ids=subnet_ids,
+            subnet_ids=_subnets_in(args["cluster_name"], key, subnets, pool.get("zones")),
             instance_types=[pool["machine_type"]],
             ami_type=pool.get("image"),
             capacity_type="SPOT" if pool["spot"] else "ON_DEMAND",
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=pool["min_nodes"],
                 max_size=pool["max_nodes"],
-                desired_size=pool["min_nodes"],
+                desired_size=desired_size(current, pool["min_nodes"], pool["max_nodes"]),
             ),
             labels=pool["labels"],
             taints=[
@@ -442,6 +542,106 @@ class AwsGpuCluster(GpuCluster):
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             tags=tags,
-            # The cluster autoscaler owns the current size once the group exists.
-            opts=self.opts(depends_on=attachments, ignore_changes=["scalingConfig.desiredSize"]),
+            opts=self.opts(depends_on=attachments),
         )
+
+    def _addon(self, cluster: aws.eks.Cluster, args: GpuClusterArgs, name: str, **kwargs: Any) -> aws.eks.Addon:
+        """A managed add-on at EKS's default version for the cluster's Kubernetes version (so a
+        control-plane upgrade upgrades it), taking over what EKS installed itself, and left in
+        the cluster if the resource is ever deleted (removing the CNI would strand every pod)."""
+        depends_on = kwargs.pop("depends_on", [])
+        version = aws.eks.get_addon_version_output(addon_name=name, kubernetes_version=args["kubernetes_version"], opts=self.invoke_opts())
+        return aws.eks.Addon(
+            self.child(ADDON_ROLES.get(name, name)),
+            cluster_name=cluster.name,
+            addon_name=name,
+            addon_version=version.version,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            preserve=True,
+            tags=args["tags"],
+            opts=self.opts(depends_on=depends_on),
+            **kwargs,
+        )
+
+    def _networking_addons(self, cluster: aws.eks.Cluster, args: GpuClusterArgs) -> list[pulumi.Resource]:
+        """EKS Pod Identity's agent, then the VPC CNI with NetworkPolicy enforcement and its own
+        role (what nodes need before they are ready)."""
+        agent = self._addon(cluster, args, "eks-pod-identity-agent")
+        cni_role = aws.iam.Role(**self.naming("aws:iam/role:Role", "cni-role"), assume_role_policy=_assume("pods.eks.amazonaws.com"), tags=args["tags"], opts=self.opts())
+        cni_policy = aws.iam.RolePolicyAttachment(self.child("cni-role-policy"), role=cni_role.name, policy_arn=CNI_POLICY, opts=self.opts())
+        cni = self._addon(
+            cluster,
+            args,
+            "vpc-cni",
+            configuration_values=json.dumps(CNI_CONFIGURATION),
+            pod_identity_associations=[aws.eks.AddonPodIdentityAssociationArgs(role_arn=cni_role.arn, service_account="aws-node")],
+            depends_on=[agent, cni_policy],
+        )
+        return [agent, cni]
+
+    def _endpoints(self, vpc_id: pulumi.Input[str], cidr: str, subnet_ids: list[pulumi.Input[str]], route_tables: list[pulumi.Input[str]], args: GpuClusterArgs) -> None:
+        """S3 through a gateway endpoint on the private route tables (free, and dataset reads no
+        longer pay NAT processing), with a policy no wider than what the workloads are granted;
+        for a private cluster, the interface endpoints its nodes call (ECR, STS, EKS Pod Identity)."""
+        region, tags = args["region"], args["tags"]
+        partition = aws.get_partition_output(opts=self.invoke_opts()).partition
+        grants = [(g["mode"], args["stores"][g["store"]].store_id) for g in args.get("store_grants", []) if g["store"] in args.get("stores", {})]
+        aws.ec2.VpcEndpoint(
+            self.child("s3-endpoint"),
+            vpc_id=vpc_id,
+            service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=route_tables,
+            policy=pulumi.Output.all(partition, *[b for _, b in grants]).apply(
+                lambda v: s3_endpoint_policy(str(v[0]), region, [(m, str(b)) for (m, _), b in zip(grants, v[1:], strict=True)], args.get("read_buckets", []))
+            ),
+            tags={**tags, "Name": self.child("s3-endpoint")},
+            opts=self.opts(),
+        )
+        services = args.get("vpc_endpoints", [])
+        if not services:
+            return
+        sg = aws.ec2.SecurityGroup(
+            self.child("endpoints-sg"),
+            vpc_id=vpc_id,
+            description="HTTPS from the VPC to its interface endpoints",
+            ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=443, to_port=443, cidr_blocks=[cidr], description="HTTPS from the VPC")],
+            egress=[],
+            tags={**tags, "Name": self.child("endpoints-sg")},
+            opts=self.opts(),
+        )
+        for service in services:
+            policy = ENDPOINT_POLICIES.get(service)
+            aws.ec2.VpcEndpoint(
+                self.child("endpoint", service.replace(".", "-")),
+                vpc_id=vpc_id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                subnet_ids=subnet_ids,
+                security_group_ids=[sg.id],
+                private_dns_enabled=True,
+                policy=json.dumps(policy) if policy else None,
+                tags={**tags, "Name": self.child("endpoint", service.replace(".", "-"))},
+                opts=self.opts(),
+            )
+
+    def _current_sizes(self, cluster_name: str) -> dict[str, int]:
+        """The size each pool's node group has now (by its ``topoform-pool`` tag), as an
+        autoscaler or a person left it: nothing offline, or before the cluster exists."""
+        if offline():
+            return {}
+        opts = pulumi.InvokeOptions(parent=self)
+        try:
+            names = aws.eks.get_node_groups(cluster_name=cluster_name, opts=opts).names
+        except Exception as e:  # noqa: BLE001 - only "no such cluster" means there is nothing yet
+            if "ResourceNotFoundException" in str(e):
+                return {}
+            raise
+        sizes: dict[str, int] = {}
+        for name in sorted(names):
+            group = aws.eks.get_node_group(cluster_name=cluster_name, node_group_name=name, opts=opts)
+            pool = (group.tags or {}).get("topoform-pool")
+            if pool and group.scaling_configs:
+                sizes[pool] = group.scaling_configs[0].desired_size
+        return sizes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from ...errors import Path, Problem
@@ -9,7 +10,28 @@ from ...model import Cluster, SiteNetwork
 from ...specs import GpuClusterSpec, NetworkSpec
 from ..base import CloudProfile, overlap_problems, api_networks, split_cidr
 
-__all__ = ["AwsProfile"]
+__all__ = ["AwsProfile", "EKS_EXCLUDED_ZONE_IDS", "INTERFACE_ENDPOINTS", "zone_id_prefix"]
+
+EKS_EXCLUDED_ZONE_IDS = ("use1-az3", "usw1-az2", "cac1-az3")
+"""Availability Zones EKS places no cluster in ("The subnets can't reside in the following
+Availability Zones", EKS User Guide, network requirements)."""
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "eks-auth")
+"""Interface endpoints of a private cluster's VPC: image manifests and pull tokens (ECR),
+credentials (STS; EKS Pod Identity's ``eks-auth``). Image layers come from S3, through the
+gateway endpoint every created VPC gets."""
+_DIRECTIONS = {
+    "east": "e", "west": "w", "north": "n", "south": "s", "central": "c",
+    "northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw", "gov": "g",
+}
+
+
+def zone_id_prefix(region: str) -> str | None:
+    """The prefix of a region's Availability Zone IDs: ``us-east-1`` -> ``use1``,
+    ``ap-northeast-1`` -> ``apne1``, ``us-gov-west-1`` -> ``usgw1``."""
+    parts = region.split("-")
+    if len(parts) < 3 or not parts[-1].isdigit() or any(p not in _DIRECTIONS for p in parts[1:-1]):
+        return None
+    return parts[0] + "".join(_DIRECTIONS[p] for p in parts[1:-1]) + parts[-1]
 
 
 class AwsProfile(CloudProfile):
@@ -28,17 +50,28 @@ class AwsProfile(CloudProfile):
             if not ex.vpc_id or len(ex.subnet_ids) < 2:
                 return None, [Problem((*base, "existing"), "an existing AWS network needs vpc_id and at least two subnet_ids in different zones")]
             spec: NetworkSpec = {
-                "cidr": net.cidr, "zones": net.zones, "nat": net.nat, "private_subnets": [], "public_subnets": [],
+                "cidr": net.cidr, "zones": net.zone_count, "nat": net.nat, "private_subnets": [], "public_subnets": [],
                 "pods_cidr": net.pods_cidr, "services_cidr": net.services_cidr,
                 "existing": {"vpc_id": ex.vpc_id, "subnet_ids": list(ex.subnet_ids)},
             }
             return spec, overlap_problems(base, net, None, net.services_cidr)
-        private, public, problems = split_cidr(base, net, net.zones)
+        private, public, problems = split_cidr(base, net, net.zone_count)
         problems += overlap_problems(base, net, None, net.services_cidr)
-        return {
-            "cidr": net.cidr, "zones": net.zones, "nat": net.nat, "private_subnets": private, "public_subnets": public,
+        spec = {
+            "cidr": net.cidr, "zones": net.zone_count, "nat": net.nat, "private_subnets": private, "public_subnets": public,
             "pods_cidr": net.pods_cidr, "services_cidr": net.services_cidr,
-        }, problems
+        }
+        if isinstance(net.zones, list):
+            spec["zone_ids"] = list(net.zones)
+        return spec, problems
+
+    def zone_pattern(self, region: str) -> tuple[str, str] | None:
+        # Zone IDs: the names (us-east-1a) map to different physical zones per account.
+        prefix = zone_id_prefix(region)
+        return (re.escape(prefix) + r"-az\d+", f"{prefix}-az1") if prefix else None
+
+    def pins_network_zones(self) -> bool:
+        return True
 
     def deployer_access(self, spec: GpuClusterSpec) -> str:
         nets = api_networks(spec)
@@ -52,4 +85,10 @@ class AwsProfile(CloudProfile):
     def cluster_extras(self, cluster: Cluster) -> dict[str, Any]:
         o = cluster.overrides.get("aws")
         # Standard support by default: extended support costs six times as much.
-        return {"support_type": (o.support_type if o and o.support_type else "STANDARD")}
+        extras: dict[str, Any] = {"support_type": (o.support_type if o and o.support_type else "STANDARD")}
+        if o and o.read_buckets:
+            extras["read_buckets"] = sorted(set(o.read_buckets))
+        if cluster.api == "private":
+            # Nodes of a private cluster pull images, get pod credentials and call STS inside the VPC.
+            extras["vpc_endpoints"] = list(INTERFACE_ENDPOINTS)
+        return extras

@@ -177,13 +177,27 @@ class AwsEncryptedStore(EncryptedStore):
         return _Bucket(bucket, key, versioning)
 
     def _replication(self, source: _Bucket, replica: _Bucket, args: StoreArgs) -> None:
+        # S3 for this account only, whenever S3 names the account it acts for. "IfExists": S3's
+        # replication guide shows the trust without conditions, and a service that does not send
+        # the key would fail a plain StringEquals, silently stopping replication. Naming the
+        # role in a replication rule takes iam:PassRole, which no other account can be given.
+        account = aws.get_caller_identity_output(opts=self.invoke_opts()).account_id
         role = aws.iam.Role(
             **self.naming("aws:iam/role:Role", "replication-role"),
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-                }
+            assume_role_policy=account.apply(
+                lambda acct: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "s3.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                                "Condition": {"StringEqualsIfExists": {"aws:SourceAccount": acct}},
+                            }
+                        ],
+                    }
+                )
             ),
             tags=args["tags"],
             opts=self.opts(),

@@ -30,7 +30,7 @@ class AzureProfile(CloudProfile):
             return None, [Problem((*base, "cidr"), f"{net.cidr} is too small for a node subnet and an API server subnet; use an IPv4 /24 or larger")]
         node_subnet, rest = cidr.subnets(prefixlen_diff=1)
         spec: NetworkSpec = {
-            "cidr": net.cidr, "zones": net.zones, "nat": net.nat, "private_subnets": [str(node_subnet)], "public_subnets": [],
+            "cidr": net.cidr, "zones": net.zone_count, "nat": net.nat, "private_subnets": [str(node_subnet)], "public_subnets": [],
             "pods_cidr": net.pods_cidr, "services_cidr": net.services_cidr,
             # API Server VNet Integration: a /28 (the minimum) of the VNet's second half, for the API server alone.
             "apiserver_subnet": str(next(rest.subnets(new_prefix=28))),
@@ -47,6 +47,9 @@ class AzureProfile(CloudProfile):
                 ]
             spec["existing"] = {"subnet_id": str(net.existing.subnet_id), "apiserver_subnet_id": str(net.existing.apiserver_subnet_id)}
         return spec, overlap_problems(base, net, net.pods_cidr, net.services_cidr)
+
+    def zone_pattern(self, region: str) -> tuple[str, str] | None:
+        return "[123]", "1, 2 or 3"
 
     def deployer_access(self, spec: GpuClusterSpec) -> str:
         public = api_networks(spec).public

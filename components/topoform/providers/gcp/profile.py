@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from ...errors import Path, Problem
@@ -24,7 +25,7 @@ class GcpProfile(CloudProfile):
 
     def network(self, base: Path, net: SiteNetwork) -> tuple[NetworkSpec | None, list[Problem]]:
         spec: NetworkSpec = {
-            "cidr": net.cidr, "zones": net.zones, "nat": net.nat, "private_subnets": [net.cidr], "public_subnets": [],
+            "cidr": net.cidr, "zones": net.zone_count, "nat": net.nat, "private_subnets": [net.cidr], "public_subnets": [],
             "pods_cidr": net.pods_cidr, "services_cidr": net.services_cidr,
         }
         if net.existing is not None:
@@ -38,6 +39,9 @@ class GcpProfile(CloudProfile):
             }
             return spec, []
         return spec, overlap_problems(base, net, net.pods_cidr, net.services_cidr)
+
+    def zone_pattern(self, region: str) -> tuple[str, str] | None:
+        return re.escape(region) + "-[a-z]", f"{region}-a"
 
     def deployer_access(self, spec: GpuClusterSpec) -> str:
         reach = api_networks(spec)
