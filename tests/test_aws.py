@@ -287,3 +287,23 @@ def test_cost_prices_the_endpoints(cli) -> None:  # type: ignore[no-untyped-def]
     assert float(endpoints["unit_usd"]) == 0.01 and float(endpoints["quantity_max"]) == 12  # 4 endpoints x 3 zones
     assert float(lines["clusters.train.network.s3_endpoint"]["unit_usd"]) == 0
     assert "(2026-05, read 2026-11-30)" in endpoints["source"] and "gateway-endpoints" in lines["clusters.train.network.s3_endpoint"]["source"]
+
+
+# ------------------------------------------------------------------ #11 access entries
+
+
+def test_access_entries_of_teams_whose_groups_share_a_local_part_do_not_collide(tmp_path: Path) -> None:
+    """Finding #11 (fixed with the deploy path): entries were named after the group's local part,
+    so research@a.example and research@b.example gave one URN twice."""
+    topo = _topology(tmp_path)
+    topo.write_text(
+        topo.read_text()
+        + "teams:\n"
+        "  a: {group: research@a.example, namespaces: {c: [a]}, overrides: {aws: {principal_arn: 'arn:aws:iam::123456789012:role/research-a'}}}\n"
+        "  b: {group: research@b.example, namespaces: {c: [b]}, overrides: {aws: {principal_arn: 'arn:aws:iam::123456789012:role/research-b'}}}\n"
+        "  ops: {group: ops@b.example, namespaces: {c: [ops]}, overrides: {aws: {principal_arn: 'arn:aws:iam::123456789012:role/research-b'}}}\n"
+    )
+    entries = {e["inputs"]["principalArn"]: e for e in record(str(topo), stack="dev").by_type("aws:eks/accessEntry:AccessEntry")}
+    assert entries["arn:aws:iam::123456789012:role/research-a"]["inputs"]["kubernetesGroups"] == ["research@a.example"]
+    assert entries["arn:aws:iam::123456789012:role/research-b"]["inputs"]["kubernetesGroups"] == ["ops@b.example", "research@b.example"]
+    assert len({e["name"] for e in entries.values()}) == len(entries) == 3  # the two roles and the deployer

@@ -85,9 +85,10 @@ def test_every_created_aws_vpc_logs_its_flows_through_a_role_that_writes_only_th
         assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
         assert trust["Condition"]["StringEquals"]["aws:SourceAccount"].isdigit()  # no confused deputy
         policies = [p for p in prod_recording.by_type("aws:iam/rolePolicy:RolePolicy") if p["inputs"]["role"].startswith(role["name"] + "-")]
-        (statement,) = [s for p in policies for s in json.loads(p["inputs"]["policy"])["Statement"]]
+        statement, listing = [s for p in policies for s in json.loads(p["inputs"]["policy"])["Statement"]]
         assert statement["Resource"] == [inputs["logDestination"], inputs["logDestination"] + ":*"]
         assert all(a.startswith("logs:") and "*" not in a for a in statement["Action"])
+        assert listing["Action"] == "logs:DescribeLogGroups"  # a list action: no group ARN scopes it
         assert not [a for a in prod_recording.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if a["inputs"]["role"].startswith(role["name"] + "-")]
     # one per VPC (the mocks make a VPC's ID from its name)
     assert sorted(f["inputs"]["vpcId"].rsplit("-", 1)[0] for f in flows) == sorted(v["name"] for v in vpcs)

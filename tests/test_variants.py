@@ -48,7 +48,7 @@ clusters:
 """,
     )
     subnets = {r["name"]: r["inputs"] for r in rec.by_type("aws:ec2/subnet:Subnet")}
-    assert {s["availabilityZone"] for s in subnets.values()} == {"us-west-2a", "us-west-2b"}
+    assert {s["availabilityZoneId"] for s in subnets.values()} == {"usw2-az1", "usw2-az2"}
     assert subnets["var-c-private-1"]["cidrBlock"] == "10.1.0.0/18"
     assert subnets["var-c-private-2"]["cidrBlock"] == "10.1.64.0/18"
     assert len(rec.by_type("aws:ec2/natGateway:NatGateway")) == 2

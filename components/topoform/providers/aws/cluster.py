@@ -603,7 +603,7 @@ class AwsGpuCluster(GpuCluster):
         if not services:
             return
         sg = aws.ec2.SecurityGroup(
-            self.child("endpoints-sg"),
+            **self.naming("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg"),
             vpc_id=vpc_id,
             description="HTTPS from the VPC to its interface endpoints",
             ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="tcp", from_port=443, to_port=443, cidr_blocks=[cidr], description="HTTPS from the VPC")],
