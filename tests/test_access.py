@@ -148,8 +148,9 @@ def test_every_team_namespace_has_quota_limits_and_default_deny(prod_recording: 
         assert [q["inputs"]["spec"]["hard"] for q in quotas] == [{"requests.nvidia.com/gpu": quota}]
         limits = in_ns("kubernetes:core/v1:LimitRange", ns, cluster)
         assert limits[0]["inputs"]["spec"]["limits"][0]["defaultRequest"] == {"cpu": "100m", "memory": "256Mi"}
-        deny = [p for p in in_ns("kubernetes:networking.k8s.io/v1:NetworkPolicy", ns, cluster) if p["inputs"]["metadata"]["name"] == "default-deny-ingress"]
-        assert deny and deny[0]["inputs"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+        isolation = [p for p in in_ns("kubernetes:networking.k8s.io/v1:NetworkPolicy", ns, cluster) if p["inputs"]["metadata"]["name"] == "namespace-isolation"]
+        # every pod selected, ingress from the namespace's own pods alone (a training job's workers)
+        assert isolation and isolation[0]["inputs"]["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]}
 
 
 def test_eks_maps_the_teams_iam_role_to_its_group(prod_recording: Any) -> None:

@@ -100,6 +100,15 @@ def test_a_site_pins_its_zones(tmp_path: Path) -> None:
     assert [subnets[f"rt-c-private-{i}"]["inputs"]["availabilityZoneId"] for i in (1, 2)] == ["use1-az6", "use1-az2"]
 
 
+def test_a_standby_network_pins_its_own_zones(tmp_path: Path) -> None:
+    """A standby made by an earlier topoform has subnets in the zones it had: backup_zones keeps them."""
+    topo = _topology(tmp_path, site=", backup_region: us-west-2", network=", network: {zones: 2, backup_zones: [usw2-az4, usw2-az2]}")
+    topo.write_text(topo.read_text().replace("c: {site: a,", "c: {site: a, standby: true,"))
+    subnets = _subnets(record(str(topo), stack="dev"))
+    assert [subnets[f"rt-c-standby-private-{i}"]["inputs"]["availabilityZoneId"] for i in (1, 2)] == ["usw2-az4", "usw2-az2"]
+    assert [subnets[f"rt-c-private-{i}"]["inputs"]["availabilityZoneId"] for i in (1, 2)] == ["use1-az1", "use1-az2"]
+
+
 def test_a_pinned_zone_the_account_does_not_offer_stops_the_run(tmp_path: Path) -> None:
     topo = _topology(tmp_path, network=", network: {zones: [use1-az3, use1-az1]}")
     with pytest.raises(pulumi.RunError, match="zone use1-az3 of us-east-1 is not one EKS can use in this account"):
@@ -242,11 +251,14 @@ def test_every_created_vpc_reaches_s3_through_a_gateway_endpoint_scoped_to_the_g
         assert sorted(_named(endpoint["inputs"]["routeTableIds"])) == private_tables and len(private_tables) == 3
         statements = json.loads(endpoint["inputs"]["policy"])["Statement"]
         region = "us-west-2" if "standby" in endpoint["name"] else "us-east-1"
-        assert statements[0]["Resource"] == f"arn:aws:s3:::prod-{region}-starport-layer-bucket/*" and statements[0]["Action"] == "s3:GetObject"
-        buckets = {s["Resource"] for s in statements[1:]}
+        # image layers: ECR's and registry.k8s.io's (it redirects AWS clients to its bucket in their region)
+        assert statements[0]["Resource"] == [f"arn:aws:s3:::prod-{region}-starport-layer-bucket/*", f"arn:aws:s3:::prod-registry-k8s-io-{region}/*"]
+        assert statements[0]["Action"] == "s3:GetObject"
+        buckets = {r for s in statements[1:] for r in s["Resource"]}
         # the trainer reads datasets: the primary's endpoint names the bucket, the standby's its replica
         kind = "replica-bucket" if "standby" in endpoint["name"] else "datasets-bucket"
         assert len(buckets) == 2 and all(kind in b for b in buckets)
+        assert [s["Sid"] for s in statements] == ["ImageLayers", "ReadBuckets", "ReadObjects"]
         assert {a for s in statements[1:] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
             "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:GetObjectVersion",
         }
@@ -271,7 +283,16 @@ def test_a_private_clusters_nodes_reach_ecr_sts_and_pod_identity_inside_the_vpc(
     kinds = [e["inputs"]["vpcEndpointType"] for e in rec.by_type("aws:ec2/vpcEndpoint:VpcEndpoint")]
     assert kinds == ["Gateway"]
     (gateway,) = rec.by_type("aws:ec2/vpcEndpoint:VpcEndpoint")
-    assert {"arn:aws:s3:::open-images-dataset", "arn:aws:s3:::open-images-dataset/*"} <= {s["Resource"] for s in json.loads(gateway["inputs"]["policy"])["Statement"]}
+    assert {"arn:aws:s3:::open-images-dataset", "arn:aws:s3:::open-images-dataset/*"} <= {r for s in json.loads(gateway["inputs"]["policy"])["Statement"] for r in s["Resource"]}
+
+
+def test_the_s3_endpoint_policy_stays_within_awss_limit() -> None:
+    from topoform.providers.aws.cluster import ENDPOINT_POLICY_LIMIT, s3_endpoint_policy
+
+    grants = [("admin", f"arn:aws:s3:::store-{i:03d}-bucket-abcdef0") for i in range(150)]
+    assert len(s3_endpoint_policy("aws", "us-east-1", grants, [])) <= ENDPOINT_POLICY_LIMIT  # one statement per mode, not per store
+    with pytest.raises(pulumi.RunError, match="more than AWS's 20480: name fewer read_buckets"):
+        s3_endpoint_policy("aws", "us-east-1", grants, [f"an-open-dataset-with-a-long-name-{i:03d}" for i in range(400)])
 
 
 def test_an_existing_vpc_gets_no_endpoints(tmp_path: Path) -> None:

@@ -382,7 +382,8 @@ def test_standby_pools_use_zones_of_the_backup_region(tmp_path: Path) -> None:
     rec = record(str(_write(tmp_path, body.replace("STANDBY", ""))), stack="dev")
     pools = {p["name"]: p["inputs"] for p in rec.by_type("gcp:container/nodePool:NodePool")}
     assert pools["sb-c-pool-l4"]["nodeLocations"] == ["us-central1-a", "us-central1-b"]
-    assert "nodeLocations" not in pools["sb-c-standby-pool-l4"]  # not the primary region's zones: the cloud's choice
+    # not the primary region's zones: the backup region's that offer L4 (the catalog's)
+    assert pools["sb-c-standby-pool-l4"]["nodeLocations"] == ["us-east4-a", "us-east4-c"]
     subnets = {s["name"]: s["inputs"]["ipCidrRange"] for s in rec.by_type("gcp:compute/subnetwork:Subnetwork")}
     assert subnets == {"sb-c-nodes": "10.0.0.0/16", "sb-c-standby-nodes": "10.99.0.0/16"}
     rec = record(str(_write(tmp_path, body.replace("STANDBY", ", standby_zones: [us-east4-a]"))), stack="dev")

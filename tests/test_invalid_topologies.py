@@ -119,6 +119,11 @@ CASES: list[tuple[str, str, str, int, str, str]] = [
     ("aws-site-zone-name", "    backup_region: us-west-2\n", "    backup_region: us-west-2\n    network: {zones: [use1-az1, us-east-1b]}\n", 9, "sites.aws-east.network.zones[1]", "'us-east-1b' is not a zone of us-east-1 (use1-az1, ...)"),
     ("aws-site-zone-twice", "    backup_region: us-west-2\n", "    backup_region: us-west-2\n    network: {zones: [use1-az2, use1-az2]}\n", 9, "sites.aws-east.network.zones[1]", "'use1-az2' is named twice"),
     ("aws-site-one-zone", "    backup_region: us-west-2\n", "    backup_region: us-west-2\n    network: {zones: [use1-az1]}\n", 9, "sites.aws-east.network.zones", "name 2 to 6 zones, not 1"),
+    ("aws-backup-zones-count", "    backup_region: us-west-2\n", "    backup_region: us-west-2\n    network: {zones: [use1-az1, use1-az2], backup_zones: [usw2-az1]}\n", 9, "sites.aws-east.network.backup_zones", "name 2 zones, as many as the network spans"),
+    ("aws-backup-zones-region", "    backup_region: us-west-2\n", "    backup_region: us-west-2\n    network: {zones: 2, backup_zones: [use1-az1, usw2-az2]}\n", 9, "sites.aws-east.network.backup_zones[0]", "'use1-az1' is not a zone of us-west-2 (usw2-az1, ...)"),
+    # DNS and the other system pods need a node from the start (EKS's CoreDNS add-on waits for one)
+    ("cpu-pool-at-zero", "min: 1, max: 2}", "min: 0, max: 2}", 18, "clusters.train.node_pools.system", "give a CPU pool min: 1 or more and no NoSchedule or NoExecute taint"),
+    ("cpu-pool-tainted", "min: 1, max: 2}", "min: 1, max: 2, taints: {dedicated: {value: batch}}}", 18, "clusters.train.node_pools.system", "give a CPU pool min: 1 or more"),
     ("zones-count-out-of-range", "    backup_region: us-west-2\n", "    backup_region: us-west-2\n    network: {zones: 9}\n", 9, "sites.aws-east.network.zones", "give the number of zones (2 to 6), or a list of the zones"),
     ("dns-zone-elsewhere", "exposure: internal}", "exposure: internal, domain: a.acme.example, dns_zone: other.example}", 31, "endpoints.infer.dns_zone", "does not hold 'a.acme.example'"),
     ("key-shared-by-sections", "  datasets: {site: aws-east", "  train: {site: aws-east", 25, "storage.train", "already the key of an entry in clusters"),

@@ -170,7 +170,7 @@ def add(type_: str, name: str, props: dict[str, Any], provider: str | None = Non
                 "parent": f"urn:pulumi:{rec.stack}::topoform::pulumi:pulumi:Stack::topoform-{rec.stack}",
                 "provider": _find(rec, provider)["urn"] if provider else "",
                 "inputs": props,
-                "options": {"protect": False, "retainOnDelete": False, "aliases": [], "dependsOn": [], "deleteBeforeReplace": False, "ignoreChanges": [], "additionalSecretOutputs": []},
+                "options": {"protect": False, "retainOnDelete": False, "aliases": [], "dependsOn": [], "deleteBeforeReplace": False, "ignoreChanges": [], "replaceOnChanges": [], "additionalSecretOutputs": []},
             }
         )
         rec.wire[urn] = {"properties": struct, "provider": "", "property_dependencies": {}}
@@ -223,6 +223,7 @@ CASES: list[tuple[str, str, Callable[[Recording], None] | None, dict[str, Any] |
     ("nodes-no-public-ip", "aws", set_prop("fx-c-pool-gpu", ("remoteAccess",), {"ec2SshKey": "ops"}, "NodeGroup"), None),
     ("nodes-no-public-ip", "gcp", set_prop("fx-c-gke", ("privateClusterConfig", "enablePrivateNodes"), False), None),
     ("nodes-no-public-ip", "azure", set_prop("fx-c-pool-gpu", ("enableNodePublicIP",), True), None),
+    ("no-cloud-only-taints", "azure", set_prop("fx-c-pool-gpu", ("scaleSetPriority",), "Spot"), None),
     ("nodes-metadata-protected", "aws", set_prop("fx-c-pool-gpu", ("metadataOptions", "httpTokens"), "optional", "LaunchTemplate"), None),
     ("nodes-metadata-protected", "aws", set_prop("fx-c-pool-gpu", ("metadataOptions", "httpPutResponseHopLimit"), 2, "LaunchTemplate"), None),
     ("nodes-metadata-protected", "aws", set_prop("fx-c-pool-gpu", ("metadataOptions", "httpPutResponseHopLimit"), None, "LaunchTemplate"), None),

@@ -100,7 +100,7 @@ def assemble(plan: Plan) -> Assembly:
         owner = out.clusters[cluster_key]
         for ns, quota in namespaces.items():
             name = f"{owner._name}-ns-{ns}"
-            obj = namespace(name, ns, owner.kubernetes_provider, protect=plan.protected, parent=owner)
+            obj = namespace(name, ns, owner.kubernetes_provider, protect=plan.protected, parent=owner, annotations=owner.namespace_annotations)
             namespace_guardrails(name, obj, owner.kubernetes_provider, quota)
             out.namespaces[(cluster_key, ns)] = obj
 

@@ -16,13 +16,15 @@ from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, RESERVED_NAMESPACE
 __all__ = ["DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "RESERVED_NAMESPACES", "device_plugin", "label_existing_nodes", "namespace", "namespace_guardrails"]
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 
-DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.1"
-"""NVIDIA k8s-device-plugin release (NVIDIA/k8s-device-plugin PR #2057, 2026-09-22)."""
+DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
+"""NVIDIA k8s-device-plugin release v0.20.0 (tagged 2026-08-19 in NVIDIA/k8s-device-plugin; the
+0.20.1 version bump, PR #2057 of 2026-09-22, has no tag we could confirm, so no image either)."""
 MANAGED_BY = {"app.kubernetes.io/managed-by": "topoform"}
 
 
-def device_plugin(name: str, provider: k8s.Provider, parent: pulumi.Resource) -> k8s.apps.v1.DaemonSet:
-    """The NVIDIA device plugin on every node carrying the platform accelerator label."""
+def device_plugin(name: str, provider: k8s.Provider, parent: pulumi.Resource, tolerate: tuple[str, ...] = ()) -> k8s.apps.v1.DaemonSet:
+    """The NVIDIA device plugin on every node carrying the platform accelerator label, past the
+    GPU taint and the ``tolerate`` taint keys a cloud adds itself (AKS's spot taint)."""
     labels = {"app.kubernetes.io/name": "nvidia-device-plugin", **MANAGED_BY}
     return k8s.apps.v1.DaemonSet(
         name,
@@ -38,7 +40,9 @@ def device_plugin(name: str, provider: k8s.Provider, parent: pulumi.Resource) ->
                     security_context=k8s.core.v1.PodSecurityContextArgs(
                         seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
                     ),
-                    tolerations=[k8s.core.v1.TolerationArgs(key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule")],
+                    tolerations=[
+                        k8s.core.v1.TolerationArgs(key=key, operator="Exists", effect="NoSchedule") for key in (GPU_TAINT_KEY, *tolerate)
+                    ],
                     affinity=k8s.core.v1.AffinityArgs(
                         node_affinity=k8s.core.v1.NodeAffinityArgs(
                             required_during_scheduling_ignored_during_execution=k8s.core.v1.NodeSelectorArgs(
@@ -103,7 +107,14 @@ def label_existing_nodes(prefix: str, pool: NodePoolSpec, provider: k8s.Provider
 
 
 def namespace(
-    name: str, ns: str, provider: k8s.Provider, *, protect: bool, parent: pulumi.Resource | None = None, labels: dict[str, str] | None = None
+    name: str,
+    ns: str,
+    provider: k8s.Provider,
+    *,
+    protect: bool,
+    parent: pulumi.Resource | None = None,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
 ) -> k8s.core.v1.Namespace:
     """A namespace topoform owns. Deleting a namespace deletes what is in it (claims, data), so
     in a protected environment it is protected and retained like any stateful resource."""
@@ -112,6 +123,7 @@ def namespace(
         metadata=k8s.meta.v1.ObjectMetaArgs(
             name=ns,
             labels={**MANAGED_BY, "pod-security.kubernetes.io/enforce": "baseline", **(labels or {})},
+            annotations=annotations or None,
         ),
         opts=pulumi.ResourceOptions(provider=provider, protect=protect, retain_on_delete=protect, parent=parent),
     )
@@ -119,7 +131,8 @@ def namespace(
 
 def namespace_guardrails(prefix: str, ns: k8s.core.v1.Namespace, provider: k8s.Provider, gpu_quota: int | None) -> None:
     """What every namespace topoform creates holds: default requests for containers that name
-    none, ingress denied unless a policy admits it, and the GPU quota its team was given.
+    none, ingress from other namespaces denied unless a policy admits it, and the GPU quota its
+    team was given.
 
     The defaults are requests only, so the scheduler counts a container that names none (a
     sidecar, a quick debug pod) without ever capping one: no default limit, because a training
@@ -134,10 +147,16 @@ def namespace_guardrails(prefix: str, ns: k8s.core.v1.Namespace, provider: k8s.P
         spec=k8s.core.v1.LimitRangeSpecArgs(limits=[k8s.core.v1.LimitRangeItemArgs(type="Container", default_request=DEFAULT_REQUESTS)]),
         opts=opts,
     )
+    # Ingress from the namespace's own pods only: the workers of a distributed training job (NCCL,
+    # a rendezvous) reach each other; other namespaces' pods get in only where a policy admits them.
     k8s.networking.v1.NetworkPolicy(
         f"{prefix}-deny-ingress",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny-ingress", namespace=name, labels=MANAGED_BY),
-        spec=k8s.networking.v1.NetworkPolicySpecArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs(), policy_types=["Ingress"]),
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="namespace-isolation", namespace=name, labels=MANAGED_BY),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(),
+            policy_types=["Ingress"],
+            ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())])],
+        ),
         opts=opts,
     )
     if gpu_quota is not None:

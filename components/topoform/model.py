@@ -277,6 +277,9 @@ class SiteNetwork(_Frozen):
     such as ``use1-az1``, the same physical zone in every account (the names ``us-east-1a``... are
     mapped per account). Unpinned, AWS takes the region's lowest zone IDs that EKS accepts."""
     nat: Literal["single", "per_zone"] = "single"
+    backup_zones: list[str] = []
+    """AWS: the zone IDs of standby clusters' network in the backup region, as many as ``zones``
+    (default: that region's lowest zone IDs EKS accepts)."""
     backup_cidr: Cidr | None = None
     """The address range of standby clusters' network in the backup region (default: the private
     block of ``cidr``'s size that follows it), so the two networks can be joined later. ``cidr``
@@ -393,6 +396,14 @@ class PoolOverride(_Frozen):
     standby_zones: list[str] = []
     """Zones of the backup region for this pool in the standby cluster (default: the cloud's)."""
     disk_type: str | None = None
+    """The node boot disk type (AWS: an EBS volume type such as ``gp3``; GCP: ``pd-balanced``,
+    ``hyperdisk-balanced``...); default: the catalog's for the machine."""
+    reservation: Annotated[
+        str, Field(pattern=r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/reservations/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?(/reservationBlocks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?)?$")
+    ] | None = None
+    """GCP: the Compute Engine reservation the pool's on-demand nodes consume (its name,
+    ``projects/<project>/reservations/<name>`` for a shared one, with ``/reservationBlocks/<block>``
+    for one block of it); name its zone in ``zones``."""
 
 
 class ClusterOverride(_Frozen):
@@ -403,6 +414,9 @@ class ClusterOverride(_Frozen):
     sku_tier: Literal["Free", "Standard", "Premium"] | None = None
     support_type: Literal["STANDARD", "EXTENDED"] | None = None
     log_retention_days: PositiveInt | None = None
+    encryption_at_host: bool = True
+    """Azure: encrypt the nodes' temporary disks and caches at the VM host (the subscription's
+    ``Microsoft.Compute/EncryptionAtHost`` feature registered); ``false`` where a VM size lacks it."""
     read_buckets: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]] = []
     """AWS: buckets outside the topology (open datasets, say) the cluster's workloads may read.
     In the cluster's region, S3 is reached through the VPC's gateway endpoint, whose policy

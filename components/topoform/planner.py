@@ -36,7 +36,7 @@ from .model import (
 )
 from .naming import account_id, physical
 from .providers import profile
-from .providers.base import Capability, CloudProfile, api_networks
+from .providers.base import Capability, CloudProfile, PoolChoice, api_networks
 from .specs import (
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
@@ -245,16 +245,23 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
         prof = profile(site.provider)
         base: Path = ("clusters", key)
         problems.extend(prof.capability_problems(base, cluster))
+        problems.extend(prof.cluster_problems(base, cluster))
         if cluster.site not in networks and not isinstance(site, OnPremSite):
             net_path: Path = ("sites", cluster.site, "network")
             net, net_problems = prof.network(net_path, site.network)
             networks[cluster.site] = net
             problems.extend(net_problems)
-            if isinstance(site.network.zones, list):
-                if prof.pins_network_zones():
-                    problems.extend(_zone_problems((*net_path, "zones"), site.network.zones, site.region, prof))
+            for field, zones, region in (("zones", site.network.zones, site.region), ("backup_zones", site.network.backup_zones, site.backup_region)):
+                if not isinstance(zones, list) or not zones:
+                    continue
+                if not prof.pins_network_zones():
+                    problems.append(Problem((*net_path, field), f"a {prof.name} network spans the region's zones: give their number, and place pools with overrides.{prof.name}.zones"))
+                elif region is None:
+                    problems.append(Problem((*net_path, field), "only used with the site's backup_region"))
                 else:
-                    problems.append(Problem((*net_path, "zones"), f"a {prof.name} network spans the region's zones: give their number, and place pools with overrides.{prof.name}.zones"))
+                    problems.extend(_zone_problems((*net_path, field), zones, region, prof))
+            if site.network.backup_zones and len(site.network.backup_zones) != site.network.zone_count:
+                problems.append(Problem((*net_path, "backup_zones"), f"name {site.network.zone_count} zones, as many as the network spans"))
         spec = _cluster(t, key, cluster, sites[cluster.site], prof, cat, tags, networks.get(cluster.site), problems)
         if spec is not None:
             clusters[key] = ClusterPlan(
@@ -320,6 +327,11 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
                 principals.setdefault(o.principal_arn, set()).add(o.group or team.group)
         if principals and cplan.provider == "aws":
             cplan.spec["team_principals"] = {arn: sorted(groups) for arn, groups in sorted(principals.items())}
+        if cplan.provider == "azure":
+            # Entra ID groups of the teams with namespaces here: they need the cluster-user role to get a kubeconfig.
+            groups = {(o.group if (o := team.overrides.get("azure")) is not None and o.group else team.group) for team in t.teams.values() if entry in team.namespaces}
+            if groups:
+                cplan.spec["team_groups"] = sorted(g for g in groups if _GUID.match(g))
         override = t.clusters[entry].overrides.get("gcp") if entry in t.clusters else None
         if override is not None and override.security_group:
             cplan.spec["security_group"] = override.security_group
@@ -501,6 +513,15 @@ def _cluster(
             problems.append(
                 Problem((*base, "node_pools"), "add a CPU pool (instance: cpu-4x16, say): GPU nodes are tainted, system pods need somewhere to run")
             )
+        elif not any(_runs_system_pods(p) for p in cluster.node_pools.values()):
+            cpu = next(k for k, p in cluster.node_pools.items() if p.gpu is None)
+            problems.append(
+                Problem(
+                    (*base, "node_pools", cpu),
+                    "give a CPU pool min: 1 or more and no NoSchedule or NoExecute taint: DNS and the other system pods need a node from the start "
+                    "(the cluster's DNS add-on waits for one, and `pulumi up` with it)",
+                )
+            )
 
     pools: dict[str, NodePoolSpec] = {}
     names: dict[str, str] = {}
@@ -583,6 +604,7 @@ def _pool(
         if taint == GPU_TAINT_KEY:
             problems.append(Problem((*base, "taints", taint), f"'{GPU_TAINT_KEY}' is set by topoform on every GPU pool"))
 
+    choice: PoolChoice | None = None
     if site.provider == "onprem":
         machine, accelerator = "existing", None
         if pool.gpu is not None and pool.gpu.type not in cat.logical.gpus:
@@ -633,9 +655,26 @@ def _pool(
     if name:
         spec["name"] = name
     override = pool.overrides.get(prof.name)  # type: ignore[call-overload]
-    if override is not None and override.zones:
-        spec["zones"] = list(override.zones)
-        problems.extend(_zone_problems((*base, "overrides", prof.name, "zones"), override.zones, site.region or "", prof))
+    asked = list(override.zones) if override is not None and override.zones else []
+    zone_path: Path = (*base, "overrides", prof.name, "zones")
+    zone_problems = _zone_problems(zone_path, asked, site.region or "", prof)
+    problems.extend(zone_problems)
+    if asked:
+        spec["zones"] = asked
+    if gpu and not zone_problems and site.provider != "onprem":
+        zones, gpu_zone_problems = prof.gpu_zones(zone_path if asked else (*base, "gpu", "type"), accelerator, site.region or "", asked, cat)
+        problems.extend(gpu_zone_problems)
+        if zones:
+            spec["zones"] = zones
+    if site.provider != "onprem":
+        offering = choice.offering if choice is not None else None
+        disk = (override.disk_type if override is not None else None) or (offering.boot_disk if offering is not None else None) or cat.clouds[site.provider].boot_disk
+        if disk:
+            spec["disk_type"] = disk
+    if override is not None and override.reservation:
+        spec["reservation"] = override.reservation
+        if not asked:
+            problems.append(Problem((*base, "overrides", prof.name, "reservation"), f"a reservation lives in one zone: name it in overrides.{prof.name}.zones"))
     if override is not None and override.standby_zones and not t.clusters[base[1]].standby:  # type: ignore[index]
         problems.append(Problem((*base, "overrides", prof.name, "standby_zones"), "only used by a cluster with standby: true"))
     if pool.node_selector:
@@ -643,6 +682,12 @@ def _pool(
     if pool.node_names:
         spec["node_names"] = list(pool.node_names)
     return spec
+
+
+def _runs_system_pods(pool: NodePool) -> bool:
+    """A CPU pool with a node from the start that system pods tolerate (no hard taint)."""
+    size = pool.nodes if pool.nodes is not None else (pool.min or 0)
+    return pool.gpu is None and size >= 1 and all(t.effect == "PreferNoSchedule" for t in pool.taints.values())
 
 
 def _zone_problems(base: Path, zones: list[str], region: str, prof: CloudProfile) -> list[Problem]:
@@ -690,12 +735,32 @@ def _standby(
             spec["accelerator"] = choice.accelerator
         if pool.gpu is not None:
             spec["min_nodes"] = 0
-        # The primary's zones are in another region; the standby's are its own (or the cloud's choice).
+        # The primary's zones and reservation are in another region; the standby's zones are its
+        # own (or, for GPUs, those of the backup region that offer them; else the cloud's choice).
         spec.pop("zones", None)
+        spec.pop("reservation", None)
+        if choice.offering is not None and choice.offering.reservation_only and not pool.spot:
+            problems.append(
+                Problem(
+                    ("clusters", key, "standby"),
+                    f"pool '{pool_key}': {choice.machine_type} is sold only reserved or as spot, and its reservation is in {site.region}, "
+                    f"not the standby's {region}: run this cluster without a standby, or the pool as spot (without a reservation)",
+                )
+            )
         override = pool.overrides.get(prof.name)  # type: ignore[call-overload]
-        if override is not None and override.standby_zones:
-            problems.extend(_zone_problems((*base, "overrides", prof.name, "standby_zones"), override.standby_zones, region, prof))
-            spec["zones"] = list(override.standby_zones)
+        if choice.offering is not None and choice.offering.boot_disk and not (override is not None and override.disk_type):
+            spec["disk_type"] = choice.offering.boot_disk  # the machine of the backup region's choice
+        asked = list(override.standby_zones) if override is not None and override.standby_zones else []
+        zone_path: Path = (*base, "overrides", prof.name, "standby_zones")
+        zone_problems = _zone_problems(zone_path, asked, region, prof)
+        problems.extend(zone_problems)
+        if asked:
+            spec["zones"] = asked
+        if pool.gpu is not None and not zone_problems:
+            zones, gpu_zone_problems = prof.gpu_zones(zone_path if asked else (*base, "gpu", "type"), choice.accelerator, region, asked, cat)
+            problems.extend(gpu_zone_problems)
+            if zones:
+                spec["zones"] = zones
         pools[pool_key] = spec  # type: ignore[assignment]
     standby: GpuClusterSpec = {**primary}
     if net is not None and "network" in primary:
@@ -736,8 +801,9 @@ def _backup_network(base: Path, net: SiteNetwork, prof: CloudProfile) -> tuple[N
     for other, what in others:
         if cidr.overlaps(other):
             return None, [Problem(path, f"the standby network {cidr} overlaps {what} {other}; give backup_cidr another range")]
-    # Zones pinned in the primary region say nothing of the backup region's: the standby spans as many.
-    return prof.network(path, net.model_copy(update={"cidr": str(cidr), "backup_cidr": None, "zones": net.zone_count}))
+    # Zones pinned in the primary region say nothing of the backup region's: the standby spans as
+    # many, its own pinned ones (backup_zones) or the region's first.
+    return prof.network(path, net.model_copy(update={"cidr": str(cidr), "backup_cidr": None, "zones": list(net.backup_zones) or net.zone_count, "backup_zones": []}))
 
 
 def _store(

@@ -135,6 +135,7 @@ class RecordingMonitor(mocks.MockMonitor):
                     "dependsOn": sorted(set(request.dependencies)),
                     "deleteBeforeReplace": request.deleteBeforeReplace,
                     "ignoreChanges": sorted(request.ignoreChanges),
+                    "replaceOnChanges": sorted(request.replaceOnChanges),
                     "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
                 },
             }
@@ -434,7 +435,7 @@ def _aks_credentials(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
 def _gcp_zones(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
     return {
         "managedZones": [
-            {"name": zone.replace(".", "-"), "dnsName": f"{zone}.", "project": args.args.get("project", ""), "managedZoneId": _uuid(zone)}
+            {"name": zone.replace(".", "-"), "dnsName": f"{zone}.", "project": args.args.get("project", ""), "managedZoneId": _uuid(zone), "visibility": "public"}
             for zone in fc.dns_zones
         ]
     }

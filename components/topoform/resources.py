@@ -367,6 +367,8 @@ class GpuCluster(Component):
     """A Kubernetes provider for the cluster, for the layers built on top (RBAC, workloads)."""
     oidc_issuer: pulumi.Output[str]
     """The cluster's service-account token issuer (workload identity federation); empty on-prem."""
+    namespace_annotations: dict[str, str] = {}
+    """Annotations every namespace topoform makes in this cluster carries (what the cloud needs of them)."""
 
     def __init__(self, type_name: str, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None) -> None:
         super().__init__(type_name, name, args["protect"], opts)

@@ -68,6 +68,10 @@ class NodePoolSpec(TypedDict):
     name: NotRequired[str]
     """The physical pool name where the cloud limits it (AKS: 12 lowercase letters/digits)."""
     zones: NotRequired[list[str]]
+    disk_type: NotRequired[str]
+    """The boot disk type (AWS EBS volume type, GCP disk type)."""
+    reservation: NotRequired[str]
+    """GCP: the reservation on-demand nodes consume."""
     node_selector: NotRequired[dict[str, str]]
     """On-prem: labels that select the existing nodes of this pool."""
     node_names: NotRequired[list[str]]
@@ -130,12 +134,17 @@ class GpuClusterSpec(TypedDict):
     """Azure: an existing resource group to use instead of creating one."""
     release_channel: NotRequired[str]
     sku_tier: NotRequired[str]
+    encryption_at_host: NotRequired[bool]
+    """Azure: node pools encrypt temporary disks and caches at the VM host."""
     support_type: NotRequired[str]
     device_plugin: NotRequired[bool]
     """Deploy the NVIDIA device plugin DaemonSet (clouds whose GPU nodes lack one, and on-prem)."""
     team_principals: NotRequired[dict[str, list[str]]]
     """AWS: IAM role ARN -> its teams' Kubernetes groups, one EKS access entry per role (teams'
     ``principal_arn``)."""
+    team_groups: NotRequired[list[str]]
+    """Azure: the Entra ID group object IDs of the teams with namespaces in the cluster (each gets
+    the cluster-user role, which lists the kubeconfig; RoleBindings grant the rest)."""
     security_group: NotRequired[str]
     """GCP: the ``gke-security-groups@`` group that enables Google Groups for RBAC."""
     api_endpoint: NotRequired[Literal["dns", "ip"]]

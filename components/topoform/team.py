@@ -2,7 +2,7 @@
 
 A team gets the built-in ``view``, ``edit`` or ``admin`` ClusterRole in each of its namespaces
 through a RoleBinding (namespace-scoped: never ``cluster-admin``, never a ClusterRoleBinding).
-The namespaces themselves, with their quota, limit range and default-deny policy, are the
+The namespaces themselves, with their quota, limit range and namespace-isolation policy, are the
 cluster's (:func:`topoform.kube.namespace_guardrails`): a namespace may serve several teams.
 """
 

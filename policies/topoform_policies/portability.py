@@ -49,6 +49,15 @@ def _gpu_pool(f: Fact, cfg: Mapping[str, Any]) -> str | None:
     return f"a GPU pool without {' and '.join(problems)}" if problems else None
 
 
+def _cloud_taints(f: Fact, cfg: Mapping[str, Any]) -> str | None:
+    if not f.value:
+        return None
+    return (
+        f"the cloud taints these nodes with {', '.join(f.value)} (NoSchedule), which no other cloud does: workloads that run here "
+        "must tolerate it too, beside the platform taint"
+    )
+
+
 def _gpu_selector(f: Fact, cfg: Mapping[str, Any]) -> str | None:
     if f.value.get("cloud"):
         return f"selects GPU nodes by a cloud's own labels ({', '.join(f.value['cloud'])}); select on {GPU_LABEL}"
@@ -237,5 +246,11 @@ PORTABILITY: list[Rule | StackRule] = [
         "TF-P10", "kubernetes-versions-aligned", "Clusters across clouds run Kubernetes versions at most one minor apart.",
         "low", "Upgrade the older clusters.", (), _versions_aligned, CLOUDS, enforcement="advisory",
         config={"max_skew": {"type": "integer", "default": 1, "description": "Allowed minor versions between the newest and the oldest cluster."}},
+    ),
+    rule(
+        "TF-P11", "no-cloud-only-taints", "nodes.cloud_taints",
+        "Node pools carry no taint a cloud adds on its own (AKS spot pools: kubernetes.azure.com/scalesetpriority), so a workload that tolerates the platform taint runs anywhere.",
+        "low", "Use on-demand capacity for pools portable workloads need, or add the cloud's toleration to the workloads that run on this pool (topoform's device plugin has it).",
+        (), _cloud_taints, ("azure",), enforcement="advisory",
     ),
 ]

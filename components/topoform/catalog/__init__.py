@@ -64,6 +64,10 @@ class Offering(_Data):
     gpus: int = 0
     accelerator: str | None = None
     spot_only: bool = False
+    reservation_only: bool = False
+    """On-demand capacity only through a reservation (the machine is also sold as spot)."""
+    boot_disk: str | None = None
+    """The boot disk type this machine needs, where the cloud's default does not fit it."""
     cpu: str | None = None
     vcpus: int
     memory_gib: float
@@ -150,6 +154,16 @@ class CloudCatalog(_Data):
     control_plane: ControlPlane
     services: dict[ServiceName, ServicePrice] = {}
     offerings: list[Offering]
+    boot_disk: str | None = None
+    """The boot disk type node pools get unless a machine needs another (GCP ``pd-balanced``)."""
+    gpu_zones: dict[str, dict[str, list[str]]] = {}
+    """Accelerator -> region -> the zones (GCP: their letters) that offer it."""
+    gpu_zones_source: str | None = None
+
+    def zones_offering(self, accelerator: str | None, region: str) -> list[str] | None:
+        """The zones of ``region`` with ``accelerator`` (full names), or None where the catalog does not know."""
+        letters = self.gpu_zones.get(accelerator or "", {}).get(region)
+        return None if letters is None else [f"{region}-{z}" for z in letters]
 
     @model_validator(mode="after")
     def _consistent(self) -> CloudCatalog:
@@ -160,6 +174,7 @@ class CloudCatalog(_Data):
             *(p.source for p in self.services.values()),
             *(o.price.source for o in self.offerings),
             *(p.source for o in self.offerings for p in o.prices.values()),
+            *([self.gpu_zones_source] if self.gpu_zones_source else []),
         ]
         for ref in refs:
             if ref not in known:

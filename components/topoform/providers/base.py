@@ -41,6 +41,8 @@ class Capability(StrEnum):
     PUBLIC_STORE = "serve a store publicly"
     CHOOSE_STORE_ENCRYPTION = "choose a store's encryption keys"
     REPLICATE_STORE = "replicate a store to a backup region"
+    RESERVATION = "consume a named capacity reservation"
+    CHOOSE_DISK_TYPE = "choose a node pool's disk type"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class CloudProfile:
     default_disk_gb: ClassVar[dict[bool, int]] = {True: 200, False: 100}
     cloud_unsupported: ClassVar[Mapping[Capability, str]] = {
         Capability.LABEL_EXISTING_NODES: "cloud node pools get their labels and taints when they are created",
+        Capability.RESERVATION: "topoform does not yet place its pools in this cloud's reservations",
     }
 
     def supports(self, capability: Capability) -> bool:
@@ -86,6 +89,12 @@ class CloudProfile:
                 (Capability.SIZE_NODES, (*p, "disk_gb"), pool.disk_gb is not None),
                 (Capability.LABEL_EXISTING_NODES, (*p, "node_names"), bool(pool.node_names or pool.node_selector)),
             ]
+            own = pool.overrides.get(self.name)  # type: ignore[call-overload]
+            if own is not None:
+                asks += [
+                    (Capability.RESERVATION, (*p, "overrides", self.name, "reservation"), own.reservation is not None),
+                    (Capability.CHOOSE_DISK_TYPE, (*p, "overrides", self.name, "disk_type"), own.disk_type is not None),
+                ]
             for cloud in pool.overrides:
                 if cloud != self.name:
                     yield Problem((*p, "overrides", cloud), f"does not apply to a {self.name} site; remove it")
@@ -98,6 +107,10 @@ class CloudProfile:
 
     # -- hooks a provider overrides --------------------------------------------------
 
+    def cluster_problems(self, base: Path, cluster: Cluster) -> Iterator[Problem]:
+        """What this kind of site refuses in a cluster, beyond the capabilities it lacks."""
+        return iter(())
+
     def network(self, base: Path, net: SiteNetwork) -> tuple[NetworkSpec | None, list[Problem]]:
         """The address plan of a new network, or the existing network's IDs."""
         return None, []
@@ -109,6 +122,11 @@ class CloudProfile:
     def pool_name(self, key: str) -> str | None:
         """The physical pool name, where the cloud restricts it (else Pulumi auto-names)."""
         return None
+
+    def gpu_zones(self, base: Path, accelerator: str | None, region: str, asked: list[str], catalog: Catalog) -> tuple[list[str] | None, list[Problem]]:
+        """The zones a GPU pool runs in: the ones it names (checked against the catalog where the
+        catalog knows where the GPU is offered), else those, else the cloud's choice (None)."""
+        return (list(asked) or None), []
 
     def zone_pattern(self, region: str) -> tuple[str, str] | None:
         """How a zone of ``region`` is written on this cloud (a regular expression and an
@@ -187,6 +205,17 @@ class CloudProfile:
             machines = ", ".join(o.machine for o in here)
             return None, [Problem((*base, "spot"), f"{machines} ({gpu} x{count}) is sold only as spot capacity on {self.name}; set spot: true")]
         choice = usable[0]
+        override = pool.overrides.get(self.name)  # type: ignore[call-overload]
+        reservation = override.reservation if override is not None else None
+        if choice.reservation_only and not pool.spot and reservation is None:
+            return None, [
+                Problem(
+                    (*base, "overrides", self.name, "reservation"),
+                    f"{choice.machine} ({gpu} x{count}) is sold on {self.name} only reserved or as spot: name the reservation its nodes consume here, or set spot: true",
+                )
+            ]
+        if reservation is not None and pool.spot:
+            return None, [Problem((*base, "overrides", self.name, "reservation"), "spot nodes consume no reservation: remove it, or set spot: false")]
         return PoolChoice(choice.machine, choice.accelerator, choice), []
 
 

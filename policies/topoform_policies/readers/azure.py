@@ -27,9 +27,15 @@ def _region(s: Subject) -> Iterator[Fact]:
         yield Fact("region", ("azure", str(location).lower().replace(" ", "")), "location")
 
 
+SPOT_TAINT_KEY = "kubernetes.azure.com/scalesetpriority"
+"""AKS taints every spot node with it, and it cannot be removed."""
+
+
 def _gpu_pool(profile: Any) -> Iterator[Fact]:
     if get(profile, "enableNodePublicIP"):
         yield Fact("nodes.public_ip", True, "enableNodePublicIP")
+    if str(get(profile, "scaleSetPriority", default="Regular")) == "Spot":
+        yield Fact("nodes.cloud_taints", [SPOT_TAINT_KEY], "scaleSetPriority Spot")
     if is_gpu_machine("azure", str(get(profile, "vmSize", default=""))):
         taints = []
         for taint in get(profile, "nodeTaints", default=[]) or []:

@@ -86,19 +86,28 @@ ENDPOINT_POLICIES: dict[str, dict[str, Any]] = {"ecr.api": _allow(ECR_PULL), "ec
 """Interface endpoint policies (``eks-auth`` takes none: EKS endpoints do not support them)."""
 
 
+ENDPOINT_POLICY_LIMIT = 20_480
+"""The most characters a VPC endpoint policy may have (Amazon VPC quotas)."""
+
+
 def s3_endpoint_policy(partition: str, region: str, grants: list[tuple[str, str]], read_buckets: list[str]) -> str:
-    """What S3 answers through the VPC's gateway endpoint: ECR's image layers (fetched with a
-    URL ECR signs, so any principal), each granted store with the actions its grants allow,
-    and the extra buckets the topology names for reading; nothing else in the region."""
-    statements: list[dict[str, Any]] = [
-        {"Sid": "EcrImageLayers", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*"}
-    ]
-    named = [(mode, bucket) for mode, bucket in grants] + [("read", f"arn:{partition}:s3:::{b}") for b in read_buckets]
-    for i, (mode, bucket) in enumerate(sorted(set(named), key=lambda g: (g[1], g[0]))):
-        actions = ACTIONS[mode]
-        statements.append({"Sid": f"Bucket{i}", "Effect": "Allow", "Principal": "*", "Action": actions["bucket"], "Resource": bucket})
-        statements.append({"Sid": f"Objects{i}", "Effect": "Allow", "Principal": "*", "Action": actions["objects"], "Resource": f"{bucket}/*"})
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+    """What S3 answers through the VPC's gateway endpoint: image layers of the registries that
+    serve them from the region's S3 (ECR's, with a URL ECR signs, and registry.k8s.io's
+    redirects), each granted store with the actions its grants allow, and the extra buckets
+    the topology names for reading; nothing else in the region."""
+    layers = [f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*", f"arn:{partition}:s3:::prod-registry-k8s-io-{region}/*"]
+    statements: list[dict[str, Any]] = [{"Sid": "ImageLayers", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": layers}]
+    by_mode: dict[str, set[str]] = {}
+    for mode, bucket in [*grants, *[("read", f"arn:{partition}:s3:::{b}") for b in read_buckets]]:
+        by_mode.setdefault(mode, set()).add(bucket)
+    for mode in sorted(by_mode):
+        buckets, actions, title = sorted(by_mode[mode]), ACTIONS[mode], mode.capitalize()
+        statements.append({"Sid": f"{title}Buckets", "Effect": "Allow", "Principal": "*", "Action": actions["bucket"], "Resource": buckets})
+        statements.append({"Sid": f"{title}Objects", "Effect": "Allow", "Principal": "*", "Action": actions["objects"], "Resource": [f"{b}/*" for b in buckets]})
+    policy = json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+    if len(policy) > ENDPOINT_POLICY_LIMIT:
+        raise pulumi.RunError(f"the S3 endpoint policy of {region} would have {len(policy)} characters, more than AWS's {ENDPOINT_POLICY_LIMIT}: name fewer read_buckets")
+    return policy
 
 
 def desired_size(current: int | None, lo: int, hi: int) -> int:
@@ -333,8 +342,8 @@ class AwsGpuCluster(GpuCluster):
         aws.ec2.DefaultSecurityGroup(self.child("default-sg"), vpc_id=vpc.id, ingress=[], egress=[], opts=self.opts())
         # Zones by ID, which names the same physical zone in every account, without the zones EKS
         # refuses and without Local or Wavelength Zones (opted in, they are listed too).
+        # Every state counts: a zone impaired for the day must not move the network's subnets.
         offered = aws.get_availability_zones(
-            state="available",
             exclude_zone_ids=list(EKS_EXCLUDED_ZONE_IDS),
             filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
             opts=pulumi.InvokeOptions(parent=self),
@@ -508,7 +517,7 @@ class AwsGpuCluster(GpuCluster):
                     device_name="/dev/xvdb",
                     ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
                         volume_size=pool["disk_gb"],
-                        volume_type="gp3",
+                        volume_type=pool.get("disk_type", "gp3"),
                         encrypted="true",
                         delete_on_termination="true",
                     ),
@@ -640,7 +649,12 @@ class AwsGpuCluster(GpuCluster):
             raise
         sizes: dict[str, int] = {}
         for name in sorted(names):
-            group = aws.eks.get_node_group(cluster_name=cluster_name, node_group_name=name, opts=opts)
+            try:
+                group = aws.eks.get_node_group(cluster_name=cluster_name, node_group_name=name, opts=opts)
+            except Exception as e:  # noqa: BLE001 - a group deleted since the list has no size to keep
+                if "ResourceNotFoundException" in str(e) or "couldn't find resource" in str(e):
+                    continue
+                raise
             pool = (group.tags or {}).get("topoform-pool")
             if pool and group.scaling_configs:
                 sizes[pool] = group.scaling_configs[0].desired_size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 from typing import Any
 
 import pulumi
@@ -14,13 +15,15 @@ from ...kube import device_plugin
 from ...naming import physical
 from ...resources import GpuCluster, GpuClusterArgs
 from .keys import GRANT_WAIT, role_assignment, vault_key, wait
+from .profile import system_pool
 from ...specs import NodePoolSpec
 from ..base import api_networks
 
 __all__ = ["AzureGpuCluster"]
 
 CONTROL_PLANE_LOGS = ["kube-apiserver", "kube-audit-admin", "kube-controller-manager", "kube-scheduler", "cluster-autoscaler", "guard"]
-SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
+SPOT_TAINT_KEY = "kubernetes.azure.com/scalesetpriority"
+SPOT_TAINT = f"{SPOT_TAINT_KEY}=spot:NoSchedule"
 PRINCIPAL_TYPES = {"user": "User", "group": "Group", "servicePrincipal": "ServicePrincipal"}
 RBAC_WAIT = "300s"
 """AKS: 'New role assignments can take up to five minutes to propagate and be updated by the
@@ -35,9 +38,7 @@ def dns_prefix(cluster_name: str) -> str:
 
 
 def _system_pool(pools: dict[str, NodePoolSpec]) -> str:
-    """The pool AKS runs system pods on: the CPU pool keyed ``system``, else the first CPU pool."""
-    cpu = sorted(k for k, p in pools.items() if "gpu_type" not in p)
-    return "system" if "system" in cpu else cpu[0]
+    return system_pool(k for k, p in pools.items() if "gpu_type" not in p)
 
 
 def _taints(pool: NodePoolSpec) -> list[str]:
@@ -65,11 +66,18 @@ def _azurecli_login(kubeconfig_b64: str) -> str:
 class AzureGpuCluster(GpuCluster):
     """An AKS cluster: private API server (or allow-listed public), Entra ID authentication
     with Azure RBAC and local accounts disabled, workload identity and OIDC issuer, Cilium
-    network policy, Kubernetes secrets encrypted with a Key Vault key (purge protection on,
-    rotated yearly), control-plane logs to Log Analytics, a user-assigned cluster identity.
+    network policy, Kubernetes secrets encrypted with a Key Vault key (purge protection on, a
+    new version yearly, which AKS uses once ``keyId`` is updated: see the README), control-plane
+    logs to Log Analytics, a user-assigned cluster identity.
     GPU pools are separate agent pools with the platform label, the ``nvidia.com/gpu`` taint
     and AKS-installed drivers; the NVIDIA device plugin runs as a DaemonSet."""
 
+    namespace_annotations = {
+        # AKS taints every spot node with its own key, which no other cloud does. Pods of topoform's
+        # namespaces tolerate it by default (AKS runs the PodTolerationRestriction admission
+        # plugin), so a workload that tolerates the platform taint runs on spot here as elsewhere.
+        "scheduler.alpha.kubernetes.io/defaultTolerations": json.dumps([{"key": SPOT_TAINT_KEY, "operator": "Equal", "value": "spot", "effect": "NoSchedule"}]),
+    }
     resource_group_name: pulumi.Output[str]
     """The resource group holding the cluster (created, or the existing one)."""
     identity_principal_id: pulumi.Output[str]
@@ -135,7 +143,9 @@ class AzureGpuCluster(GpuCluster):
         )
         self.identity_principal_id = identity.principal_id
 
-        secrets = vault_key(self, ("secrets",), args["cluster_name"], "kubernetes-secrets", 2048, rg_name, region, client.tenant_id, tags)
+        # AKS KMS with a public vault reaches it from outside the VNet and is no trusted service:
+        # "Azure Key Vault with a firewall setting ... isn't supported" (AKS KMS limitations).
+        secrets = vault_key(self, ("secrets",), args["cluster_name"], "kubernetes-secrets", 2048, rg_name, region, client.tenant_id, tags, firewall=False)
         grants = [
             role_assignment(
                 self, self.child("identity-kv"), identity.principal_id, "key-vault-crypto-user", secrets.vault.id, client.subscription_id
@@ -209,9 +219,18 @@ class AzureGpuCluster(GpuCluster):
                 )
             ],
             tags=tags,
-            opts=self.stateful(depends_on=granted, ignore_changes=["agentPoolProfiles[0].count"]),
+            # The system pool's zones are the cluster's to keep: changed, they would ask AKS to
+            # re-create its system pool (give the cluster a new system pool instead).
+            opts=self.stateful(
+                depends_on=granted,
+                ignore_changes=["agentPoolProfiles[0].count", "agentPoolProfiles[0].availabilityZones", "agentPoolProfiles[0].enableEncryptionAtHost"],
+            ),
         )
         authorized = self._admins(cluster, args, client)
+        # Team members fetch their kubeconfig (`az aks get-credentials`) with the cluster-user
+        # role; what they may do inside is their namespaces' RoleBindings to the same group.
+        for group in args.get("team_groups", []):
+            role_assignment(self, self.child("team", group), group, "aks-cluster-user", cluster.id, client.subscription_id, principal_type="Group")
 
         n = self.named("azure-native:operationalinsights:Workspace", "logs")
         workspace = azure.operationalinsights.Workspace(
@@ -243,7 +262,8 @@ class AzureGpuCluster(GpuCluster):
                 agent_pool_name=pool["name"],
                 mode="User",
                 **self._pool_args(pool, subnet_id, tags),
-                opts=self.opts(delete_before_replace=True, ignore_changes=["count"]),
+                # AKS cannot change a pool's zones: new zones mean a new pool of the same name.
+                opts=self.opts(delete_before_replace=True, replace_on_changes=["availabilityZones"], ignore_changes=["count", "enableEncryptionAtHost"]),
             )
 
         credentials = azure.containerservice.list_managed_cluster_user_credentials_output(
@@ -258,7 +278,8 @@ class AzureGpuCluster(GpuCluster):
         # The OIDC issuer is the cluster's own for its whole life, whatever its API endpoint.
         self.finish(cluster.name, endpoint, kubeconfig, oidc_issuer=issuer, authorized=authorized, identity=issuer)
         if args.get("device_plugin"):
-            device_plugin(self.child("nvidia-device-plugin"), self.kubernetes_provider, self)
+            # AKS taints every spot node with its own key; without it, spot GPUs would never be advertised.
+            device_plugin(self.child("nvidia-device-plugin"), self.kubernetes_provider, self, tolerate=(SPOT_TAINT_KEY,))
 
     def _admins(self, cluster: azure.containerservice.ManagedCluster, args: GpuClusterArgs, client: pulumi.Output[Any]) -> list[pulumi.Resource]:
         """Azure Kubernetes Service RBAC Cluster Admin on this cluster for the site's admins (the
@@ -288,8 +309,12 @@ class AzureGpuCluster(GpuCluster):
             "max_count": pool["max_nodes"],
             "enable_auto_scaling": True,
             "enable_node_public_ip": False,
-            "enable_encryption_at_host": False,
+            # The nodes' temporary disks and caches encrypted too (the subscription's EncryptionAtHost
+            # feature must be registered; README). Create-only: pools made before keep theirs.
+            "enable_encryption_at_host": self._args.get("encryption_at_host", True),
             "vnet_subnet_id": subnet_id,
+            # AKS keeps a pool's zones for its life (user pools are replaced, the system pool keeps them).
+            "availability_zones": pool.get("zones"),
             "node_labels": pool["labels"],
             "node_taints": _taints(pool),
             "scale_set_priority": "Spot" if spot else "Regular",

@@ -52,7 +52,10 @@ class AzureEndpoint(Endpoint):
             tags=args["tags"],
             opts=self.opts(**n.opts),
         )
-        grant = role_assignment(self, self.child("ip-grant"), args["cluster_principal_id"], "network-contributor", pip.id, client.subscription_id)
+        # On the IP's resource group, as AKS's static-IP guide grants it: the cloud provider lists
+        # the group's public IPs to find the one named (read at the group's scope).
+        group = pulumi.Output.all(client.subscription_id, args["resource_group"]).apply(lambda a: f"/subscriptions/{a[0]}/resourceGroups/{a[1]}")
+        grant = role_assignment(self, self.child("ip-grant"), args["cluster_principal_id"], "network-contributor", group, client.subscription_id)
         self.service(
             "LoadBalancer",
             {
@@ -232,15 +235,28 @@ class AzureEndpoint(Endpoint):
                 opts=self.opts(**n.opts),
             )
         front = endpoint.host_name
-        answer: pulumi.Input[str] = front
-        azure.dns.RecordSet(
-            self.child("dns"),
-            resource_group_name=dns_rg,
-            zone_name=zone,
-            relative_record_set_name=_relative(domain, zone),
-            record_type="CNAME",
-            ttl=60,
-            cname_record=azure.dns.CnameRecordArgs(cname=answer),
-            opts=self.opts(),
-        )
+        relative = _relative(domain, zone)
+        if relative == "@":
+            # No CNAME at a zone's apex (RFC 1034): an alias A record follows the Front Door endpoint.
+            azure.dns.RecordSet(
+                self.child("dns"),
+                resource_group_name=dns_rg,
+                zone_name=zone,
+                relative_record_set_name="@",
+                record_type="A",
+                ttl=60,
+                target_resource=azure.dns.SubResourceArgs(id=endpoint.id),
+                opts=self.opts(),
+            )
+        else:
+            azure.dns.RecordSet(
+                self.child("dns"),
+                resource_group_name=dns_rg,
+                zone_name=zone,
+                relative_record_set_name=relative,
+                record_type="CNAME",
+                ttl=60,
+                cname_record=azure.dns.CnameRecordArgs(cname=front),
+                opts=self.opts(),
+            )
         self.finish(front, f"https://{domain}")

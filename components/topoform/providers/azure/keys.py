@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure
 
-from ...naming import digest, physical
+from ...naming import physical
 from ...resources import Component
 
 __all__ = ["GRANT_WAIT", "ROLE", "VaultKey", "role_assignment", "vault_key", "wait"]
@@ -22,6 +22,8 @@ ROLE = {
     "storage-blob-data-contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     # Every Kubernetes data action on one cluster (Azure RBAC for Kubernetes authorization).
     "aks-rbac-cluster-admin": "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+    # Azure Kubernetes Service Cluster User Role: listClusterUserCredential, what `az aks get-credentials` needs.
+    "aks-cluster-user": "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
 }
 SOFT_DELETE_DAYS = 90  # the maximum Key Vault allows
 GRANT_WAIT = "120s"
@@ -46,19 +48,24 @@ def vault_key(
     region: str,
     tenant_id: pulumi.Input[str],
     tags: dict[str, str],
+    *,
+    firewall: bool = True,
     **extra: Any,
 ) -> VaultKey:
-    """A vault (RBAC, soft delete 90 days, purge protection) holding one RSA key rotated yearly.
+    """A vault (RBAC, soft delete 90 days, purge protection) holding one RSA key with a yearly
+    new version. Behind its firewall (``firewall``), the vault's data plane answers only
+    trusted Azure services, such as Azure Storage using the key; topoform itself creates keys
+    through ARM, which the firewall does not filter.
 
     Vault names are global (3-24 characters): ``unique`` (a name that already differs per
-    environment, such as the cluster's or the storage account's) gives the readable prefix and,
-    with the role, the hash suffix; the same topology always gets the same name."""
+    environment, such as the cluster's or the storage account's) with the role gives the name,
+    shortened with a hash where it must be; the same topology always gets the same name."""
     full = "-".join((unique, *role))
     # A deleted vault keeps its name for the soft-delete period (purge protection forbids freeing
     # it): protected environments keep theirs, others get a random suffix per deployment.
     vault = azure.keyvault.Vault(
         owner.child(*role, "kv"),
-        vault_name=owner.unique_name("-".join((*role, "kv")), full, 24, stable=f"{physical(full, limit=17)}-{digest(full)}", **extra),
+        vault_name=owner.unique_name("-".join((*role, "kv")), full, 24, stable=physical(full, limit=24), **extra),
         resource_group_name=resource_group,
         location=region,
         properties=azure.keyvault.VaultPropertiesArgs(
@@ -68,6 +75,7 @@ def vault_key(
             enable_soft_delete=True,
             soft_delete_retention_in_days=SOFT_DELETE_DAYS,
             enable_purge_protection=True,
+            network_acls=azure.keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices") if firewall else None,
         ),
         tags=tags,
         # The name is chosen once, when the vault is made: a vault made under another rule keeps

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from ...errors import Path, Problem
 from ...model import Cluster, SiteNetwork
 from ...naming import compact, digest
 from ...specs import GpuClusterSpec, NetworkSpec
-from ..base import CloudProfile, overlap_problems, api_networks
+from ..base import Capability, CloudProfile, overlap_problems, api_networks
 
-__all__ = ["AzureProfile"]
+__all__ = ["AzureProfile", "system_pool"]
+
+
+def system_pool(cpu_pools: Iterable[str]) -> str:
+    """The pool AKS runs system pods on (its "System" mode pool): the CPU pool keyed
+    ``system``, else the first CPU pool by key."""
+    keys = sorted(cpu_pools)
+    return "system" if "system" in keys else keys[0]
 
 
 class AzureProfile(CloudProfile):
@@ -19,7 +27,10 @@ class AzureProfile(CloudProfile):
     preview feature), so GPU clusters get our device plugin DaemonSet."""
 
     name: ClassVar[str] = "azure"
-    unsupported = CloudProfile.cloud_unsupported
+    unsupported = {
+        **CloudProfile.cloud_unsupported,
+        Capability.CHOOSE_DISK_TYPE: "AKS gives node pools managed OS disks of the size asked (disk_gb)",
+    }
     cluster_name_limit = 63
     api_cidr_limit = 2000  # authorized IP ranges with API Server VNet Integration (200 without)
     device_plugin = True
@@ -51,6 +62,19 @@ class AzureProfile(CloudProfile):
     def zone_pattern(self, region: str) -> tuple[str, str] | None:
         return "[123]", "1, 2 or 3"
 
+    def cluster_problems(self, base: Path, cluster: Cluster) -> Iterator[Problem]:
+        cpu = [k for k, p in cluster.node_pools.items() if p.gpu is None]
+        if not cpu:
+            return  # the planner asks for a CPU pool
+        key = system_pool(cpu)
+        if cluster.node_pools[key].spot:
+            # "A Spot node pool can't be a default node pool, it can only be used as a secondary pool."
+            yield Problem(
+                (*base, "node_pools", key, "spot"),
+                f"AKS runs system pods on pool '{key}', and a spot pool cannot be the system pool: set spot: false "
+                "(spot CPU capacity goes in another pool)",
+            )
+
     def deployer_access(self, spec: GpuClusterSpec) -> str:
         public = api_networks(spec).public
         reach = f"VNet-integrated, public endpoint for {', '.join(public)}" if public else "VNet-integrated private endpoint"
@@ -66,7 +90,7 @@ class AzureProfile(CloudProfile):
 
     def cluster_extras(self, cluster: Cluster) -> dict[str, Any]:
         o = cluster.overrides.get("azure")
-        return {"sku_tier": (o.sku_tier if o and o.sku_tier else "Standard")}
+        return {"sku_tier": (o.sku_tier if o and o.sku_tier else "Standard"), "encryption_at_host": o.encryption_at_host if o else True}
 
     def store_name(self, system: str, environment: str, key: str, suffix: str = "") -> str:
         # Storage accounts: 3-24 lowercase letters and digits, unique across Azure.

@@ -23,7 +23,18 @@ NODE_ROLES = {
     "default": "roles/container.defaultNodeServiceAccount",
     "images": "roles/artifactregistry.reader",
 }
+GKE_DEFAULT_ZONES = 3
+"""The zones a regional cluster's pool spans when it names none (GKE's default)."""
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+
+
+def initial_nodes(pool: NodePoolSpec) -> int | None:
+    """Nodes per zone a new pool starts with, so ``min`` holds from the first `pulumi up`:
+    ``ceil(min / zones)``, unless one node per zone would already pass ``max`` (then the pool
+    starts empty and reaches ``min`` when the autoscaler acts)."""
+    zones = len(pool.get("zones") or []) or GKE_DEFAULT_ZONES
+    per_zone = -(-pool["min_nodes"] // zones)
+    return per_zone if per_zone and per_zone * zones <= pool["max_nodes"] else None
 
 
 class GcpGpuCluster(GpuCluster):
@@ -63,8 +74,10 @@ class GcpGpuCluster(GpuCluster):
             project=project,
             opts=self.opts(),
         )
-        for short, role in NODE_ROLES.items():
+        node_roles = [
             gcp.projects.IAMMember(self.child("nodes", short), project=project, role=role, member=nodes_sa.member, opts=self.opts())
+            for short, role in NODE_ROLES.items()
+        ]
 
         # The IP endpoint is private (or, for a public API, open to the allow-list only); the
         # deployer and administrators come through the DNS-based endpoint, which Google's front
@@ -90,6 +103,15 @@ class GcpGpuCluster(GpuCluster):
             ),
             remove_default_node_pool=True,
             initial_node_count=1,
+            # GKE creates a default pool before the cluster's own pools, then topoform removes it:
+            # even those nodes run as the least-privilege node account, never Compute Engine's
+            # default one. Create-only for the cluster, so clusters made before keep theirs.
+            node_config=gcp.container.ClusterNodeConfigArgs(
+                service_account=nodes_sa.email,
+                oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+                shielded_instance_config=gcp.container.ClusterNodeConfigShieldedInstanceConfigArgs(enable_secure_boot=True, enable_integrity_monitoring=True),
+                workload_metadata_config=gcp.container.ClusterNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+            ),
             min_master_version=args["kubernetes_version"],
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.get("release_channel", "REGULAR")),
             private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
@@ -129,7 +151,7 @@ class GcpGpuCluster(GpuCluster):
             gateway_api_config=gcp.container.ClusterGatewayApiConfigArgs(channel="CHANNEL_STANDARD"),
             resource_labels=args["tags"],
             deletion_protection=args["protect"],
-            opts=self.stateful(depends_on=[secrets.grant]),
+            opts=self.stateful(depends_on=[secrets.grant, *node_roles], ignore_changes=["nodeConfig"]),
         )
         for key_, pool in args["node_pools"].items():
             self._node_pool(key_, pool, cluster, nodes_sa, args)
@@ -226,6 +248,9 @@ class GcpGpuCluster(GpuCluster):
             cluster=cluster.id,
             location=args["region"],
             node_locations=pool.get("zones"),
+            # min holds from the first `pulumi up`: the pool starts with enough nodes per zone
+            # (the count is create-only; afterwards the autoscaler keeps min..max).
+            initial_node_count=initial_nodes(pool),
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
                 total_min_node_count=pool["min_nodes"],
                 total_max_node_count=pool["max_nodes"],
@@ -237,8 +262,15 @@ class GcpGpuCluster(GpuCluster):
                 machine_type=pool["machine_type"],
                 image_type=pool.get("image"),
                 disk_size_gb=pool["disk_gb"],
-                disk_type="pd-balanced",
+                disk_type=pool.get("disk_type", "pd-balanced"),
                 spot=pool["spot"],
+                reservation_affinity=gcp.container.NodePoolNodeConfigReservationAffinityArgs(
+                    consume_reservation_type="SPECIFIC_RESERVATION",
+                    key="compute.googleapis.com/reservation-name",
+                    values=[pool["reservation"]],
+                )
+                if "reservation" in pool
+                else None,
                 labels=pool["labels"],
                 taints=[
                     gcp.container.NodePoolNodeConfigTaintArgs(key=t["key"], value=t["value"], effect=TAINT_EFFECTS[t["effect"]])
@@ -254,5 +286,6 @@ class GcpGpuCluster(GpuCluster):
                 metadata={"disable-legacy-endpoints": "true"},
                 resource_labels=args["tags"],
             ),
-            opts=self.opts(ignore_changes=["nodeCount"], **named.opts),
+            # A pool made before initial_node_count was sent keeps its nodes (the field is create-only).
+            opts=self.opts(ignore_changes=["nodeCount", "initialNodeCount"], **named.opts),
         )

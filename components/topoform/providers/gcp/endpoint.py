@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from ...kube import MANAGED_BY
 from ...model import covers_world
+from ...program import offline
 from ...resources import Endpoint, EndpointArgs
 
 __all__ = ["GATEWAY_CLASS", "GcpEndpoint"]
@@ -207,9 +208,25 @@ class GcpEndpoint(Endpoint):
         return certmap.name
 
     def _zone(self, project: str, args: EndpointArgs) -> pulumi.Output[str]:
+        """The Cloud DNS managed zone serving ``dns_zone`` (looked up once the DNS API is on): a
+        zone that is not there stops the run with the field to correct, never an empty name."""
         dns_name = f"{args['dns_zone']}."
+        field = f"endpoints.{args['tags'].get('topoform-endpoint', self._name)}.dns_zone"
+
+        def pick(zones: list[Any]) -> str:
+            # A private zone of the same name answers only inside its networks: public records go to the public one.
+            found = next((z.name for z in zones if z.dns_name == dns_name and z.name and (z.visibility or "public") == "public"), None)
+            if found is None and offline():
+                return dns_name.rstrip(".").replace(".", "-")  # the preview cannot list a project's zones
+            if found is None:
+                raise pulumi.RunError(
+                    f"{field}: project {project} has no public Cloud DNS managed zone for {dns_name} "
+                    f"(`gcloud dns managed-zones create --dns-name={dns_name} ...`, or name a zone it has)"
+                )
+            return str(found)
+
         zones = gcp.dns.get_managed_zones_output(project=project, opts=self.invoke_opts())
-        return zones.managed_zones.apply(lambda zs: next((z.name for z in zs if z.dns_name == dns_name and z.name), ""))
+        return zones.managed_zones.apply(pick)
 
     def _zone_record(self, role: str, name: pulumi.Input[str], type_: pulumi.Input[str], data: list[pulumi.Input[str]], project: str, args: EndpointArgs, **extra: Any) -> gcp.dns.RecordSet:
         return gcp.dns.RecordSet(

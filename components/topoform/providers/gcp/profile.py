@@ -5,13 +5,19 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from ...catalog import Catalog
 from ...errors import Path, Problem
 from ...model import Cluster, SiteNetwork
 from ...naming import physical
 from ...specs import GpuClusterSpec, NetworkSpec
-from ..base import CloudProfile, overlap_problems, api_networks
+from ..base import Capability, CloudProfile, overlap_problems, api_networks
 
 __all__ = ["GcpProfile"]
+
+
+def _where(catalog: Catalog, accelerator: str | None) -> str:
+    zones = catalog.clouds["gcp"].gpu_zones.get(accelerator or "", {})
+    return "offered in: " + ", ".join(f"{r} ({', '.join(z)})" for r, z in sorted(zones.items()) if z)
 
 
 class GcpProfile(CloudProfile):
@@ -19,7 +25,7 @@ class GcpProfile(CloudProfile):
     own device plugin on GPU nodes, so no in-cluster DaemonSet is needed."""
 
     name: ClassVar[str] = "gcp"
-    unsupported = CloudProfile.cloud_unsupported
+    unsupported = {k: v for k, v in CloudProfile.cloud_unsupported.items() if k is not Capability.RESERVATION}
     cluster_name_limit = 40
     device_plugin = False
 
@@ -42,6 +48,27 @@ class GcpProfile(CloudProfile):
 
     def zone_pattern(self, region: str) -> tuple[str, str] | None:
         return re.escape(region) + "-[a-z]", f"{region}-a"
+
+    def gpu_zones(self, base: Path, accelerator: str | None, region: str, asked: list[str], catalog: Catalog) -> tuple[list[str] | None, list[Problem]]:
+        # A regional pool in a zone without its GPU cannot create its nodes there: GPU pools run
+        # in the zones that offer the accelerator (all of them unless the pool names some).
+        offered = catalog.clouds["gcp"].zones_offering(accelerator, region)
+        if offered is None:
+            return (list(asked) or None), []
+        if not offered:
+            return None, [Problem(base, f"no zone of {region} offers {accelerator}; {_where(catalog, accelerator)}")]
+        missing = [z for z in asked if z not in offered]
+        if missing:
+            source = catalog.clouds["gcp"].sources.get(catalog.clouds["gcp"].gpu_zones_source or "")
+            read = f", read {source.read}" if source is not None and source.read else ""
+            return None, [
+                Problem(
+                    base,
+                    f"{', '.join(missing)} do{'es' if len(missing) == 1 else ''} not offer {accelerator}; in {region}: {', '.join(offered)} "
+                    f"(the catalog's list{read}; if `gcloud compute accelerator-types list --filter=zone:{missing[0]}` shows it now, add the zone to gpu_zones in catalog/gcp.yaml)",
+                )
+            ]
+        return (list(asked) or offered), []
 
     def deployer_access(self, spec: GpuClusterSpec) -> str:
         reach = api_networks(spec)

@@ -127,6 +127,18 @@ class GcpEncryptedStore(EncryptedStore):
                 opts=self.opts(),
             )
         )
+        # overwrite_when DIFFERENT compares with what the replica holds: storage.objects.get on the
+        # sink ("Required if your transfer is configured to overwrite objects in the sink when
+        # different", Storage Transfer's sink permissions), which legacyBucketWriter lacks.
+        grants.append(
+            gcp.storage.BucketIAMMember(
+                self.child("transfer-compares"),
+                bucket=replica.name,
+                role="roles/storage.objectViewer",
+                member=agent,
+                opts=self.opts(),
+            )
+        )
         # Pulumi would name the job like any resource; Storage Transfer takes only "transferJobs/..."
         # names, and keeps a deleted job's name for 30 days (unique per deployment where unprotected).
         job = pulumi.Output.from_input(self.unique_name("transfer", f"{self._name}-replica", 100)).apply(lambda n: f"transferJobs/{n}")

@@ -1,0 +1,181 @@
+"""What Azure receives, finding by finding of ../shared/reviews/azure.md (issue 14): each test
+reads the recorded resources of a preview (or the validator's answer) and names the finding it holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from conftest import run_cli
+from topoform.preview import Recording, record
+
+ADMIN = "servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a"
+GROUP = "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c"
+
+
+def _topology(tmp_path: Path, pools: str, *, extra: str = "", site: str = "") -> Path:
+    path = tmp_path / "z.topology.yaml"
+    path.write_text(
+        "name: zt\nenvironment: dev\nlabels: {owner: ml}\ndeployer: {networks: [198.51.100.10/32]}\n"
+        f"sites:\n  z: {{provider: azure, region: eastus2, admins: ['{ADMIN}']{site}}}\n"
+        f"clusters:\n  c: {{site: z, node_pools: {{{pools}}}}}\n" + extra
+    )
+    return path
+
+
+def _refused(path: Path) -> str:
+    result = run_cli("validate", str(path))
+    assert result.code == 2, result.out
+    assert "Traceback" not in result.err
+    return result.err
+
+
+def _cluster(rec: Recording) -> dict[str, Any]:
+    (cluster,) = rec.by_type("azure-native:containerservice:ManagedCluster")
+    return cluster
+
+
+def _pools(rec: Recording) -> dict[str, dict[str, Any]]:
+    return {p["inputs"]["agentPoolName"]: p["inputs"] for p in rec.by_type("azure-native:containerservice:AgentPool")}
+
+
+# ------------------------------------------------------------------ D2 the system pool is never spot
+
+
+def test_a_spot_system_pool_is_refused(tmp_path: Path) -> None:
+    """D2: "A Spot node pool can't be a default node pool" (AKS); it was accepted."""
+    err = _refused(_topology(tmp_path, "system: {instance: cpu-4x16, min: 1, max: 2, spot: true}"))
+    assert "clusters.c.node_pools.system.spot: AKS runs system pods on pool 'system', and a spot pool cannot be the system pool" in err
+    # spot CPU capacity in another pool is fine: the system pool stays regular
+    rec = record(str(_topology(tmp_path, "system: {instance: cpu-4x16, min: 1, max: 2}, batch: {instance: cpu-8x32, min: 0, max: 4, spot: true}")), stack="dev")
+    (system,) = _cluster(rec)["inputs"]["agentPoolProfiles"]
+    assert system["mode"] == "System" and system["scaleSetPriority"] == "Regular"
+    assert _pools(rec)["batch"]["scaleSetPriority"] == "Spot"
+
+
+# ------------------------------------------------------------------ F1 spot GPUs are advertised
+
+
+def test_the_device_plugin_runs_on_spot_gpu_nodes_and_the_pack_says_what_workloads_need(tmp_path: Path) -> None:
+    """F1: AKS taints spot nodes with kubernetes.azure.com/scalesetpriority; the device plugin
+    did not tolerate it, so spot GPUs were never advertised."""
+    path = _topology(tmp_path, "system: {instance: cpu-4x16, min: 1, max: 2}, h100: {gpu: {type: H100, count: 8}, min: 0, max: 2, spot: true}")
+    rec = record(str(path), stack="dev")
+    assert "kubernetes.azure.com/scalesetpriority=spot:NoSchedule" in _pools(rec)["h100"]["nodeTaints"]
+    (plugin,) = rec.by_type("kubernetes:apps/v1:DaemonSet")
+    tolerated = {t["key"] for t in plugin["inputs"]["spec"]["template"]["spec"]["tolerations"]}
+    assert tolerated == {"nvidia.com/gpu", "kubernetes.azure.com/scalesetpriority"}
+    # pods of topoform's namespaces tolerate it by default (AKS runs PodTolerationRestriction)
+    for ns in rec.by_type("kubernetes:core/v1:Namespace"):
+        defaults = json.loads(ns["inputs"]["metadata"]["annotations"]["scheduler.alpha.kubernetes.io/defaultTolerations"])
+        assert defaults == [{"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"}]
+    # pods elsewhere need the Azure-only toleration themselves: the portability rule says so
+    result = run_cli("check", str(path), "--json")
+    assert result.code == 0, result.err
+    findings = [v for v in json.loads(result.out)["violations"] if v["policy"] == "no-cloud-only-taints"]
+    assert len(findings) == 1 and "kubernetes.azure.com/scalesetpriority" in findings[0]["message"] and findings[0]["enforcement"] == "advisory"
+
+
+# ------------------------------------------------------------------ F3 zones reach the agent pools
+
+
+def test_azure_zones_reach_the_agent_pools(tmp_path: Path) -> None:
+    """F3: overrides.azure.zones was validated, then ignored."""
+    rec = record(
+        str(_topology(tmp_path, "system: {instance: cpu-4x16, min: 1, max: 2, overrides: {azure: {zones: ['1', '2', '3']}}}, a100: {gpu: {type: A100-80GB}, min: 0, max: 2, overrides: {azure: {zones: ['2']}}}")),
+        stack="dev",
+    )
+    cluster = _cluster(rec)
+    assert cluster["inputs"]["agentPoolProfiles"][0]["availabilityZones"] == ["1", "2", "3"]
+    assert "agentPoolProfiles[0].availabilityZones" in cluster["options"]["ignoreChanges"]  # create-only: the system pool keeps its zones
+    assert _pools(rec)["a100"]["availabilityZones"] == ["2"]
+    (pool,) = rec.by_type("azure-native:containerservice:AgentPool")
+    # AKS cannot change a pool's zones: new zones replace the pool (deleted first: one name)
+    assert pool["options"]["deleteBeforeReplace"] is True and pool["options"]["replaceOnChanges"] == ["availabilityZones"]
+
+
+# ------------------------------------------------------------------ F4 teams get a kubeconfig
+
+
+def test_team_groups_may_fetch_a_kubeconfig(prod_recording: Recording) -> None:
+    """F4: team members had RoleBindings but no role to list the cluster's user credentials."""
+    (cluster,) = prod_recording.by_type("azure-native:containerservice:ManagedCluster")
+    assignments = [a["inputs"] for a in prod_recording.by_type("azure-native:authorization:RoleAssignment") if a["inputs"]["principalId"] == GROUP]
+    assert len(assignments) == 1
+    (team,) = assignments
+    assert team["principalType"] == "Group" and team["roleDefinitionId"].endswith("/4abbcc35-e782-43d8-92c5-2d3f1bd2253f")
+    assert "ManagedCluster" in team["scope"] and team["scope"].endswith("/" + cluster["inputs"]["resourceName"])  # the cluster, nothing wider
+
+
+# ------------------------------------------------------------------ D5 an apex domain
+
+
+def test_a_public_endpoint_on_an_apex_domain_gets_an_alias_record(tmp_path: Path) -> None:
+    """D5: a CNAME was written at the zone's apex, which DNS forbids."""
+    endpoint = (
+        "endpoints:\n  web: {cluster: c, service: {namespace: web, name: web, port: 8080}, exposure: public, domain: DOMAIN, dns_zone: acme.example, "
+        "allowed_cidrs: [203.0.113.0/24], overrides: {azure: {dns_resource_group: dns-rg}}}\n"
+    )
+    pools = "system: {instance: cpu-4x16, min: 1, max: 2}"
+    apex = {r["name"]: r["inputs"] for r in record(str(_topology(tmp_path, pools, extra=endpoint.replace("DOMAIN", "acme.example"))), stack="dev").by_type("azure-native:dns:RecordSet")}
+    (answer,) = [r for name, r in apex.items() if name.endswith("-dns")]
+    assert answer["relativeRecordSetName"] == "@" and answer["recordType"] == "A" and "cnameRecord" not in answer
+    assert "AFDEndpoint" in answer["targetResource"]["id"] and answer["targetResource"]["id"].endswith("/zt-web-afd-endpoint")
+    sub = {r["name"]: r["inputs"] for r in record(str(_topology(tmp_path, pools, extra=endpoint.replace("DOMAIN", "web.acme.example"))), stack="dev").by_type("azure-native:dns:RecordSet")}
+    (answer,) = [r for name, r in sub.items() if name.endswith("-dns")]
+    assert answer["relativeRecordSetName"] == "web" and answer["recordType"] == "CNAME"
+
+
+# ------------------------------------------------------------------ U2, U4
+
+
+def test_the_origin_ip_grant_is_on_its_resource_group_and_the_device_plugin_image_is_released(tmp_path: Path) -> None:
+    """U2: AKS's static-IP guide grants Network Contributor on the IP's resource group (the cloud
+    provider lists the group's IPs). U4: v0.20.1 of the device plugin has no confirmed tag."""
+    endpoint = (
+        "endpoints:\n  web: {cluster: c, service: {namespace: web, name: web, port: 8080}, exposure: public, domain: web.acme.example, "
+        "allowed_cidrs: [203.0.113.0/24], overrides: {azure: {dns_resource_group: dns-rg}}}\n"
+    )
+    rec = record(str(_topology(tmp_path, "system: {instance: cpu-4x16, min: 1, max: 2}, a100: {gpu: {type: A100-80GB}, min: 0, max: 1}", extra=endpoint)), stack="dev")
+    (grant,) = [a["inputs"] for a in rec.by_type("azure-native:authorization:RoleAssignment") if a["name"].endswith("-ip-grant")]
+    assert grant["scope"].endswith("/resourceGroups/zt-c-rg") and grant["roleDefinitionId"].endswith("/4d97b98b-1d4f-4787-a291-c67834d212e7")
+    (plugin,) = rec.by_type("kubernetes:apps/v1:DaemonSet")
+    assert plugin["inputs"]["spec"]["template"]["spec"]["containers"][0]["image"] == "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
+
+
+# ------------------------------------------------------------------ S3 vaults, encryption at host; C1 names
+
+
+def test_store_vaults_answer_only_trusted_services_and_the_kms_vault_is_the_spelled_out_exception(prod_recording: Recording) -> None:
+    """S3: vaults and their keys were reachable from every network. AKS KMS with a public vault
+    supports no vault firewall, so the cluster's secrets vault is the one exception."""
+    vaults = {v["name"]: v["inputs"] for v in prod_recording.by_type("azure-native:keyvault:Vault")}
+    stores = {n: v for n, v in vaults.items() if "-models-" in n}
+    assert len(stores) == 2  # the store's and its replica's
+    for vault in stores.values():
+        assert vault["properties"]["networkAcls"] == {"defaultAction": "Deny", "bypass": "AzureServices"}
+    (secrets,) = [v for n, v in vaults.items() if n.endswith("-secrets-kv")]
+    assert "networkAcls" not in secrets["properties"]
+    (cluster,) = prod_recording.by_type("azure-native:containerservice:ManagedCluster")
+    assert cluster["inputs"]["securityProfile"]["azureKeyVaultKms"]["keyVaultNetworkAccess"] == "Public"
+    # C1: a vault's stable name is readable and carries one hash (no repeated one), and never changes for a vault made before
+    for name, vault in vaults.items():
+        parts = vault["vaultName"].split("-")
+        assert len(parts) == len(set(parts)), vault["vaultName"]
+    for vault in prod_recording.by_type("azure-native:keyvault:Vault"):
+        assert "vaultName" in vault["options"]["ignoreChanges"]
+
+
+def test_node_pools_encrypt_at_host_unless_the_topology_says_otherwise(tmp_path: Path) -> None:
+    pools = "system: {instance: cpu-4x16, min: 1, max: 2}, a100: {gpu: {type: A100-80GB}, min: 0, max: 1}"
+    rec = record(str(_topology(tmp_path, pools)), stack="dev")
+    cluster = _cluster(rec)
+    assert cluster["inputs"]["agentPoolProfiles"][0]["enableEncryptionAtHost"] is True
+    assert _pools(rec)["a100"]["enableEncryptionAtHost"] is True
+    # create-only in AKS: pools made before keep theirs rather than failing the update
+    assert "agentPoolProfiles[0].enableEncryptionAtHost" in cluster["options"]["ignoreChanges"]
+    assert "enableEncryptionAtHost" in rec.by_type("azure-native:containerservice:AgentPool")[0]["options"]["ignoreChanges"]
+    path = _topology(tmp_path, pools)
+    path.write_text(path.read_text().replace("c: {site: z,", "c: {site: z, overrides: {azure: {encryption_at_host: false}},"))
+    assert _pools(record(str(path), stack="dev"))["a100"]["enableEncryptionAtHost"] is False
