@@ -106,3 +106,40 @@ def test_an_output_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path,
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("topoform: ") and "Traceback" not in result.err
     assert not missing.exists()
+
+
+# --------------------------------------------------------------------------- the pull-request gate (issue 15, F1 and F2)
+
+
+def test_every_renderer_handles_a_stack_level_finding(project_copy: Path) -> None:
+    """F1: the budget rules judge the whole stack (their finding has no URN); the markdown
+    renderer indexed into the URN and crashed, so the PR gate failed without a violation."""
+    base = project_copy / "stacks" / "base.topology.yaml"
+    base.write_text(base.read_text().replace("min: 0, max: 16}", "min: 0, max: 18}"))  # the maximum passes 80% of the budget
+    for fmt in (["--format", "markdown"], ["--format", "text"], ["--json"]):
+        result = run_cli("check", "prod", *fmt, cwd=project_copy)
+        assert result.code == 0, (fmt, result.err)  # an advisory finding keeps the gate green
+        assert "budget-headroom" in result.out and "internal error" not in result.err
+    markdown = run_cli("check", "prod", "--format", "markdown", cwd=project_copy).out
+    assert "| `the stack` (stack) |" in markdown
+    report = run_cli("report", "prod", "--format", "markdown", "-o", str(project_copy / "r.md"), cwd=project_copy)
+    assert report.code == 0, report.err
+    assert "`the stack`" in (project_copy / "r.md").read_text()
+    prod = project_copy / "stacks" / "prod.topology.yaml"
+    prod.write_text(prod.read_text().replace("budget: {monthly_usd: 1700000}", "budget: {monthly_usd: 50000}"))
+    over = run_cli("check", "prod", "--format", "markdown", cwd=project_copy)
+    assert over.code == 1 and "budget-within-limit" in over.out and ":x: **" in over.out
+
+
+def test_an_internal_error_has_its_own_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """F2: exit 1 meant both a mandatory violation and a crash; an internal error is now 3."""
+    import topoform.cli as cli
+
+    def boom(args: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "cmd_validate", boom)
+    result = run_cli("validate", "dev")
+    assert result.code == cli.INTERNAL_ERROR == 3
+    assert result.err.startswith("topoform: internal error: RuntimeError: a bug")
+    assert "3 an internal error" in cli._parser().format_help()  # --help says so

@@ -283,7 +283,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="topoform", description="GPU infrastructure on every cloud from one topology file per environment.")
+    parser = argparse.ArgumentParser(prog="topoform", description="GPU infrastructure on every cloud from one topology file per environment.", epilog=EXIT_CODES)
     parser.add_argument("--project", help="the Pulumi project directory (default: the nearest Pulumi.yaml above the current directory)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -295,7 +295,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="an environment (stack) name or a topology file")
     p.set_defaults(func=cmd_lock)
 
-    p = sub.add_parser("check", help="run the policy pack offline (no credentials); exit 1 on a mandatory violation")
+    p = sub.add_parser("check", help="run the policy pack offline (no credentials); exit 1 on a mandatory violation", epilog=EXIT_CODES)
     p.add_argument("target", help="an environment (stack) name or a topology file")
     p.add_argument("--json", action="store_true", help="print violations as JSON")
     p.add_argument("--format", choices=["text", "markdown"], default="text", help="markdown renders a pull-request comment")
@@ -344,6 +344,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERNAL_ERROR = 3
+"""topoform failed (a bug, or something it could not handle): distinct from 1, a mandatory
+policy violation, and 2, invalid input, so CI can tell a red gate from a broken tool."""
+EXIT_CODES = "exit codes: 0 success; 1 a mandatory policy violation (check); 2 invalid input; 3 an internal error"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -359,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("TOPOFORM_DEBUG"):
             raise
         print(f"topoform: internal error: {type(exc).__name__}: {exc} (set TOPOFORM_DEBUG=1 for the traceback)", file=sys.stderr)
-        return 1
+        return INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -46,9 +46,21 @@ def quantity(line: Line) -> str:
     return f"${line.unit_usd}/{line.unit.replace('node-', '')} x {q} {unit}".rstrip()
 
 
-_ENV.filters.update(usd=usd, span=span, quantity=quantity)
+def subject(urn: str) -> str:
+    """What a finding is about: the resource's name, or the whole stack for a stack-level
+    finding (a budget rule's), whose URN is empty."""
+    return urn.split("::")[-1] if urn else "the stack"
+
+
+def subject_type(urn: str) -> str:
+    """The resource's type (``aws:eks/cluster:Cluster``), or ``stack`` for a stack-level finding."""
+    parts = urn.split("::")
+    return parts[2].split("$")[-1] if len(parts) > 3 else "stack"
+
+
+_ENV.filters.update(usd=usd, span=span, quantity=quantity, subject=subject, subject_type=subject_type)
 _HTML = jinja2.Environment(loader=jinja2.PackageLoader("topoform", "templates"), autoescape=True, keep_trailing_newline=True)
-_HTML.filters.update(usd=usd, span=span, quantity=quantity)
+_HTML.filters.update(usd=usd, span=span, quantity=quantity, subject=subject, subject_type=subject_type)
 
 
 def _budget_line(est: Estimate) -> str | None:
@@ -140,7 +152,7 @@ def check_text(result: CheckResult) -> str:
     for g in groups(result):
         lines.append(f"{g['enforcement'].upper()} {g['id']} {g['policy']} ({g['severity']}): {g['description']}")
         for v in g["violations"]:
-            lines.append(f"  {v.urn}")
+            lines.append(f"  {v.urn or 'the stack'}")
             lines.append(f"    {v.message}")
         lines.append(f"  fix: {g['remediation']}")
     if not result.mandatory:
