@@ -43,6 +43,14 @@ def _pools(rec: Recording) -> dict[str, dict[str, Any]]:
 # ------------------------------------------------------------------ D2 the system pool is never spot
 
 
+def test_the_system_pool_has_a_node_system_pods_can_use(tmp_path: Path) -> None:
+    """Review of issue 14: AKS refuses a system pool of 0 nodes; a hard taint keeps system pods off it."""
+    pools = "system: {instance: cpu-4x16, min: 0, max: 2}, batch: {instance: cpu-8x32, min: 1, max: 4}"
+    assert "clusters.c.node_pools.system.min: AKS runs system pods on pool 'system', which needs at least one node" in _refused(_topology(tmp_path, pools))
+    pools = "system: {instance: cpu-4x16, min: 1, max: 2, taints: {dedicated: {value: x}}}, batch: {instance: cpu-8x32, min: 1, max: 4}"
+    assert "clusters.c.node_pools.system.taints.dedicated: AKS runs system pods on pool 'system'" in _refused(_topology(tmp_path, pools))
+
+
 def test_a_spot_system_pool_is_refused(tmp_path: Path) -> None:
     """D2: "A Spot node pool can't be a default node pool" (AKS); it was accepted."""
     err = _refused(_topology(tmp_path, "system: {instance: cpu-4x16, min: 1, max: 2, spot: true}"))
@@ -130,16 +138,19 @@ def test_a_public_endpoint_on_an_apex_domain_gets_an_alias_record(tmp_path: Path
 # ------------------------------------------------------------------ U2, U4
 
 
-def test_the_origin_ip_grant_is_on_its_resource_group_and_the_device_plugin_image_is_released(tmp_path: Path) -> None:
-    """U2: AKS's static-IP guide grants Network Contributor on the IP's resource group (the cloud
-    provider lists the group's IPs). U4: v0.20.1 of the device plugin has no confirmed tag."""
+def test_the_origin_ip_grants_and_the_device_plugin_image_is_released(tmp_path: Path) -> None:
+    """U2: the cloud provider lists the IP's resource group, which needs read there (AKS's guide
+    grants Network Contributor on the group, which also holds the VNet and the WAF policy).
+    U4: v0.20.1 of the device plugin has no confirmed tag."""
     endpoint = (
         "endpoints:\n  web: {cluster: c, service: {namespace: web, name: web, port: 8080}, exposure: public, domain: web.acme.example, "
         "allowed_cidrs: [203.0.113.0/24], overrides: {azure: {dns_resource_group: dns-rg}}}\n"
     )
     rec = record(str(_topology(tmp_path, "system: {instance: cpu-4x16, min: 1, max: 2}, a100: {gpu: {type: A100-80GB}, min: 0, max: 1}", extra=endpoint)), stack="dev")
-    (grant,) = [a["inputs"] for a in rec.by_type("azure-native:authorization:RoleAssignment") if a["name"].endswith("-ip-grant")]
-    assert grant["scope"].endswith("/resourceGroups/zt-c-rg") and grant["roleDefinitionId"].endswith("/4d97b98b-1d4f-4787-a291-c67834d212e7")
+    grants = {a["name"].rsplit("-", 2)[-2] + "-" + a["name"].rsplit("-", 1)[-1]: a["inputs"] for a in rec.by_type("azure-native:authorization:RoleAssignment") if "-ip-" in a["name"]}
+    # join the IP (Network Contributor on the IP alone), list the group's IPs (Reader on the group): never write access to the group
+    assert grants["ip-grant"]["roleDefinitionId"].endswith("/4d97b98b-1d4f-4787-a291-c67834d212e7") and "publicIPAddresses" in grants["ip-grant"]["scope"] or "PublicIPAddress" in grants["ip-grant"]["scope"]
+    assert grants["group-reader"]["scope"].endswith("/resourceGroups/zt-c-rg") and grants["group-reader"]["roleDefinitionId"].endswith("/acdd72a7-3385-48ef-bd42-f606fba81ae7")
     (plugin,) = rec.by_type("kubernetes:apps/v1:DaemonSet")
     assert plugin["inputs"]["spec"]["template"]["spec"]["containers"][0]["image"] == "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
 
@@ -147,22 +158,16 @@ def test_the_origin_ip_grant_is_on_its_resource_group_and_the_device_plugin_imag
 # ------------------------------------------------------------------ S3 vaults, encryption at host; C1 names
 
 
-def test_store_vaults_answer_only_trusted_services_and_the_kms_vault_is_the_spelled_out_exception(prod_recording: Recording) -> None:
-    """S3: vaults and their keys were reachable from every network. AKS KMS with a public vault
-    supports no vault firewall, so the cluster's secrets vault is the one exception."""
+def test_vault_names_are_readable_hashed_and_kept(prod_recording: Recording, tmp_path: Path) -> None:
     vaults = {v["name"]: v["inputs"] for v in prod_recording.by_type("azure-native:keyvault:Vault")}
-    stores = {n: v for n, v in vaults.items() if "-models-" in n}
-    assert len(stores) == 2  # the store's and its replica's
-    for vault in stores.values():
-        assert vault["properties"]["networkAcls"] == {"defaultAction": "Deny", "bypass": "AzureServices"}
-    (secrets,) = [v for n, v in vaults.items() if n.endswith("-secrets-kv")]
-    assert "networkAcls" not in secrets["properties"]
-    (cluster,) = prod_recording.by_type("azure-native:containerservice:ManagedCluster")
-    assert cluster["inputs"]["securityProfile"]["azureKeyVaultKms"]["keyVaultNetworkAccess"] == "Public"
     # C1: a vault's stable name is readable and carries one hash (no repeated one), and never changes for a vault made before
     for name, vault in vaults.items():
         parts = vault["vaultName"].split("-")
         assert len(parts) == len(set(parts)), vault["vaultName"]
+    # names are global: even one that fits carries a hash of the whole
+    rec = record(str(_topology(tmp_path, "system: {instance: cpu-4x16, min: 1, max: 2}")), stack="dev")
+    (short,) = [v["inputs"] for v in rec.by_type("azure-native:keyvault:Vault")]
+    assert len(short["vaultName"]) <= 24 and len(short["vaultName"].rsplit("-", 1)[-1]) == 6
     for vault in prod_recording.by_type("azure-native:keyvault:Vault"):
         assert "vaultName" in vault["options"]["ignoreChanges"]
 

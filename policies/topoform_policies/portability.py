@@ -53,8 +53,8 @@ def _cloud_taints(f: Fact, cfg: Mapping[str, Any]) -> str | None:
     if not f.value:
         return None
     return (
-        f"the cloud taints these nodes with {', '.join(f.value)} (NoSchedule), which no other cloud does: workloads that run here "
-        "must tolerate it too, beside the platform taint"
+        f"the cloud taints these nodes with {', '.join(f.value)} (NoSchedule), which no other cloud does: pods of topoform's namespaces "
+        "tolerate it by default; pods elsewhere must tolerate it themselves, beside the platform taint"
     )
 
 

@@ -143,9 +143,7 @@ class AzureGpuCluster(GpuCluster):
         )
         self.identity_principal_id = identity.principal_id
 
-        # AKS KMS with a public vault reaches it from outside the VNet and is no trusted service:
-        # "Azure Key Vault with a firewall setting ... isn't supported" (AKS KMS limitations).
-        secrets = vault_key(self, ("secrets",), args["cluster_name"], "kubernetes-secrets", 2048, rg_name, region, client.tenant_id, tags, firewall=False)
+        secrets = vault_key(self, ("secrets",), args["cluster_name"], "kubernetes-secrets", 2048, rg_name, region, client.tenant_id, tags)
         grants = [
             role_assignment(
                 self, self.child("identity-kv"), identity.principal_id, "key-vault-crypto-user", secrets.vault.id, client.subscription_id

@@ -52,10 +52,13 @@ class AzureEndpoint(Endpoint):
             tags=args["tags"],
             opts=self.opts(**n.opts),
         )
-        # On the IP's resource group, as AKS's static-IP guide grants it: the cloud provider lists
-        # the group's public IPs to find the one named (read at the group's scope).
+        # The cloud provider joins the IP to the cluster's load balancer (Network Contributor on the
+        # IP) after listing the group's public IPs to find it (read on the group). AKS's static-IP
+        # guide grants Network Contributor on the whole group, which also holds the VNet and the
+        # WAF policy: read is all the group needs.
         group = pulumi.Output.all(client.subscription_id, args["resource_group"]).apply(lambda a: f"/subscriptions/{a[0]}/resourceGroups/{a[1]}")
-        grant = role_assignment(self, self.child("ip-grant"), args["cluster_principal_id"], "network-contributor", group, client.subscription_id)
+        grant = role_assignment(self, self.child("ip-grant"), args["cluster_principal_id"], "network-contributor", pip.id, client.subscription_id)
+        listing = role_assignment(self, self.child("ip-group-reader"), args["cluster_principal_id"], "reader", group, client.subscription_id)
         self.service(
             "LoadBalancer",
             {
@@ -65,7 +68,7 @@ class AzureEndpoint(Endpoint):
                 f"{ANNOTATION}allowed-service-tags": "AzureFrontDoor.Backend",
             },
             ports=[80],
-            depends_on=[grant],
+            depends_on=[grant, listing],
             app_protocol="http",
         )
         return pip

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure
 
-from ...naming import physical
+from ...naming import digest
 from ...resources import Component
 
 __all__ = ["GRANT_WAIT", "ROLE", "VaultKey", "role_assignment", "vault_key", "wait"]
@@ -24,6 +24,7 @@ ROLE = {
     "aks-rbac-cluster-admin": "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
     # Azure Kubernetes Service Cluster User Role: listClusterUserCredential, what `az aks get-credentials` needs.
     "aks-cluster-user": "4abbcc35-e782-43d8-92c5-2d3f1bd2253f",
+    "reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
 }
 SOFT_DELETE_DAYS = 90  # the maximum Key Vault allows
 GRANT_WAIT = "120s"
@@ -48,14 +49,11 @@ def vault_key(
     region: str,
     tenant_id: pulumi.Input[str],
     tags: dict[str, str],
-    *,
-    firewall: bool = True,
     **extra: Any,
 ) -> VaultKey:
     """A vault (RBAC, soft delete 90 days, purge protection) holding one RSA key with a yearly
-    new version. Behind its firewall (``firewall``), the vault's data plane answers only
-    trusted Azure services, such as Azure Storage using the key; topoform itself creates keys
-    through ARM, which the firewall does not filter.
+    new version. Its network stays open (see the README: the firewall is not yet proven for
+    the clients that use these keys); only RBAC grants reach the keys.
 
     Vault names are global (3-24 characters): ``unique`` (a name that already differs per
     environment, such as the cluster's or the storage account's) with the role gives the name,
@@ -65,7 +63,8 @@ def vault_key(
     # it): protected environments keep theirs, others get a random suffix per deployment.
     vault = azure.keyvault.Vault(
         owner.child(*role, "kv"),
-        vault_name=owner.unique_name("-".join((*role, "kv")), full, 24, stable=physical(full, limit=24), **extra),
+        # Always a hash of the whole: vault names are global, a readable prefix alone may be taken.
+        vault_name=owner.unique_name("-".join((*role, "kv")), full, 24, stable=f"{full[:17].rstrip('-')}-{digest(full)}", **extra),
         resource_group_name=resource_group,
         location=region,
         properties=azure.keyvault.VaultPropertiesArgs(
@@ -75,7 +74,6 @@ def vault_key(
             enable_soft_delete=True,
             soft_delete_retention_in_days=SOFT_DELETE_DAYS,
             enable_purge_protection=True,
-            network_acls=azure.keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices") if firewall else None,
         ),
         tags=tags,
         # The name is chosen once, when the vault is made: a vault made under another rule keeps

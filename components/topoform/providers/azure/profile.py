@@ -67,7 +67,15 @@ class AzureProfile(CloudProfile):
         if not cpu:
             return  # the planner asks for a CPU pool
         key = system_pool(cpu)
-        if cluster.node_pools[key].spot:
+        pool = cluster.node_pools[key]
+        size = pool.nodes if pool.nodes is not None else (pool.min or 0)
+        if size < 1:
+            # "We do not allow any system pools to have <1 node" (Azure/AKS#4298).
+            yield Problem((*base, "node_pools", key, "min"), f"AKS runs system pods on pool '{key}', which needs at least one node: set min: 1 or more")
+        hard = sorted(k for k, t in pool.taints.items() if t.effect != "PreferNoSchedule")
+        if hard:
+            yield Problem((*base, "node_pools", key, "taints", hard[0]), f"AKS runs system pods on pool '{key}', which they could not run on tainted: remove the taint, or key another CPU pool `system`")
+        if pool.spot:
             # "A Spot node pool can't be a default node pool, it can only be used as a secondary pool."
             yield Problem(
                 (*base, "node_pools", key, "spot"),
