@@ -20,16 +20,38 @@ def test_new_staging_from_prod_validates_and_matches_prods_shape(project_copy: P
     topo = yaml.safe_load((project_copy / "stacks" / "staging.topology.yaml").read_text())
     assert topo["extends"] == "base.topology.yaml" and topo["environment"] == "staging"
 
+    # prod's identity is not lent: each value is left for the author, and validate names it
+    assert "left for you to fill in" in result.out and "sites.gcp-central.project (prod: acme-ml-prod)" in result.out
+    validate = run_cli("validate", "staging", cwd=project_copy)
+    assert validate.code == 2
+    refused = {line.split(": ")[1] for line in validate.err.splitlines()}
+    assert refused == {
+        "budget.monthly_usd", "sites.gcp-central.project", "endpoints.inference.domain", "endpoints.inference.allowed_cidrs[0]",
+        "teams.inference-ops.group", "teams.tuning.group", "teams.tuning.overrides.azure.group",
+    }
+    path = project_copy / "stacks" / "staging.topology.yaml"
+    text = path.read_text()
+    for placeholder, value in (
+        ("prod has 1700000", "900000"), ("prod has acme-ml-prod", "acme-ml-staging"), ("prod has infer.acme.example", "infer.staging.acme.example"),
+        ("prod has 0.0.0.0/0", "0.0.0.0/0"), ("prod has inference-ops@acme.example", "inference-ops@acme.example"),
+        ("prod has tuning@acme.example", "tuning@acme.example"), ("prod has 6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c", "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c"),
+    ):
+        text = text.replace(f'"<fill in: {placeholder}>"', value)
+    path.write_text(text)
     validate = run_cli("validate", "staging", cwd=project_copy)
     assert validate.code == 0, validate.err
     assert "vision/staging" in validate.out
+    # nothing of prod's public identity unless written: its own project, domain and record
+    staging_records = [r for r in json.loads(run_cli("preview", "staging", "--json", cwd=project_copy).out)["resources"] if r["type"] == "gcp:dns/recordSet:RecordSet"]
+    assert staging_records and all(r["inputs"]["project"] == "acme-ml-staging" and r["inputs"]["managedZone"] == "staging-acme-example" for r in staging_records)
+    assert {r["inputs"]["name"] for r in staging_records} >= {"infer.staging.acme.example."}
 
     # the same capacity as prod: the same lines and the same cost
     prod = json.loads(run_cli("cost", "prod", "--json", cwd=project_copy).out)
     staging = json.loads(run_cli("cost", "staging", "--json", cwd=project_copy).out)
     assert staging["environment"] == "staging"
     assert [i["path"] for i in staging["items"]] == [i["path"] for i in prod["items"]]
-    assert staging["monthly_usd"] == prod["monthly_usd"]
+    assert staging["monthly_usd"] == prod["monthly_usd"] and staging["budget_usd"] == 900000
     # and its own names: nothing collides with prod's resources
     _, plan = load_plan(str(project_copy / "stacks" / "staging.topology.yaml"))
     assert all("staging" in c.spec["cluster_name"] for c in plan.clusters.values() if "cluster_name" in c.spec)

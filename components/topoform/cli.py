@@ -239,10 +239,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_new(args: argparse.Namespace) -> int:
     from .scaffold import new_environment
 
-    files = new_environment(args.env, args.source, args.project)
-    for path in files:
+    new = new_environment(args.env, args.source, args.project)
+    for path in new.files:
         print(f"wrote {_rel(path)}")
-    print(f"next: topoform validate {args.env}; topoform lock {args.env}; pulumi stack init {args.env}")
+    if new.blanked:
+        # Another environment's projects, accounts, domains, groups and open doors are not lent silently.
+        print(f"left for you to fill in ({args.source}'s values were not copied; `topoform validate {args.env}` points at each):")
+        for field, value in new.blanked:
+            print(f"  {field} ({args.source}: {value})")
+    print(f"next: edit those, then topoform validate {args.env}; topoform lock {args.env}; pulumi stack init {args.env}" if new.blanked
+          else f"next: topoform validate {args.env}; topoform lock {args.env}; pulumi stack init {args.env}")
     return 0
 
 

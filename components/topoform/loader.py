@@ -8,9 +8,10 @@ carry ``file:line`` for their field path. Nothing here imports Pulumi.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,9 @@ def load(file: str, *, lock: bool = True, defer: Collection[str] = ()) -> Loaded
 
     Problems whose ``rule`` is in ``defer`` are left to that policy (`topoform check`)."""
     source = read_source(file)
+    blanks = list(_placeholders(source.data, ()))
+    if blanks:
+        raise TopologyError(_locate(blanks, source))
     try:
         topology = Topology.model_validate(source.data)
     except ValidationError as exc:
@@ -63,6 +67,22 @@ def load_plan(file: str, catalog: Catalog | None = None, *, lock: bool = True, d
         return loaded, plan(loaded.topology, catalog)
     except TopologyError as exc:
         raise TopologyError(_locate(exc.problems, loaded.source)) from None
+
+
+PLACEHOLDER = re.compile(r"^<fill in: (?P<note>.*)>$")
+"""What `topoform new` writes for a value the source environment should not lend the new one."""
+
+
+def _placeholders(data: Any, path: Path) -> Iterator[Problem]:
+    """One problem per value `topoform new` left for the user to fill in, naming the field."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _placeholders(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from _placeholders(value, (*path, i))
+    elif isinstance(data, str) and (m := PLACEHOLDER.match(data)):
+        yield Problem(path, f"fill in this environment's own value ({m.group('note')}; write the same value again to share it)")
 
 
 def _locate(problems: list[Problem], source: Source) -> list[Problem]:
