@@ -184,3 +184,45 @@ def test_node_pools_encrypt_at_host_unless_the_topology_says_otherwise(tmp_path:
     path = _topology(tmp_path, pools)
     path.write_text(path.read_text().replace("c: {site: z,", "c: {site: z, overrides: {azure: {encryption_at_host: false}},"))
     assert _pools(record(str(path), stack="dev"))["a100"]["enableEncryptionAtHost"] is False
+
+
+# ------------------------------------------------------------------ S1 only this Front Door profile
+
+
+def test_front_door_origins_admit_only_their_profiles_requests(tmp_path: Path) -> None:
+    """S1: the origin admitted the AzureFrontDoor.Backend tag, i.e. every Front Door in Azure.
+    Now a layer-7 Cilium policy (ACNS) admits requests carrying this profile's X-Azure-FDID, on
+    the primary's cluster and on the failover origin's, and the health path for probes."""
+    (tmp_path / "fd.topology.yaml").write_text(
+        "name: fd\nenvironment: dev\nlabels: {owner: ml}\ndeployer: {networks: [198.51.100.10/32]}\n"
+        f"sites:\n  z: {{provider: azure, region: eastus2, admins: ['{ADMIN}']}}\n"
+        f"  y: {{provider: azure, region: westus2, admins: ['{ADMIN}'], network: {{cidr: 10.40.0.0/16}}}}\n"
+        "clusters:\n"
+        "  c: {site: z, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
+        "  d: {site: y, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
+        "  e: {site: z, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
+        "endpoints:\n"
+        "  web: {cluster: c, failover: d, service: {namespace: web, name: web, port: 8080}, exposure: public, domain: web.acme.example, "
+        "allowed_cidrs: [203.0.113.0/24], health_check: {path: /healthz}, overrides: {azure: {dns_resource_group: dns-rg}}}\n"
+        "  inner: {cluster: e, service: {namespace: web, name: inner, port: 9000}, exposure: internal}\n"
+    )
+    rec = record(str(tmp_path / "fd.topology.yaml"), stack="dev")
+    (profile,) = rec.by_type("azure-native:cdn:Profile")
+    policies = rec.by_type("kubernetes:cilium.io/v2:CiliumNetworkPolicy")
+    assert sorted(p["provider"].split("::")[-1] for p in policies) == ["fd-c-k8s", "fd-d-k8s"]  # primary and failover origin
+    for policy in policies:
+        (rule,) = policy["inputs"]["spec"]["ingress"]
+        assert "fromEntities" not in rule and "fromEndpoints" not in rule  # every peer: the load balancer's traffic too
+        (port,) = rule["toPorts"]
+        assert port["ports"] == [{"port": "8080", "protocol": "TCP"}]
+        (fdid,) = port["rules"]["http"][0]["headers"]
+        assert fdid.startswith("X-Azure-FDID: ") and len(fdid.split(": ")[1]) == 36  # the profile's ID, "Name: value" (one space)
+        assert port["rules"]["http"][1] == {"method": "^(GET|HEAD)$", "path": "^/healthz$"}
+    # no L4 allow beside it (it would admit every request); other endpoints keep theirs
+    allows = {p["name"] for p in rec.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if p["name"].endswith("-allow")}
+    assert allows == {"fd-inner-allow"}
+    # the clusters serving origins run layer-7 policy (ACNS); the others do not
+    networking = {c["name"]: c["inputs"]["networkProfile"].get("advancedNetworking") for c in rec.by_type("azure-native:containerservice:ManagedCluster")}
+    assert networking["fd-c-aks"] == networking["fd-d-aks"] == {"enabled": True, "observability": {"enabled": False}, "security": {"enabled": True, "advancedNetworkPolicies": "L7"}}
+    assert networking["fd-e-aks"] is None
+    assert profile["name"] == "fd-web-afd"

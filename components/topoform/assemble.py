@@ -144,6 +144,9 @@ def assemble(plan: Plan) -> Assembly:
         args = {**ep.spec, "kubernetes_provider": home.kubernetes_provider, **_platform(home)}
         if ep.secondary is not None:
             args["failover_target"] = ep.spec.get("secondary_address") or out.endpoints[ep.secondary].address
+            secondary = plan.endpoints.get(ep.secondary)
+            if secondary is not None and secondary.spec.get("failover_via") == "front-door" and secondary.provider == "azure":
+                args["failover_kubernetes_provider"] = out.clusters[secondary.cluster].kubernetes_provider
         out.endpoints[key] = _component("endpoint", ep.provider)(
             ep.name,
             args,

@@ -212,6 +212,9 @@ def _cluster_lines(p: _Pricer, plan: Plan, cluster: ClusterPlan) -> Iterator[Lin
     cp_usd = Decimal(0) if cloud == "azure" and tier == "Free" else Decimal(str(cp.usd_per_hour))
     yield Line(f"{base}.control_plane", "control plane", site, cloud, region, _CONTROL_PLANE[cloud] if cp_usd else "AKS Free tier", cp_usd, "hour", one, one, "list", p.source(cloud, cp.source))
 
+    if spec.get("front_door_origins"):
+        # Advanced Container Networking Services (layer-7 policy for Front Door origins): billed per node.
+        p.service(cloud, "container_networking", f"{base}.front_door_origins")
     network = spec.get("network")
     if not network or network.get("existing") or cloud not in _NAT_CLOUDS:
         return

@@ -318,6 +318,12 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
     endpoints: dict[str, EndpointPlan] = {}
     for key, ep in t.endpoints.items():
         endpoints.update(_endpoint(t, key, ep, sites, tags, problems))
+    for ep_plan in endpoints.values():
+        # Azure Front Door origins admit only their profile's requests: at layer 7, in the cluster.
+        home = clusters.get(ep_plan.cluster)
+        origin = ep_plan.spec.get("failover_via") == "front-door" or (ep_plan.spec["public"] and "domain" in ep_plan.spec and not ep_plan.spec.get("secondary"))
+        if home is not None and home.provider == "azure" and origin:
+            home.spec["front_door_origins"] = True
     for cluster_key, cplan in clusters.items():
         entry = primary_key(cluster_key)  # a standby serves the same teams as its primary
         # One EKS access entry per principal: a role several teams assume keeps every team's group.

@@ -382,6 +382,7 @@ _FAKES: dict[str, Callable[[FakeCloud, mocks.MockResourceArgs, str, dict[str, An
     "azure-native:containerservice:ManagedCluster": _aks,
     "azure-native:managedidentity:UserAssignedIdentity": _identity,
     "azure-native:keyvault:Vault": _vault,
+    "azure-native:cdn:Profile": lambda fc, a, t, s: {"frontDoorId": _uuid(t)},
     "azure-native:keyvault:Key": _vault_key,
     "azure-native:network:PublicIPAddress": lambda fc, a, t, s: {"ipAddress": f"20.{int(t[:2], 16) % 250}.{int(t[2:4], 16)}.{int(t[4:6], 16) % 250 + 1}"},
 }

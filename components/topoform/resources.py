@@ -93,6 +93,8 @@ class EndpointArgs(EndpointSpec, total=False):
     """Azure: the cluster identity, which must manage the public IP."""
     failover_target: pulumi.Input[str]
     """The secondary endpoint's address (host name or IP), for the DNS failover records."""
+    failover_kubernetes_provider: k8s.Provider
+    """The secondary's cluster: where a Front Door primary also admits only its own requests."""
 
 
 @dataclass

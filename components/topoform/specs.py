@@ -142,6 +142,9 @@ class GpuClusterSpec(TypedDict):
     team_principals: NotRequired[dict[str, list[str]]]
     """AWS: IAM role ARN -> its teams' Kubernetes groups, one EKS access entry per role (teams'
     ``principal_arn``)."""
+    front_door_origins: NotRequired[bool]
+    """Azure: the cluster serves Front Door origins, whose pods admit only their profile's
+    requests (its ``X-Azure-FDID``), which takes layer-7 network policy (ACNS)."""
     team_groups: NotRequired[list[str]]
     """Azure: the Entra ID group object IDs of the teams with namespaces in the cluster (each gets
     the cluster-user role, which lists the kubeconfig; RoleBindings grant the rest)."""

@@ -125,7 +125,8 @@ class ControlPlane(_Data):
 
 
 ServiceName = Literal[
-    "nat_gateway", "load_balancer", "internal_load_balancer", "object_storage", "inter_region_transfer", "interface_endpoint", "gateway_endpoint"
+    "nat_gateway", "load_balancer", "internal_load_balancer", "object_storage", "inter_region_transfer", "interface_endpoint", "gateway_endpoint",
+    "container_networking",
 ]
 
 

@@ -205,6 +205,15 @@ class AzureGpuCluster(GpuCluster):
                 dns_service_ip=str(services.network_address + 10),
                 outbound_type="loadBalancer",
                 load_balancer_sku="standard",
+                # Layer-7 Cilium policies (Advanced Container Networking Services): a Front Door
+                # origin's pods admit only that profile's requests. Paid per node; only where needed.
+                advanced_networking=azure.containerservice.AdvancedNetworkingArgs(
+                    enabled=True,
+                    observability=azure.containerservice.AdvancedNetworkingObservabilityArgs(enabled=False),
+                    security=azure.containerservice.AdvancedNetworkingSecurityArgs(enabled=True, advanced_network_policies="L7"),
+                )
+                if args.get("front_door_origins")
+                else None,
             ),
             auto_upgrade_profile=azure.containerservice.ManagedClusterAutoUpgradeProfileArgs(
                 upgrade_channel="patch", node_os_upgrade_channel="NodeImage"

@@ -3,8 +3,9 @@
 Public: Front Door terminates TLS for the domain with a managed certificate (TLS 1.2 minimum),
 answers HTTP only with a redirect to HTTPS, probes the origin's health path, and its WAF policy
 blocks every address outside ``allowed_cidrs``. The origin is the cluster's load balancer on a
-static public IP that admits only the ``AzureFrontDoor.Backend`` service tag; Front Door reaches
-it over HTTP on that restricted path (serve TLS in the workload for end-to-end encryption).
+static public IP that admits only the ``AzureFrontDoor.Backend`` service tag, and its pods admit
+only this profile's requests (``X-Azure-FDID``, a layer-7 Cilium policy); Front Door reaches it
+over HTTP on that restricted path (serve TLS in the workload for end-to-end encryption).
 Internal: an internal load balancer on private addresses.
 
 Failover: the secondary is a second origin of priority 2 in the same origin group, another AKS
@@ -16,9 +17,13 @@ verify the chain), so a Traffic Manager in front would break TLS within a year.
 
 from __future__ import annotations
 
+import re
+
 import pulumi
 import pulumi_azure_native as azure
+import pulumi_kubernetes as k8s
 
+from ...kube import MANAGED_BY
 from ...resources import Endpoint, EndpointArgs
 from .keys import role_assignment
 
@@ -73,9 +78,42 @@ class AzureEndpoint(Endpoint):
         )
         return pip
 
+    def _front_door_only(self, role: str, front_door_id: pulumi.Input[str], provider: k8s.Provider) -> None:
+        """The origin's pods admit only this Front Door profile's requests (its ``X-Azure-FDID``):
+        the network admits every Front Door in Azure (the ``AzureFrontDoor.Backend`` tag). The
+        health path is open to probes without the header (Front Door's and the load
+        balancer's), so it must serve nothing else. A layer-7 Cilium policy (ACNS)."""
+        args = self._args
+        health = "^" + re.escape(args["health_path"]) + "$"
+        k8s.apiextensions.CustomResource(
+            self.child(role),
+            api_version="cilium.io/v2",
+            kind="CiliumNetworkPolicy",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"front-door-{args['endpoint_name']}"[:63], namespace=args["namespace"], labels=MANAGED_BY),
+            spec=pulumi.Output.from_input(front_door_id).apply(
+                lambda fdid: {
+                    "endpointSelector": {"matchLabels": dict(args["selector"])},
+                    "ingress": [
+                        {
+                            "toPorts": [
+                                {
+                                    "ports": [{"port": str(args["port"]), "protocol": "TCP"}],
+                                    "rules": {"http": [{"headers": [f"X-Azure-FDID: {fdid}"]}, {"method": "^(GET|HEAD)$", "path": health}]},
+                                }
+                            ]
+                        }
+                    ],
+                }
+            ),
+            opts=self.opts(provider=provider),
+        )
+
     def __init__(self, name: str, args: EndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("AzureEndpoint", name, args, opts)
-        self.allow_ingress()
+        # A Front Door origin's pods are admitted by the primary's layer-7 policy (an L4 allow
+        # beside it would admit every request); every other endpoint by port.
+        if args.get("failover_via") != "front-door" and not (args["public"] and "domain" in args and not args.get("secondary")):
+            self.allow_ingress()
         health = {f"{ANNOTATION}load-balancer-health-probe-request-path": args["health_path"]}
         if args.get("failover_via") == "front-door":
             # The primary's Front Door forwards to this cluster as to its own origin.
@@ -218,7 +256,10 @@ class AzureEndpoint(Endpoint):
             ),
             opts=self.opts(),
         )
+        self._front_door_only("front-door-only", profile.front_door_id, args["kubernetes_provider"])
         target = args.get("failover_target")
+        if target is not None and "failover_kubernetes_provider" in args:
+            self._front_door_only("front-door-only-secondary", profile.front_door_id, args["failover_kubernetes_provider"])
         if target is not None:
             n = self.named("azure-native:cdn:AFDOrigin", "afd-origin-secondary")
             azure.cdn.AFDOrigin(
