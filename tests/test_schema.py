@@ -82,3 +82,29 @@ def test_the_schema_flags_mistakes_validate_would_reject(what: str, path: tuple[
 def test_a_partial_file_that_only_resizes_a_pool_is_fine(validator: jsonschema.Draft202012Validator) -> None:
     overlay = {"extends": "base.topology.yaml", "environment": "qa", "clusters": {"train": {"node_pools": {"h100": {"max": 2}}}}}
     assert list(validator.iter_errors(overlay)) == []
+
+
+def test_every_field_has_a_description_and_regions_complete_from_the_catalog() -> None:
+    """Issue 15, F9: editors show a field's description on hover; regions complete per cloud."""
+    from topoform.catalog import load_catalog
+    from topoform.schema import editor_schema
+
+    schema = editor_schema()
+    missing: list[str] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            for name, prop in (node.get("properties") or {}).items():
+                if "description" not in prop:
+                    missing.append(f"{where}.{name}")
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, where)
+
+    walk(schema, "")
+    assert not missing
+    catalog = load_catalog()
+    for site, cloud in (("AwsSite", "aws"), ("GcpSite", "gcp"), ("AzureSite", "azure")):
+        assert schema["$defs"][site]["properties"]["region"]["enum"] == sorted(catalog.clouds[cloud].regions)

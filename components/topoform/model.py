@@ -270,13 +270,17 @@ class SiteNetwork(_Frozen):
     """The network a site's clusters live in: created from ``cidr``, or ``existing``."""
 
     cidr: Cidr = "10.0.0.0/16"
+    """The network's IPv4 range (AWS: private subnets per zone and public ones from it; GCP: the node subnet; Azure: the node subnet and the API server's /28)."""
     pods_cidr: Cidr = "10.244.0.0/14"
+    """The pods' range (GKE secondary range; AKS overlay); must not overlap cidr or services_cidr."""
     services_cidr: Cidr = "172.20.0.0/16"
+    """The Kubernetes services' range (the cluster DNS takes its tenth address on AKS)."""
     zones: Annotated[int | list[str], BeforeValidator(_zones)] = 3
     """How many zones the network spans (2 to 6), or, on AWS, which ones: Availability Zone IDs
     such as ``use1-az1``, the same physical zone in every account (the names ``us-east-1a``... are
     mapped per account). Unpinned, AWS takes the region's lowest zone IDs that EKS accepts."""
     nat: Literal["single", "per_zone"] = "single"
+    """AWS: one NAT gateway for the network (single), or one per zone (per_zone: no cross-zone dependency, a gateway's cost each)."""
     backup_zones: list[str] = []
     """AWS: the zone IDs of standby clusters' network in the backup region, as many as ``zones``
     (default: that region's lowest zone IDs EKS accepts)."""
@@ -285,6 +289,7 @@ class SiteNetwork(_Frozen):
     block of ``cidr``'s size that follows it), so the two networks can be joined later. ``cidr``
     itself is accepted when written out: a standby made by an earlier topoform has it."""
     existing: ExistingNetwork | None = None
+    """IDs of a network to reuse instead of creating one; topoform then makes no subnets, NAT or endpoints in it."""
 
     @property
     def zone_count(self) -> int:
@@ -296,12 +301,19 @@ class ExistingNetwork(_Frozen):
     """IDs of a network to reuse instead of creating one (per cloud, the IDs it needs)."""
 
     vpc_id: str | None = None
+    """AWS: the VPC's ID (vpc-...)."""
     subnet_ids: list[str] = []
+    """AWS: at least two private subnets in different zones, for the cluster and its node groups."""
     network: str | None = None
+    """GCP: the VPC network's name."""
     subnetwork: str | None = None
+    """GCP: the node subnet's name."""
     pods_range: str | None = None
+    """GCP: the node subnet's secondary range name for pods."""
     services_range: str | None = None
+    """GCP: the node subnet's secondary range name for services."""
     subnet_id: str | None = None
+    """Azure: the node subnet's resource ID."""
     apiserver_subnet_id: str | None = None
     """Azure: a subnet delegated to Microsoft.ContainerService/managedClusters (/28 or larger) for
     API Server VNet Integration."""
@@ -312,16 +324,22 @@ SiteNetwork.model_rebuild()
 
 class _CloudSite(_Frozen):
     region: str
+    """The cloud region the site's clusters and stores live in (aws us-east-1, gcp us-central1, azure eastus2); `validate` checks it against the catalog."""
     backup_region: str | None = None
+    """Where stores with backup replicate and standby clusters run; the same jurisdiction as region (rule TF-P08)."""
     network: SiteNetwork = SiteNetwork()
+    """The network the site's clusters live in."""
     jurisdiction: str | None = None
+    """The legal jurisdiction of the site's data (us, eu, ...), when the catalog's for the region does not fit."""
 
 
 class AwsSite(_CloudSite):
     """An AWS account and region."""
 
     provider: Literal["aws"]
+    """The kind of site."""
     account_id: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
+    """The AWS account (12 digits): the provider refuses to act in any other."""
     admins: list[Annotated[str, AfterValidator(_aws_principal)]] = []
     """IAM role or user ARNs (a role's path included) that get an EKS access entry with
     AmazonEKSClusterAdminPolicy on every cluster of the site; the identity `pulumi up` runs as
@@ -332,7 +350,9 @@ class GcpSite(_CloudSite):
     """A GCP project and region."""
 
     provider: Literal["gcp"]
+    """The kind of site."""
     project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")]
+    """The GCP project ID everything of the site is created in."""
     admins: list[Annotated[str, AfterValidator(_gcp_member)]] = []
     """IAM members (user:, group:, serviceAccount:) bound to cluster-admin in every cluster of
     the site, and given roles/container.clusterViewer on the project to reach it."""
@@ -342,8 +362,11 @@ class AzureSite(_CloudSite):
     """An Azure subscription and region."""
 
     provider: Literal["azure"]
+    """The kind of site."""
     subscription_id: Annotated[str, Field(pattern=r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$")] | None = None
+    """The Azure subscription (a GUID); default: the one the CLI or environment selects."""
     resource_group: str | None = None
+    """An existing resource group for the site's resources (default: topoform creates one per cluster and store)."""
     admins: Annotated[list[Annotated[str, AfterValidator(_azure_principal)]], AfterValidator(_one_per_object)] = []
     """Entra ID principals (user:, group: or servicePrincipal: and the object ID) given Azure
     Kubernetes Service RBAC Cluster Admin on every cluster of the site; the identity `pulumi up`
@@ -354,17 +377,24 @@ class KubeconfigRef(_Frozen):
     """Where an existing cluster's kubeconfig comes from: a Pulumi config secret."""
 
     secret: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")]
+    """The Pulumi config secret holding the kubeconfig (`pulumi config set --secret <name> < kubeconfig`)."""
     context: str | None = None
+    """The kubeconfig context to use (default: its current context)."""
 
 
 class OnPremSite(_Frozen):
     """An existing Kubernetes cluster in a data centre, reached through a kubeconfig."""
 
     provider: Literal["onprem"]
+    """The kind of site."""
     kubeconfig: KubeconfigRef
+    """How to reach the existing cluster."""
     storage_class: DnsLabel
+    """The encrypted StorageClass stores claim their volumes from."""
     jurisdiction: str | None = None
+    """The legal jurisdiction of the site's data (us, eu, ...)."""
     backup_target: Name | None = None
+    """A cloud store (its key) that Velero backs this site's stores up to."""
 
 
 Site = Annotated[AwsSite | GcpSite | AzureSite | OnPremSite, Field(discriminator="provider")]
@@ -384,15 +414,20 @@ class Gpu(_Frozen):
 
 class Taint(_Frozen):
     value: str = ""
+    """The taint's value."""
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] = "NoSchedule"
+    """NoSchedule, PreferNoSchedule or NoExecute."""
 
 
 class PoolOverride(_Frozen):
     """Escape hatch: the cloud's own machine vocabulary for one pool."""
 
     machine_type: str | None = None
+    """The cloud's machine type instead of the catalog's choice (p5.48xlarge, a3-highgpu-8g, Standard_ND96isr_H100_v5)."""
     accelerator: str | None = None
+    """GCP: the accelerator type for a machine_type outside the catalog (nvidia-h100-80gb)."""
     zones: list[str] = []
+    """The zones this pool runs in (AWS: zone IDs such as use1-az4, among the site's; GCP: us-central1-a, among those offering the GPU; Azure: 1, 2 or 3)."""
     standby_zones: list[str] = []
     """Zones of the backup region for this pool in the standby cluster (default: the cloud's)."""
     disk_type: str | None = None
@@ -410,10 +445,15 @@ class ClusterOverride(_Frozen):
     """Escape hatch: cloud-specific cluster settings."""
 
     release_channel: Literal["RAPID", "REGULAR", "STABLE", "EXTENDED"] | None = None
+    """GCP: the GKE release channel (default REGULAR)."""
     security_group: Annotated[str, Field(pattern=r"^gke-security-groups@[a-z0-9.-]+$")] | None = None
+    """GCP: the gke-security-groups@<domain> group that turns on Google Groups for RBAC (needed for teams)."""
     sku_tier: Literal["Free", "Standard", "Premium"] | None = None
+    """Azure: the AKS tier (default Standard, with the uptime SLA)."""
     support_type: Literal["STANDARD", "EXTENDED"] | None = None
+    """AWS: STANDARD (default) or EXTENDED support, which costs six times as much."""
     log_retention_days: PositiveInt | None = None
+    """How long control-plane and flow logs are kept (default 365)."""
     encryption_at_host: bool = True
     """Azure: encrypt the nodes' temporary disks and caches at the VM host (the subscription's
     ``Microsoft.Compute/EncryptionAtHost`` feature registered); ``false`` where a VM size lacks it."""
@@ -444,25 +484,40 @@ class NodePool(_Frozen):
     spot: bool = False
     """Spot (preemptible) capacity."""
     disk_gb: Annotated[int, Field(ge=20, le=16384, strict=True)] | None = None
+    """The node disk in GB (default 200 for GPU pools, 100 for CPU pools)."""
     labels: KubeLabels = {}
+    """Extra Kubernetes labels on the pool's nodes (topoform.io/* is reserved)."""
     taints: Annotated[dict[str, Taint], AfterValidator(_taints)] = {}
+    """Extra taints {key: {value, effect}} (nvidia.com/gpu is set on every GPU pool)."""
     node_selector: KubeLabels = {}
+    """On-prem: labels that select the existing nodes of this pool."""
     node_names: list[Annotated[str, AfterValidator(_node_name)]] = []
+    """On-prem: existing nodes that get the platform label and taint."""
     overrides: dict[Cloud, PoolOverride] = {}
+    """Per cloud, the cloud's own vocabulary for this pool."""
 
 
 class Cluster(_Frozen):
     """A Kubernetes cluster on a site: created on a cloud, existing on-prem."""
 
     site: Name
+    """The site (its key) the cluster runs on."""
     kubernetes_version: KubernetesVersion | None = None
+    """A minor version the cloud supports, as a string ("1.35"); default: the catalog's."""
     api: Api = "private"
+    """private (default): the API admits the cluster's network and deployer.networks alone; public requires allowed_cidrs."""
     allowed_cidrs: list[Annotated[str, AfterValidator(_ipv4_cidr)]] = []
+    """IPv4 networks that may reach a public API (besides the deployer's)."""
     node_pools: dict[Name, NodePool]
+    """The cluster's pools by key; a cloud cluster needs a CPU pool with min 1 or more for system pods."""
     standby: bool = False
+    """Also run this cluster in the site's backup region, GPU pools at 0 until needed."""
     previous_names: list[Name] = []
+    """Former keys of this cluster: its resources keep their URNs through a rename."""
     labels: Labels = {}
+    """Extra tags or labels for this cluster's resources."""
     overrides: dict[Cloud, ClusterOverride] = {}
+    """Per cloud, settings only that cloud has."""
 
 
 # --------------------------------------------------------------------------- storage
@@ -472,6 +527,7 @@ class Backup(_Frozen):
     """Where a store is replicated: the site's ``backup_region`` unless ``region`` is given."""
 
     region: str | None = None
+    """The region replicas go to (default: the site's backup_region)."""
 
 
 def _backup(value: Any) -> Any:
@@ -486,14 +542,23 @@ class Store(_Frozen):
     """An object store (bucket / storage account / PVC on-prem)."""
 
     site: Name
+    """The site (its key) the store lives on."""
     size_gb: Annotated[int, Field(gt=0, le=10**9, strict=True)] | None = None
+    """How much data it holds, in GB: what `topoform cost` prices (on-prem: the claim's size)."""
     backup: Annotated[Backup | None, BeforeValidator(_backup, json_schema_input_type=Backup | bool | None)] = None
+    """true, or {region}: replicate to the backup region with a key of its own there (on-prem: back up to the site's backup_target)."""
     retention_days: Annotated[int, Field(ge=1, le=3650, strict=True)] | None = None
+    """How long old object versions are kept (default 30)."""
     monthly_change_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
+    """How much of the data changes a month: what replication transfers, for `topoform cost`."""
     access: Literal["private", "public"] = "private"
+    """private (default), or public: readable by anyone, which the policy pack flags (spelled out on purpose)."""
     encryption: Literal["customer-managed", "provider-managed"] = "customer-managed"
+    """customer-managed (default: a key of the store's own) or provider-managed."""
     namespace: DnsLabel | None = None
+    """On-prem: the namespace of the store's claim (default storage)."""
     previous_names: list[Name] = []
+    """Former keys of this store: its resources keep their URNs through a rename."""
 
 
 # --------------------------------------------------------------------------- access
@@ -503,10 +568,15 @@ class Identity(_Frozen):
     """A workload identity: a Kubernetes service account that gets cloud access to stores."""
 
     cluster: Name
+    """The cluster (its key) the workload runs in."""
     namespace: DnsLabel
+    """The workload's namespace."""
     service_account: DnsLabel
+    """The Kubernetes service account the workload runs as."""
     access: dict[Name, Access] = {}
+    """Stores (their keys) and what the workload may do with each: read, write or admin."""
     previous_names: list[Name] = []
+    """Former keys of this identity: its resources keep their URNs through a rename."""
 
 
 _GUID = r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$"
@@ -525,18 +595,26 @@ class Team(_Frozen):
     """A group of people bound to a built-in Kubernetes role in namespaces of clusters."""
 
     group: Annotated[str, Field(min_length=1)]
+    """The team's group as the clouds' Kubernetes RBAC sees it (an e-mail; on Azure see overrides.azure.group)."""
     role: Literal["view", "edit", "admin"] = "view"
+    """The built-in Kubernetes role the team gets in its namespaces: view (default), edit or admin."""
     namespaces: dict[Name, list[DnsLabel]] = {}
+    """Per cluster (its key), the namespaces the team works in."""
     gpu_quota: Count | None = None
+    """The most GPUs the team's pods may request in each of its namespaces."""
     overrides: dict[Cloud, TeamOverride] = {}
+    """Per cloud, how the team's group is known there."""
 
 
 class Service(_Frozen):
     """The workload behind an endpoint: its namespace, its pods' selector and port."""
 
     namespace: DnsLabel
+    """The namespace of the workload's pods."""
     name: DnsLabel
+    """The workload's name: pods labelled app.kubernetes.io/name=<name> are selected unless selector says otherwise."""
     port: Annotated[int, Field(ge=1, le=65535, strict=True)]
+    """The port the workload listens on."""
     selector: KubeLabels = {}
     """Pod labels; default ``app.kubernetes.io/name: <name>``."""
 
@@ -550,18 +628,26 @@ class HealthCheck(_Frozen):
     path: Annotated[str, AfterValidator(_health_path)] = "/healthz"
     """A path without query or fragment: load balancers probe it, and Cloud Armor matches it."""
     interval_seconds: Annotated[int, Field(ge=5, le=300, strict=True)] = 30
+    """Seconds between health probes (5 to 300)."""
 
 
 class Endpoint(_Frozen):
     """A load balancer in front of a cluster service."""
 
     cluster: Name
+    """The cluster (its key) the workload runs in."""
     service: Service
+    """The workload behind the endpoint."""
     exposure: Literal["public", "internal"] = "internal"
+    """internal (default): a private load balancer; public: TLS on the domain, only allowed_cidrs admitted."""
     domain: Domain | None = None
+    """The public endpoint's host name (a certificate and a DNS record are made for it)."""
     allowed_cidrs: list[Cidr] = []
+    """Networks a public endpoint admits; [0.0.0.0/0] admits everyone (spelled out on purpose)."""
     failover: Name | None = None
+    """A second cluster (its key) that serves the endpoint when this one is unhealthy."""
     health_check: HealthCheck = HealthCheck()
+    """The path and interval load balancers and DNS failover probe."""
     dns_zone: Domain | None = None
     """The DNS zone holding ``domain`` (default: ``domain`` without its first label)."""
     failover_address: IPv4Address | None = None
@@ -571,6 +657,7 @@ class Endpoint(_Frozen):
     """Who serves the domain's certificate on the failover target: its cloud load balancer
     (AWS) or the workload itself on port 443 (``workload``: what every other target needs)."""
     overrides: dict[Cloud, EndpointOverride] = {}
+    """Per cloud, settings only that cloud has (Azure: the DNS zone's resource group)."""
 
 
 # --------------------------------------------------------------------------- environment
@@ -588,15 +675,20 @@ class Deployer(_Frozen):
 
 class Budget(_Frozen):
     monthly_usd: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
+    """The monthly budget in USD: the maximum estimate above it is a violation (rule budget-within-limit)."""
 
 
 class Placement(_Frozen):
     """Where GPU capacity may go when comparing offerings (``topoform place``)."""
 
     clouds: list[Literal["aws", "gcp", "azure", "onprem"]] = []
+    """Clouds `topoform place` may propose for GPU pools (default: all)."""
     regions: list[str] = []
+    """Regions `topoform place` may propose (default: any in the catalog)."""
     jurisdictions: list[str] = []
+    """Jurisdictions `topoform place` may propose (default: any)."""
     spot: bool = True
+    """Whether `topoform place` may propose spot capacity."""
 
 
 class Topology(_Frozen):

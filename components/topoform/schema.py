@@ -4,7 +4,8 @@ Generated from the pydantic model, then made fit for files that merge through ``
 file may hold only part of a topology (an environment that resizes one pool names neither the
 pool's site nor the system's name), so the editor schema requires nothing; `topoform validate`
 checks what is required once files are merged. Unknown keys, types, ranges and the catalog's
-GPU types and CPU sizes are all checked as you type.
+GPU types, CPU sizes and regions are all checked (and completed) as you type, and every field
+has a description to show on hover.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def editor_schema() -> dict[str, Any]:
     gpu_type["enum"] = sorted(catalog.logical.gpus)
     instance = defs["NodePool"]["properties"]["instance"]
     instance["anyOf"] = [{"type": "string", "enum": sorted(catalog.logical.cpus)}, {"type": "null"}]
+    # Regions complete from the catalog, per cloud (validate refuses the others too).
+    for site, cloud in (("AwsSite", "aws"), ("GcpSite", "gcp"), ("AzureSite", "azure")):
+        regions = sorted(catalog.clouds[cloud].regions)
+        props = defs[site]["properties"]
+        props["region"] = {**props["region"], "enum": regions}
+        props["backup_region"] = {**props["backup_region"], "anyOf": [{"type": "string", "enum": regions}, {"type": "null"}]}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **{k: v for k, v in schema.items() if k != "$schema"},
