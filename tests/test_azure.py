@@ -226,3 +226,34 @@ def test_front_door_origins_admit_only_their_profiles_requests(tmp_path: Path) -
     assert networking["fd-c-aks"] == networking["fd-d-aks"] == {"enabled": True, "observability": {"enabled": False}, "security": {"enabled": True, "advancedNetworkPolicies": "L7"}}
     assert networking["fd-e-aks"] is None
     assert profile["name"] == "fd-web-afd"
+    # each policy waits for its namespace, the failover origin's in the other cluster included
+    (secondary,) = [p for p in policies if p["provider"].endswith("fd-d-k8s")]
+    assert any(d.endswith("::fd-d-ns-web") for d in secondary["options"]["dependsOn"])
+    # an empty profile ID would match any header value: refused
+    import pulumi
+    import pytest
+
+    from topoform.providers.azure.endpoint import _guid
+
+    with pytest.raises(pulumi.RunError, match="profile ID"):
+        _guid("")
+
+
+def test_nothing_cancels_or_bypasses_the_front_door_check(tmp_path: Path) -> None:
+    """Review of S1: a second endpoint on the origin's pods and port would allow the port (the
+    layer-7 rule then has no effect); a health path of / would open the site to any prober."""
+    base = (
+        "name: fd\nenvironment: dev\nlabels: {owner: ml}\ndeployer: {networks: [198.51.100.10/32]}\n"
+        f"sites:\n  z: {{provider: azure, region: eastus2, admins: ['{ADMIN}']}}\n"
+        "clusters:\n  c: {site: z, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}}}\n"
+        "endpoints:\n"
+        "  web: {cluster: c, service: {namespace: web, name: web, port: 8080}, exposure: public, domain: web.acme.example, "
+        "allowed_cidrs: [203.0.113.0/24], HEALTH overrides: {azure: {dns_resource_group: dns-rg}}}\n"
+    )
+    path = tmp_path / "fd.topology.yaml"
+    path.write_text(base.replace("HEALTH ", "") + "  inner: {cluster: c, service: {namespace: web, name: web, port: 8080}, exposure: internal}\n")
+    assert "endpoints.inner.service: the same pods and port as endpoint 'web', a Front Door origin" in _refused(path)
+    path.write_text(base.replace("HEALTH ", "") + "  inner: {cluster: c, service: {namespace: web, name: web, port: 9090}, exposure: internal}\n")
+    assert run_cli("validate", str(path)).code == 0  # another port of the same pods is fine
+    path.write_text(base.replace("HEALTH ", "health_check: {path: /}, "))
+    assert "endpoints.web.health_check.path: a Front Door origin serves its health path to any prober" in _refused(path)

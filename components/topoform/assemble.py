@@ -147,11 +147,10 @@ def assemble(plan: Plan) -> Assembly:
             secondary = plan.endpoints.get(ep.secondary)
             if secondary is not None and secondary.spec.get("failover_via") == "front-door" and secondary.provider == "azure":
                 args["failover_kubernetes_provider"] = out.clusters[secondary.cluster].kubernetes_provider
-        out.endpoints[key] = _component("endpoint", ep.provider)(
-            ep.name,
-            args,
-            opts=_opts(_site_of(out, plan, ep.cluster), tools, _namespaces(out, ep.cluster, [ep.spec["namespace"]])),
-        )
+        waits = _namespaces(out, ep.cluster, [ep.spec["namespace"]])
+        if "failover_kubernetes_provider" in args:  # it also writes into the failover origin's namespace
+            waits += _namespaces(out, plan.endpoints[ep.secondary].cluster, [ep.spec["namespace"]])  # type: ignore[index]
+        out.endpoints[key] = _component("endpoint", ep.provider)(ep.name, args, opts=_opts(_site_of(out, plan, ep.cluster), tools, waits))
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -321,8 +322,7 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
     for ep_plan in endpoints.values():
         # Azure Front Door origins admit only their profile's requests: at layer 7, in the cluster.
         home = clusters.get(ep_plan.cluster)
-        origin = ep_plan.spec.get("failover_via") == "front-door" or (ep_plan.spec["public"] and "domain" in ep_plan.spec and not ep_plan.spec.get("secondary"))
-        if home is not None and home.provider == "azure" and origin:
+        if home is not None and _is_origin(ep_plan):
             home.spec["front_door_origins"] = True
     for cluster_key, cplan in clusters.items():
         entry = primary_key(cluster_key)  # a standby serves the same teams as its primary
@@ -350,6 +350,7 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
     namespaces = _namespaces(t, identities, teams, endpoints, stores, problems)
     problems.extend(_placement_problems(t, cat))
     problems.extend(_nlb_rule_problems(clusters, endpoints))
+    problems.extend(_front_door_origin_problems(endpoints))
 
     if problems:
         raise TopologyError(problems)
@@ -688,6 +689,30 @@ def _pool(
     if pool.node_names:
         spec["node_names"] = list(pool.node_names)
     return spec
+
+
+def _front_door_origin_problems(endpoints: dict[str, EndpointPlan]) -> Iterator[Problem]:
+    """A Front Door origin's pods admit only that profile's requests, by a layer-7 rule on their
+    port. Another endpoint on the same pods and port would allow the port outright, which
+    cancels the rule ("the layer 7 portions ... will have no effect", Cilium); and the health
+    path, open to probes without the header, must not be the site's root."""
+    origins = {k: e for k, e in endpoints.items() if _is_origin(e)}
+    for key, ep in sorted(origins.items()):
+        base = ("endpoints", key.split(".")[0])
+        if ep.spec["health_path"] == "/":
+            yield Problem((*base, "health_check", "path"), "a Front Door origin serves its health path to any prober without the profile's header: give it a path of its own, not /")
+        for other_key, other in sorted(endpoints.items()):
+            if other_key == key or other.cluster != ep.cluster or _is_origin(other):
+                continue
+            if (other.spec["namespace"], other.spec["selector"], other.spec["port"]) == (ep.spec["namespace"], ep.spec["selector"], ep.spec["port"]):
+                yield Problem(
+                    ("endpoints", other_key.split(".")[0], "service"),
+                    f"the same pods and port as endpoint '{key.split('.')[0]}', a Front Door origin: admitting this one would admit every request there; give it another port",
+                )
+
+
+def _is_origin(ep: EndpointPlan) -> bool:
+    return ep.provider == "azure" and (ep.spec.get("failover_via") == "front-door" or (ep.spec["public"] and "domain" in ep.spec and not ep.spec.get("secondary")))
 
 
 def _runs_system_pods(pool: NodePool) -> bool:

@@ -4,8 +4,8 @@ Public: Front Door terminates TLS for the domain with a managed certificate (TLS
 answers HTTP only with a redirect to HTTPS, probes the origin's health path, and its WAF policy
 blocks every address outside ``allowed_cidrs``. The origin is the cluster's load balancer on a
 static public IP that admits only the ``AzureFrontDoor.Backend`` service tag, and its pods admit
-only this profile's requests (``X-Azure-FDID``, a layer-7 Cilium policy); Front Door reaches it
-over HTTP on that restricted path (serve TLS in the workload for end-to-end encryption).
+only this profile's requests (``X-Azure-FDID``, a layer-7 Cilium policy, which reads HTTP); Front
+Door reaches it over HTTP on that restricted path.
 Internal: an internal load balancer on private addresses.
 
 Failover: the secondary is a second origin of priority 2 in the same origin group, another AKS
@@ -35,6 +35,16 @@ AFD_SKU = "Standard_AzureFrontDoor"
 
 def _relative(domain: str, zone: str) -> str:
     return domain[: -len(zone) - 1] if domain.endswith("." + zone) else "@"
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def _guid(front_door_id: str) -> str:
+    """The profile's ID, refused unless it is one: an empty header value matches any value."""
+    if not _GUID.match(front_door_id or ""):
+        raise pulumi.RunError(f"Front Door returned {front_door_id!r} as its profile ID; the origin's policy needs it to admit only this profile")
+    return front_door_id
 
 
 class AzureEndpoint(Endpoint):
@@ -90,7 +100,7 @@ class AzureEndpoint(Endpoint):
             api_version="cilium.io/v2",
             kind="CiliumNetworkPolicy",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=f"front-door-{args['endpoint_name']}"[:63], namespace=args["namespace"], labels=MANAGED_BY),
-            spec=pulumi.Output.from_input(front_door_id).apply(
+            spec=pulumi.Output.from_input(front_door_id).apply(_guid).apply(
                 lambda fdid: {
                     "endpointSelector": {"matchLabels": dict(args["selector"])},
                     "ingress": [
