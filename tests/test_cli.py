@@ -143,3 +143,68 @@ def test_an_internal_error_has_its_own_exit_code(monkeypatch: pytest.MonkeyPatch
     assert result.code == cli.INTERNAL_ERROR == 3
     assert result.err.startswith("topoform: internal error: RuntimeError: a bug")
     assert "3 an internal error" in cli._parser().format_help()  # --help says so
+
+
+def test_findings_name_the_topology_line_and_sarif_and_junit_carry_them(project_copy: Path) -> None:
+    """Issue 15, F5: a finding names the file, line and field the user wrote, beside the URN;
+    `--format sarif` is SARIF 2.1.0 (schema: tests/judge/sarif-schema-2.1.0.json, from
+    oasis-tcs/sarif-spec e0583813, sarif-2.1/schema) and `--format junit` a JUnit report."""
+    import xml.etree.ElementTree as ET
+
+    import jsonschema
+
+    dev = project_copy / "stacks" / "dev.topology.yaml"
+    text = dev.read_text()
+    assert "  datasets: {size_gb: 2000" in text
+    dev.write_text(text.replace("  datasets: {size_gb: 2000", "  datasets: {access: public, size_gb: 2000"))
+    line = next(i for i, l in enumerate(dev.read_text().splitlines(), 1) if "datasets: {access: public" in l)
+    where = f"stacks/dev.topology.yaml:{line}"
+
+    plain = run_cli("check", "dev", cwd=project_copy)
+    assert plain.code == 1
+    assert f"  {where}: storage.datasets.access" in plain.out
+
+    listed = json.loads(run_cli("check", "dev", "--json", cwd=project_copy).out)["violations"]
+    public = [v for v in listed if v["policy"] == "storage-no-public-access"]
+    assert public and all(v["location"] == {"file": "stacks/dev.topology.yaml", "line": line, "field": "storage.datasets.access"} for v in public)
+
+    out = run_cli("check", "dev", "--format", "sarif", cwd=project_copy)
+    assert out.code == 1
+    doc = json.loads(out.out)
+    schema = json.loads((ROOT / "tests" / "judge" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.validate(doc, schema)
+    (run,) = doc["runs"]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert len(rules) >= 40 and all(r["help"]["text"].startswith("Fix: ") for r in rules.values())
+    results = [r for r in run["results"] if rules[r["ruleId"]]["name"] == "storage-no-public-access"]
+    assert results and all(r["level"] == "error" for r in results)
+    for r in run["results"]:
+        (loc,) = r["locations"]
+        assert loc["physicalLocation"]["artifactLocation"]["uri"].endswith(".topology.yaml") and loc["physicalLocation"]["region"]["startLine"] >= 1
+    assert {r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results} == {line}
+
+    junit = run_cli("check", "dev", "--format", "junit", cwd=project_copy)
+    assert junit.code == 1
+    suite = ET.fromstring(junit.out).find("testsuite")
+    assert suite is not None and int(suite.get("failures", "0")) == len([v for v in listed if v["enforcement"] == "mandatory"])
+    failed = [c for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert any(c.get("file") == "stacks/dev.topology.yaml" and c.get("line") == str(line) for c in failed)
+
+
+def test_every_resource_finds_its_place_in_the_topology(prod_recording) -> None:  # type: ignore[no-untyped-def]
+    """The standby's resources point at `standby`, a provider at its site, a budget finding at the budget."""
+    from topoform.loader import load_plan
+    from topoform.locate import locate
+
+    loaded, plan = load_plan(str(ROOT / "stacks" / "prod.topology.yaml"))
+    by_name = {r["name"]: r["urn"] for r in prod_recording.resources}
+    urns = [by_name["vision-train-standby-eks"], by_name["vision-datasets-bucket"], "", by_name["vision-trainer-role"]]
+    provider = next(r["urn"] for r in prod_recording.resources if r["type"] == "pulumi:providers:aws")
+    places = locate([*urns, provider], prod_recording.resources, plan, loaded.source.locations, ["cluster-secrets-encrypted", "storage-no-public-access", "budget-within-limit", "iam-no-wildcard-actions", "explicit-providers"])
+    fields = [p["field"] if p else None for p in places]
+    assert fields[0] == "clusters.train.standby"
+    assert fields[1] == "storage.datasets"  # no `access` written: the store's own line
+    assert fields[2] == "budget.monthly_usd"
+    assert fields[3] == "identities.trainer"
+    assert fields[4].startswith("sites.")
+    assert all(p is not None and p["line"] >= 1 and p["file"].endswith(".topology.yaml") for p in places)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from google.protobuf import struct_pb2
@@ -58,9 +58,14 @@ class Violation:
     enforcement: str
     urn: str
     message: str
+    location: Mapping[str, Any] | None = None
+    """Where the topology files say it: ``{"file", "line", "field"}`` (see :mod:`topoform.locate`)."""
 
-    def to_dict(self) -> dict[str, str]:
-        return {"policy": self.policy, "severity": self.severity, "enforcement": self.enforcement, "urn": self.urn, "message": self.message}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"policy": self.policy, "severity": self.severity, "enforcement": self.enforcement, "urn": self.urn, "message": self.message}
+        if self.location is not None:
+            out["location"] = dict(self.location)
+        return out
 
 
 @dataclass
@@ -71,6 +76,11 @@ class CheckResult:
     resources: int
     violations: list[Violation] = field(default_factory=list)
     policies: int = 0
+
+    def located(self, places: list[Mapping[str, Any] | None]) -> CheckResult:
+        """The same findings, each with its place in the topology files."""
+        found = [replace(v, location=p) for v, p in zip(self.violations, places, strict=True)]
+        return CheckResult(self.stack, self.resources, found, self.policies)
 
     @property
     def mandatory(self) -> list[Violation]:

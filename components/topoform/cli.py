@@ -164,10 +164,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     except PolicyConfigError as exc:
         print(f"{args.policy_config or 'policy config'}:1: policy config: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    from .locate import locate
+
+    places = locate([v.urn for v in result.violations], rec.resources, plan, loaded.source.locations, [v.policy for v in result.violations])
+    result = result.located([{**p, "file": _rel(p["file"])} if p else None for p in places])
     if args.json:
         sys.stdout.write(result.to_json())
     elif args.format == "markdown":
         sys.stdout.write(check_markdown(result))
+    elif args.format == "sarif":
+        from .sarif import sarif
+
+        sys.stdout.write(sarif(result))
+    elif args.format == "junit":
+        from .sarif import junit
+
+        sys.stdout.write(junit(result))
     else:
         sys.stdout.write(check_text(result))
     return 1 if result.mandatory else 0
@@ -304,7 +316,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="run the policy pack offline (no credentials); exit 1 on a mandatory violation", epilog=EXIT_CODES)
     p.add_argument("target", help="an environment (stack) name or a topology file")
     p.add_argument("--json", action="store_true", help="print violations as JSON")
-    p.add_argument("--format", choices=["text", "markdown"], default="text", help="markdown renders a pull-request comment")
+    p.add_argument(
+        "--format",
+        choices=["text", "markdown", "sarif", "junit"],
+        default="text",
+        help="markdown renders a pull-request comment; sarif (2.1.0) and junit place findings on the topology's lines in CI",
+    )
     p.add_argument("--policy-config", help="a JSON file like `pulumi preview --policy-pack-config` takes")
     p.set_defaults(func=cmd_check)
 

@@ -152,6 +152,8 @@ def check_text(result: CheckResult) -> str:
     for g in groups(result):
         lines.append(f"{g['enforcement'].upper()} {g['id']} {g['policy']} ({g['severity']}): {g['description']}")
         for v in g["violations"]:
+            if v.location is not None:
+                lines.append(f"  {v.location['file']}:{v.location['line']}: {v.location['field']}")
             lines.append(f"  {v.urn or 'the stack'}")
             lines.append(f"    {v.message}")
         lines.append(f"  fix: {g['remediation']}")
