@@ -208,3 +208,30 @@ def test_every_resource_finds_its_place_in_the_topology(prod_recording) -> None:
     assert fields[3] == "identities.trainer"
     assert fields[4].startswith("sites.")
     assert all(p is not None and p["line"] >= 1 and p["file"].endswith(".topology.yaml") for p in places)
+
+
+def test_the_habits_of_pulumi_users(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15, F7 and F11: `-s/--stack`, `-C/--cwd` anywhere on the line, `--version`, shell
+    completion, and per-command help with a description, examples and exit codes."""
+    assert run_cli("validate", "-s", "dev").code == 0
+    away = run_cli("validate", "prod", "-C", str(ROOT), cwd=tmp_path)
+    assert away.code == 0, away.err
+    assert run_cli("-C", str(ROOT), "validate", "-s", "prod", cwd=tmp_path).code == 0
+    both = run_cli("validate", "dev", "-s", "prod")
+    assert both.code == 2 and "name the environment once" in both.err
+    none = run_cli("validate")
+    assert none.code == 2 and "name the environment: topoform validate <env> (or -s <env>)" in none.err
+    clash = run_cli("check", "dev", "--json", "--format", "markdown")
+    assert clash.code == 2 and "--json and --format markdown ask for two outputs" in clash.err
+    from topoform.cli import _parser
+
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["--version"])
+    assert re.fullmatch(r"topoform \S+\n", capsys.readouterr().out)
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["check", "--help"])
+    help_text = capsys.readouterr().out
+    assert "run the policy pack offline" in help_text.split("options:")[0]  # a description, not only usage
+    assert "examples:\n  topoform check prod" in help_text and "3 an internal error" in help_text
+    completion = run_cli("completion", "bash")
+    assert completion.code == 0 and "_shtab_topoform" in completion.out and "validate" in completion.out

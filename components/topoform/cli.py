@@ -26,7 +26,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, TopologyError
 from .loader import Loaded, load_plan
@@ -300,71 +300,121 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="topoform", description="GPU infrastructure on every cloud from one topology file per environment.", epilog=EXIT_CODES)
-    parser.add_argument("--project", help="the Pulumi project directory (default: the nearest Pulumi.yaml above the current directory)")
-    sub = parser.add_subparsers(dest="command", required=True)
+_WHERE = argparse.ArgumentParser(add_help=False)
+_WHERE.add_argument(
+    "-C", "--cwd", "--project", dest="project", default=argparse.SUPPRESS, metavar="DIR",
+    help="the Pulumi project directory (default: the nearest Pulumi.yaml above the current directory)",
+)
 
-    p = sub.add_parser("validate", help="check a topology file; imports no Pulumi SDK")
-    p.add_argument("target", help="an environment (stack) name or a topology file")
+
+def _command(sub: Any, name: str, summary: str, examples: list[str], *, target: bool = True) -> argparse.ArgumentParser:
+    """A subcommand with its description, examples and exit codes in its help, taking the
+    environment as `<env>` or `-s/--stack <env>` (Pulumi's habit) and `-C DIR` anywhere."""
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in examples) + "\n\n" + EXIT_CODES
+    p: argparse.ArgumentParser = sub.add_parser(
+        name, help=summary, description=summary, epilog=epilog, parents=[_WHERE], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    if target:
+        p.add_argument("target", nargs="?", help="an environment (stack) name or a topology file")
+        p.add_argument("-s", "--stack", metavar="ENV", help="the environment (stack), as with `pulumi -s`")
+    return p
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="topoform", description="GPU infrastructure on every cloud from one topology file per environment.", epilog=EXIT_CODES, parents=[_WHERE]
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    p = _command(sub, "validate", "check a topology file; imports no Pulumi SDK", ["topoform validate prod", "topoform validate stacks/prod.topology.yaml", "topoform validate -s prod -C ~/infra"])
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("lock", help="record the environment's clusters and stores so renames keep their data")
-    p.add_argument("target", help="an environment (stack) name or a topology file")
-    p.set_defaults(func=cmd_lock)
+    p = _command(sub, "preview", "run the Pulumi program offline under mocks and show every resource (desired state: no comparison with what is deployed)", ["topoform preview dev", "topoform preview -s prod --json > prod.json"])
+    p.add_argument("--json", action="store_true", help="print the recorded resources as JSON")
+    p.set_defaults(func=cmd_preview)
 
-    p = sub.add_parser("check", help="run the policy pack offline (no credentials); exit 1 on a mandatory violation", epilog=EXIT_CODES)
-    p.add_argument("target", help="an environment (stack) name or a topology file")
-    p.add_argument("--json", action="store_true", help="print violations as JSON")
+    p = _command(sub, "check", "run the policy pack offline (no credentials); exit 1 on a mandatory violation", ["topoform check prod", "topoform check prod --format markdown >> comment.md", "topoform check prod --format sarif > prod.sarif"])
+    p.add_argument("--json", action="store_true", help="print violations as JSON (same as --format json)")
     p.add_argument(
         "--format",
-        choices=["text", "markdown", "sarif", "junit"],
+        choices=["text", "json", "markdown", "sarif", "junit"],
         default="text",
         help="markdown renders a pull-request comment; sarif (2.1.0) and junit place findings on the topology's lines in CI",
     )
     p.add_argument("--policy-config", help="a JSON file like `pulumi preview --policy-pack-config` takes")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("cost", help="the monthly cost at minimum and maximum scale, from the catalog's prices")
-    p.add_argument("target", help="an environment (stack) name or a topology file")
-    p.add_argument("--json", action="store_true", help='print {"monthly_usd": {"min", "max"}, "items": [...], ...}')
-    p.add_argument("--format", choices=["text", "markdown"], default="text", help="markdown renders a pull-request comment")
+    p = _command(sub, "cost", "the monthly cost at minimum and maximum scale, from the catalog's prices", ["topoform cost prod", "topoform cost prod --diff stacks/base.topology.yaml --format markdown"])
+    p.add_argument("--json", action="store_true", help='print {"monthly_usd": {"min", "max"}, "items": [...], ...} (same as --format json)')
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text", help="markdown renders a pull-request comment")
     p.add_argument("--diff", metavar="OTHER", help="show what changes in cost from OTHER (an environment or a file) to this one")
     p.add_argument("--policy-config", action="store_true", help="print the budget rules' settings as a `pulumi preview --policy-pack-config` file")
     p.set_defaults(func=cmd_cost)
 
-    p = sub.add_parser("place", help="the cheapest clouds and regions for each GPU pool, within the topology's placement constraint")
-    p.add_argument("target", help="an environment (stack) name or a topology file")
+    p = _command(sub, "place", "the cheapest clouds and regions for each GPU pool, within the topology's placement constraint", ["topoform place prod", "topoform place prod --json"])
     p.add_argument("--json", action="store_true", help="print every offering, ranked, with why each loses")
     p.set_defaults(func=cmd_place)
 
-    p = sub.add_parser("report", help="the environment on one page: resources, cost, policy results and a diagram")
-    p.add_argument("target", help="an environment (stack) name or a topology file")
-    p.add_argument("--format", choices=["html", "markdown"], default="html")
+    p = _command(sub, "report", "the environment on one page: resources, cost, policy results and a diagram", ["topoform report prod -o prod.html", "topoform report prod --format markdown"])
+    p.add_argument("--format", choices=["html", "markdown"], default="html", help="html (default) or markdown")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     p.add_argument("--no-check", action="store_true", help="leave out the policy results (no offline preview: faster)")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("new", help="create an environment from another: its stack file and a topology that extends the same base")
-    p.add_argument("env", help="the new environment's name (a Pulumi stack)")
-    p.add_argument("--from", dest="source", required=True, metavar="ENV", help="the environment to start from")
-    p.set_defaults(func=cmd_new)
-
-    p = sub.add_parser("schema", help="the topology's JSON Schema, for editors (schema/topology.schema.json)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
-    p.set_defaults(func=cmd_schema)
-
-    p = sub.add_parser("render", help="write what the program creates as manifests for other scanners")
-    p.add_argument("target", help="an environment (stack) name or a topology file")
+    p = _command(sub, "render", "write what the program creates as manifests for other scanners", ["topoform render prod --kubernetes out/k8s --terraform-plan out/plan.json"])
     p.add_argument("--kubernetes", metavar="DIR", help="write every Kubernetes object as YAML, one file per cluster")
     p.add_argument("--terraform-plan", metavar="FILE", help="write the AWS and GCP resources as a Terraform plan (JSON), for Checkov, Trivy and other plan scanners")
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("preview", help="run the Pulumi program offline under mocks and show every resource")
-    p.add_argument("target", help="an environment (stack) name or a topology file")
-    p.add_argument("--json", action="store_true", help="print the recorded resources as JSON")
-    p.set_defaults(func=cmd_preview)
+    p = _command(sub, "lock", "record the environment's clusters and stores so renames keep their data", ["topoform lock prod"])
+    p.set_defaults(func=cmd_lock)
+
+    p = _command(sub, "new", "create an environment from another: its stack file and a topology that extends the same base", ["topoform new staging --from prod"], target=False)
+    p.add_argument("env", help="the new environment's name (a Pulumi stack)")
+    p.add_argument("--from", dest="source", required=True, metavar="ENV", help="the environment to start from")
+    p.set_defaults(func=cmd_new)
+
+    p = _command(sub, "schema", "the topology's JSON Schema, for editors (schema/topology.schema.json)", ["topoform schema -o schema/topology.schema.json"], target=False)
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.set_defaults(func=cmd_schema)
+
+    p = _command(sub, "completion", "a shell completion script", ['eval "$(topoform completion bash)"', "topoform completion zsh > ~/.zfunc/_topoform"], target=False)
+    p.add_argument("shell", choices=["bash", "zsh", "tcsh"], help="the shell")
+    p.set_defaults(func=cmd_completion)
     return parser
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    import shtab
+
+    sys.stdout.write(shtab.complete(_parser(), shell=args.shell))
+    return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("topoform")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _environment(args: argparse.Namespace) -> None:
+    """One environment, named once: `<env>` or `-s <env>`."""
+    if not hasattr(args, "target"):
+        return
+    if args.target and args.stack and args.target != args.stack:
+        raise UsageError(f"{args.command}: name the environment once: '{args.target}' or -s '{args.stack}'")
+    args.target = args.target or args.stack
+    if not args.target:
+        raise UsageError(f"{args.command}: name the environment: topoform {args.command} <env> (or -s <env>)")
+    fmt = getattr(args, "format", "text")
+    if getattr(args, "json", False) and fmt not in ("text", "json"):
+        raise UsageError(f"{args.command}: --json and --format {fmt} ask for two outputs; give one")
+    if hasattr(args, "json"):
+        args.json = args.json or fmt == "json"
 
 
 INTERNAL_ERROR = 3
@@ -375,7 +425,10 @@ EXIT_CODES = "exit codes: 0 success; 1 a mandatory policy violation (check); 2 i
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if not hasattr(args, "project"):
+        args.project = None
     try:
+        _environment(args)
         return int(args.func(args))
     except TopologyError as exc:
         return _problems(exc)
