@@ -235,3 +235,18 @@ def test_the_habits_of_pulumi_users(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "examples:\n  topoform check prod" in help_text and "3 an internal error" in help_text
     completion = run_cli("completion", "bash")
     assert completion.code == 0 and "_shtab_topoform" in completion.out and "validate" in completion.out
+
+
+def test_validate_and_check_name_an_unset_or_mistyped_kubeconfig_secret(project_copy: Path) -> None:
+    """Issue 15, F10/F12: the secret an on-prem site reads was named only by the preview's notice;
+    `pulumi up` stops there. validate and check (the CI gate) say so, with the fix."""
+    unset = run_cli("validate", "dev", cwd=project_copy)
+    assert unset.code == 0
+    assert "sites.dc1.kubeconfig.secret: 'dc1-kubeconfig' is not set in stacks/Pulumi.dev.yaml" in unset.err
+    assert 'pulumi config set --secret dc1-kubeconfig "$(cat kubeconfig)" -s dev' in unset.err
+    stack = project_copy / "stacks" / "Pulumi.dev.yaml"
+    stack.write_text(stack.read_text() + "  topoform:dc1_kubeconfig:\n    secure: AAABAMockedCiphertext\n")
+    typo = run_cli("check", "dev", cwd=project_copy)
+    assert "'dc1-kubeconfig' is not set in stacks/Pulumi.dev.yaml" in typo.err and "did you mean 'dc1_kubeconfig'?" in typo.err
+    stack.write_text(stack.read_text().replace("dc1_kubeconfig", "dc1-kubeconfig"))
+    assert "kubeconfig" not in run_cli("validate", "dev", cwd=project_copy).err

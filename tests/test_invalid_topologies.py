@@ -51,7 +51,7 @@ deployer: {networks: [198.51.100.10/32]}
 
 # (id, old text, new text, expected line, expected field path, expected message fragment)
 CASES: list[tuple[str, str, str, int, str, str]] = [
-    ("broken-yaml", "  aws-east:\n", "  aws-east: [\n", 7, "yaml", "not valid YAML: expected ',' or ']', but got ':' (while parsing a flow sequence that starts on line 5)"),
+    ("broken-yaml", "  aws-east:\n", "  aws-east: [\n", 7, "yaml", "not valid YAML at column 11: expected ',' or ']', but got ':' (while parsing a flow sequence that starts on line 5)"),
     ("tab-indent", "    region: us-east-1\n", "\tregion: us-east-1\n", 7, "yaml", "not valid YAML"),
     ("duplicate-key", "  lab:\n", "  train:\n", 20, "clusters.train", "duplicate key 'train' (first set on line 15)"),
     ("unknown-top-key", "labels:", "label:", 3, "label", "unknown key 'label'; expected one of: name, environment"),
@@ -83,7 +83,7 @@ CASES: list[tuple[str, str, str, int, str, str]] = [
     ("bad-key-name", "  train:\n", "  Train:\n", 15, "clusters.Train", "key 'Train' is not a valid name"),
     ("unknown-region", "region: us-east-1", "region: us-east-9", 7, "sites.aws-east.region", "unknown aws region 'us-east-9'; known: af-south-1"),
     ("label-uppercase", "labels: {owner: ml-platform}", "labels: {Owner: ml-platform}", 3, "labels", "label key 'Owner' is not valid on every cloud"),
-    ("version-as-float", "    site: aws-east\n    node_pools:\n      system", "    site: aws-east\n    kubernetes_version: 1.30\n    node_pools:\n      system", 17, "clusters.train.kubernetes_version", "write the version in quotes, such as \"1.33\""),
+    ("version-as-float", "    site: aws-east\n    node_pools:\n      system", "    site: aws-east\n    kubernetes_version: 1.30\n    node_pools:\n      system", 17, "clusters.train.kubernetes_version", "write the version in quotes, such as \"1.30\": YAML reads 1.30 as the number 1.3"),
     ("version-unsupported", "    site: aws-east\n    node_pools:\n      system", "    site: aws-east\n    kubernetes_version: \"1.20\"\n    node_pools:\n      system", 17, "clusters.train.kubernetes_version", "aws supports 1.34, 1.35, 1.36 (catalog); '1.20' is not among them"),
     ("onprem-autoscale", "nodes: 4}", "min: 1, max: 4}", 23, "clusters.lab.node_pools.a100.min", "onprem sites cannot autoscale node pools (min/max): on-prem pools are existing nodes; give nodes: N"),
     ("onprem-spot", "nodes: 4}", "nodes: 4, spot: true}", 23, "clusters.lab.node_pools.a100.spot", "onprem sites cannot use spot capacity"),
@@ -225,3 +225,38 @@ def test_the_real_command_prints_no_traceback(tmp_path: Path, case: str) -> None
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"{file}:{line}: {path}: ")
     assert proc.stdout == ""
+
+
+def test_no_message_shows_a_regular_expression(tmp_path: Path) -> None:
+    """Issue 15, F10: a field with a pattern says its rule in words (a test fails when a new
+    pattern has none), and the version hint speaks of a lost zero only when one was lost."""
+    import re as regex
+
+    from topoform import model
+    from topoform.loader import PATTERN_RULES
+
+    patterns = set(regex.findall(r'pattern=r"([^"]+)"', Path(model.__file__).read_text()))
+    assert patterns and patterns <= set(PATTERN_RULES)
+    bad = VALID.replace("    region: us-east-1\n", "    region: us-east-1\n    account_id: '12345'\n", 1)
+    result = run_cli("validate", str(_write(tmp_path, bad)))
+    assert result.code == 2 and "sites.aws-east.account_id: '12345' is not an AWS account ID (12 digits)" in result.err
+    assert "\\d" not in result.err and "should match pattern" not in result.err
+    for written, said in (("1.30", 'write the version in quotes, such as "1.30": YAML reads 1.30 as the number 1.3'), ("1.33", 'such as "1.33": YAML reads it as a number')):
+        text = VALID.replace("  train:\n    site: aws-east\n", f"  train:\n    site: aws-east\n    kubernetes_version: {written}\n", 1)
+        err = run_cli("validate", str(_write(tmp_path, text))).err
+        assert said in err and ("the number 1.3" in err) == (written == "1.30"), err
+
+
+def test_one_mistake_one_message(tmp_path: Path) -> None:
+    """Issue 15, F10: `node_pools:` dedented one level gave six lines; it is one mistake. A YAML
+    slip says what it is in a sentence, with its column."""
+    text = VALID.replace("  train:\n    site: aws-east\n    node_pools:\n", "  train:\n    site: aws-east\n  node_pools:\n", 1)
+    result = run_cli("validate", str(_write(tmp_path, text)))
+    assert result.code == 2
+    (line,) = result.err.splitlines()
+    assert line.endswith("clusters.node_pools: 'node_pools' is a field of each entry here, not an entry: indent it under the entry above")
+    tab = run_cli("validate", str(_write(tmp_path, VALID.replace("    region: us-east-1\n", "\tregion: us-east-1\n", 1)))).err
+    assert "not valid YAML at column 1: a tab: YAML indents with spaces only" in tab
+    over = VALID.replace("      h100: {gpu", "       h100: {gpu", 1)
+    said = run_cli("validate", str(_write(tmp_path, over))).err
+    assert "not valid YAML at column" in said and "this line is indented differently from the lines it belongs with" in said

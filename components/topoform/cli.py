@@ -98,8 +98,41 @@ def _derived_policy_config(loaded: Loaded, plan: Plan) -> dict[str, dict[str, ob
     return {**_estimate(loaded, plan).policy_config(), "rbac-no-cluster-admin": {"administrators": administrators(plan)}}
 
 
+def _secret_notes(target: Target, loaded: Loaded) -> list[str]:
+    """On-prem sites whose kubeconfig secret the stack's config does not hold (unset, or its
+    name mistyped): `pulumi up` stops there, so say it before."""
+    import difflib
+
+    import yaml
+
+    from .model import OnPremSite
+    from .project import layout
+
+    if target.stack is None or target.project_dir is None:
+        return []
+    stack_file = layout(target.project_dir).stack_file(target.stack)
+    try:
+        with open(stack_file, encoding="utf-8") as fh:
+            config = (yaml.safe_load(fh) or {}).get("config") or {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        return []
+    known = sorted(k.split(":", 1)[1] for k in config if isinstance(k, str) and k.startswith("topoform:"))
+    notes = []
+    for key, site in sorted(loaded.topology.sites.items()):
+        if not isinstance(site, OnPremSite) or site.kubeconfig.secret in known:
+            continue
+        near = difflib.get_close_matches(site.kubeconfig.secret, known, n=1)
+        hint = f"; did you mean '{near[0]}'?" if near else f'; set it: pulumi config set --secret {site.kubeconfig.secret} "$(cat kubeconfig)" -s {target.stack}'
+        location = loaded.source.locations.get(("sites", key, "kubeconfig", "secret"))
+        where = f"{_rel(location.file)}:{location.line}: " if location else ""
+        notes.append(f"note: {where}sites.{key}.kubeconfig.secret: '{site.kubeconfig.secret}' is not set in {_rel(stack_file)}, so `pulumi up` would stop at this site{hint}")
+    return notes
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    target, plan = _load(args.target, args.project)
+    target, loaded, plan = _load_all(args.target, args.project)
+    for note in _secret_notes(target, loaded):
+        print(note, file=sys.stderr)
     pools = sum(len(c.spec["node_pools"]) for c in plan.clusters.values())
     print(
         f"{_rel(target.topology)}: valid ({plan.name}/{plan.environment}: {len(plan.sites)} sites, "
@@ -157,6 +190,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     target, loaded, plan = _load_all(args.target, args.project, defer)
     for problem in loaded.deferred:
         print(f"note: {_relative(problem).format()} (judged by policy {problem.rule}; `pulumi up` refuses it)", file=sys.stderr)
+    for note in _secret_notes(target, loaded):
+        print(note, file=sys.stderr)
     stack = target.stack or plan.environment
     rec = record(target.topology, stack=stack, project=target.project, program=target.program, config={f"topoform:{DEFER_KEY}": json.dumps(defer)})
     try:

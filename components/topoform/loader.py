@@ -48,7 +48,7 @@ def load(file: str, *, lock: bool = True, defer: Collection[str] = ()) -> Loaded
     try:
         topology = Topology.model_validate(source.data)
     except ValidationError as exc:
-        problems = [_from_pydantic(err, source.data) for err in exc.errors()]
+        problems = _one_per_misindent([_from_pydantic(err, source.data) for err in exc.errors()], source.data)
         raise TopologyError(_locate(problems, source)) from None
     found = _locate(check_references(topology), source)
     deferred = tuple(p for p in found if p.rule is not None and p.rule in defer)
@@ -116,7 +116,65 @@ def _from_pydantic(err: Any, data: dict[str, Any]) -> Problem:
         return Problem(path, "missing 'provider' (one of: aws, gcp, azure, onprem)")
     if kind in ("model_type", "dict_type") and isinstance(err.get("input"), (str, int, float, bool, list)) or kind == "model_attributes_type":
         return Problem(path, f"expected a mapping of fields, got {type(err['input']).__name__} {err['input']!r}")
+    if kind == "string_pattern_mismatch":
+        rule = PATTERN_RULES.get(str(err.get("ctx", {}).get("pattern", "")))
+        if rule is not None:
+            return Problem(path, f"{err['input']!r} is not {rule}")
     return Problem(path, _clean(err["msg"]))
+
+
+PATTERN_RULES = {
+    r"^\d{12}$": "an AWS account ID (12 digits)",
+    r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$": "a GCP project ID (6-30 lowercase letters, digits and '-', a letter first, no '-' last)",
+    r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$": "an Azure ID (a lowercase GUID: 8-4-4-4-12 hex digits)",
+    r"^[A-Za-z][A-Za-z0-9_-]*$": "a Pulumi config key (letters, digits, '_' and '-', a letter first)",
+    r"^gke-security-groups@[a-z0-9.-]+$": "the gke-security-groups@<your domain> group",
+    r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$": "an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+    r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": "an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')",
+    r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/reservations/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?(/reservationBlocks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?)?$": (
+        "a reservation: its name, projects/<project>/reservations/<name>, or either with /reservationBlocks/<block>"
+    ),
+}
+"""Patterns of the model's fields, in words: a message names the rule, never the regex."""
+
+
+def _entry_model(container: Path) -> type[BaseModel] | None:
+    """The model of the entries of a map at ``container`` (``("clusters",)`` -> Cluster)."""
+    from .model import Cluster, Endpoint, Identity, NodePool, Store, Team
+
+    models: dict[tuple[str, ...], type[BaseModel]] = {
+        ("clusters",): Cluster, ("storage",): Store, ("identities",): Identity, ("teams",): Team, ("endpoints",): Endpoint,
+        ("clusters", "*", "node_pools"): NodePool,
+    }
+    shape = tuple("*" if i % 2 and len(container) > 1 else str(p) for i, p in enumerate(container))
+    return models.get(shape)
+
+
+def _one_per_misindent(problems: list[Problem], data: dict[str, Any]) -> list[Problem]:
+    """A field indented one level too far left (``node_pools:`` under ``clusters:``) reads as an
+    entry named after the field, and as the field missing from the entry above: say that once."""
+    misindented: list[tuple[Path, str]] = []
+    for p in problems:
+        if len(p.path) < 2:
+            continue
+        container, key = p.path[:-1], p.path[-1]
+        for n in range(len(p.path) - 1, 0, -1):
+            container, key = p.path[:n], p.path[n]
+            model = _entry_model(container)
+            if model is not None and isinstance(key, str) and key in model.model_fields and (container, key) not in misindented:
+                misindented.append((container, key))
+                break
+    if not misindented:
+        return problems
+    out: list[Problem] = []
+    for container, key in misindented:
+        out.append(Problem((*container, key), f"'{key}' is a field of each entry here, not an entry: indent it under the entry above"))
+    for p in problems:
+        inside = any(p.path[: len(c) + 1] == (*c, k) for c, k in misindented)
+        lost = any(p.path[: len(c)] == c and len(p.path) == len(c) + 2 and p.path[-1] == k and p.message == "required field is missing" for c, k in misindented)
+        if not inside and not lost:
+            out.append(p)
+    return out
 
 
 def _clean(msg: str) -> str:

@@ -137,7 +137,11 @@ def _health_path(value: str) -> str:
 
 def _k8s_version(value: Any) -> Any:
     if isinstance(value, float):
-        raise ValueError(f"write the version in quotes, such as \"1.33\": YAML read it as the number {value}, which loses trailing zeros")
+        # 1.30 arrives as 1.3: speak of the lost zero only when one was lost.
+        major, minor = str(value).split(".", 1)
+        if len(minor) == 1:
+            raise ValueError(f"write the version in quotes, such as \"{major}.{minor}0\": YAML reads {major}.{minor}0 as the number {value}")
+        raise ValueError(f"write the version in quotes, such as \"{value}\": YAML reads it as a number")
     return value
 
 

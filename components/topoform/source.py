@@ -106,6 +106,19 @@ def _compose(text: str) -> list[yaml.Node]:
         return list(yaml.compose_all(text, Loader=yaml.SafeLoader))
 
 
+_PLAINLY = (
+    ("found character '\\t' that cannot start any token", "a tab: YAML indents with spaces only"),
+    ("expected <block end>, but found", "this line is indented differently from the lines it belongs with: line it up with them"),
+    ("mapping values are not allowed here", "a ':' where none can be: quote a value that holds ': ', or check this line's indentation"),
+    ("could not find expected ':'", "a key without ':' (or a line indented into the one above)"),
+)
+
+
+def _plainly(problem: str) -> str:
+    """The parser's words for the mistakes people make, in a sentence."""
+    return next((said for found, said in _PLAINLY if problem.startswith(found)), "")
+
+
 def parse(file: str) -> tuple[dict[str, Any], dict[Path, Location]]:
     """One YAML mapping file -> (data, field locations); duplicate keys are errors."""
     try:
@@ -123,7 +136,10 @@ def parse(file: str) -> tuple[dict[str, Any], dict[Path, Location]]:
         reason = str(exc.problem or exc.context)
         if exc.context and exc.problem and exc.context_mark is not None:
             reason += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
-        raise TopologyError([Problem(("yaml",), f"not valid YAML: {reason}", Location(file, line))]) from None
+        column = f" at column {mark.column + 1}" if mark else ""
+        plain = _plainly(str(exc.problem or ""))
+        said = f"{plain} (YAML: {reason})" if plain else reason
+        raise TopologyError([Problem(("yaml",), f"not valid YAML{column}: {said}", Location(file, line))]) from None
     except yaml.YAMLError as exc:
         raise TopologyError([Problem(("yaml",), f"not valid YAML: {exc}", Location(file, 1))]) from None
     if len(nodes) != 1:
