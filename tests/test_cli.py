@@ -250,3 +250,44 @@ def test_validate_and_check_name_an_unset_or_mistyped_kubeconfig_secret(project_
     assert "'dc1-kubeconfig' is not set in stacks/Pulumi.dev.yaml" in typo.err and "did you mean 'dc1_kubeconfig'?" in typo.err
     stack.write_text(stack.read_text().replace("dc1_kubeconfig", "dc1-kubeconfig"))
     assert "kubeconfig" not in run_cli("validate", "dev", cwd=project_copy).err
+
+
+def test_the_terminal_gets_colour_and_its_width_and_a_pipe_the_plain_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15, F4/F8: colour and fitted lines on a terminal (NO_COLOR respected), byte for byte
+    the plain text when piped, a progress line only on a terminal."""
+    import io
+
+    from topoform.console import emit, working
+
+    text = "MANDATORY TF-S01 storage-no-public-access (critical): " + "x " * 60 + "\nno mandatory violations\n"
+    piped = io.StringIO()
+    emit(text, piped)
+    assert piped.getvalue() == text
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    tty = io.StringIO()
+    emit(text, tty, tty=True, width=60)
+    shown = tty.getvalue()
+    assert "\x1b[" in shown  # coloured
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", shown)
+    assert max(len(line) for line in plain.splitlines()) <= 60 and plain.split() == text.split()  # wrapped, nothing lost
+    monkeypatch.setenv("NO_COLOR", "1")
+    calm = io.StringIO()
+    emit(text, calm, tty=True, width=60)
+    assert not re.search(r"\x1b\[[0-9;]*3[1-7]m", calm.getvalue())  # NO_COLOR: no colours
+    quiet = io.StringIO()
+    with working("running the program offline", quiet):
+        pass
+    assert quiet.getvalue() == ""  # not a terminal: no progress line
+
+
+def test_cost_diff_puts_the_largest_change_first_with_its_share(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("cost", "prod", "--diff", "dev", "--json")
+    changes = json.loads(result.out)["changes"]
+    impacts = [max(abs(c["delta"]["min"]), abs(c["delta"]["max"])) for c in changes]
+    assert impacts == sorted(impacts, reverse=True)
+    changed = next(c for c in changes if c["status"] == "changed" and c["before"]["max"])
+    assert changed["percent"] == round(changed["delta"]["max"] / changed["before"]["max"] * 100)
+    assert all(c["percent"] is None for c in changes if c["status"] == "added")
+    text = cli("cost", "prod", "--diff", "dev").out.splitlines()
+    assert "item" in text[1] and "change" in text[1] and "(new)" in text[2]
+    assert "| % at max |" in cli("cost", "prod", "--diff", "dev", "--format", "markdown").out

@@ -98,6 +98,20 @@ def _derived_policy_config(loaded: Loaded, plan: Plan) -> dict[str, dict[str, ob
     return {**_estimate(loaded, plan).policy_config(), "rbac-no-cluster-admin": {"administrators": administrators(plan)}}
 
 
+def _show(text: str) -> None:
+    """Human output: coloured and fitted to the terminal there, the plain text when piped."""
+    from .console import emit
+
+    emit(text)
+
+
+def _working(message: str) -> Any:
+    """A progress line on the terminal while something slow runs."""
+    from .console import working
+
+    return working(message)
+
+
 def _secret_notes(target: Target, loaded: Loaded) -> list[str]:
     """On-prem sites whose kubeconfig secret the stack's config does not hold (unset, or its
     name mistyped): `pulumi up` stops there, so say it before."""
@@ -160,11 +174,12 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from .summary import preview_text
 
     stack = target.stack or plan.environment
-    rec = record(target.topology, stack=stack, project=target.project, program=target.program)
+    with _working(f"running the program offline ({len(plan.sites)} sites, {len(plan.clusters)} clusters)"):
+        rec = record(target.topology, stack=stack, project=target.project, program=target.program)
     if args.json:
         sys.stdout.write(rec.to_json())
     else:
-        sys.stdout.write(preview_text(plan, stack, rec.resources, rec.notices))
+        _show(preview_text(plan, stack, rec.resources, rec.notices))
     return 0
 
 
@@ -193,9 +208,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     for note in _secret_notes(target, loaded):
         print(note, file=sys.stderr)
     stack = target.stack or plan.environment
-    rec = record(target.topology, stack=stack, project=target.project, program=target.program, config={f"topoform:{DEFER_KEY}": json.dumps(defer)})
+    with _working(f"running the program offline ({len(plan.sites)} sites, {len(plan.clusters)} clusters)"):
+        rec = record(target.topology, stack=stack, project=target.project, program=target.program, config={f"topoform:{DEFER_KEY}": json.dumps(defer)})
     try:
-        result = check(rec, merge_policy_config(_derived_policy_config(loaded, plan), config))
+        with _working(f"running {len(rec.resources)} resources through the policy pack"):
+            result = check(rec, merge_policy_config(_derived_policy_config(loaded, plan), config))
     except PolicyConfigError as exc:
         print(f"{args.policy_config or 'policy config'}:1: policy config: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -216,7 +233,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         sys.stdout.write(junit(result))
     else:
-        sys.stdout.write(check_text(result))
+        _show(check_text(result))
     return 1 if result.mandatory else 0
 
 
@@ -240,14 +257,14 @@ def cmd_cost(args: argparse.Namespace) -> int:
         elif args.format == "markdown":
             sys.stdout.write(cost_diff_markdown(before, est, changes))
         else:
-            sys.stdout.write(cost_diff_text(before, est, changes))
+            _show(cost_diff_text(before, est, changes))
         return 0
     if args.json:
         sys.stdout.write(est.to_json())
     elif args.format == "markdown":
         sys.stdout.write(cost_markdown(est))
     else:
-        sys.stdout.write(cost_text(est))
+        _show(cost_text(est))
     return 0
 
 
@@ -258,7 +275,10 @@ def cmd_place(args: argparse.Namespace) -> int:
     _, loaded, plan = _load_all(args.target, args.project)
     allowed = constraints(plan, loaded.topology.placement)
     placements = place(plan, allowed)
-    sys.stdout.write(to_json(placements, allowed) if args.json else place_text(placements, allowed))
+    if args.json:
+        sys.stdout.write(to_json(placements, allowed))
+    else:
+        _show(place_text(placements, allowed))
     return 0
 
 
@@ -272,8 +292,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         from .check import check, merge_policy_config
         from .preview import record
 
-        rec = record(target.topology, stack=target.stack or plan.environment, project=target.project, program=target.program)
-        result = check(rec, merge_policy_config(_derived_policy_config(loaded, plan), {}))
+        with _working(f"running the program offline ({len(plan.sites)} sites, {len(plan.clusters)} clusters)"):
+            rec = record(target.topology, stack=target.stack or plan.environment, project=target.project, program=target.program)
+            result = check(rec, merge_policy_config(_derived_policy_config(loaded, plan), {}))
     text = environment_report(plan, est, result, args.format)
     if args.output:
         _write_file(args.output, text)
@@ -318,7 +339,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .preview import record
     from .render import terraform_plan, write_kubernetes
 
-    rec = record(target.topology, stack=target.stack or plan.environment, project=target.project, program=target.program)
+    with _working(f"running the program offline ({len(plan.sites)} sites, {len(plan.clusters)} clusters)"):
+        rec = record(target.topology, stack=target.stack or plan.environment, project=target.project, program=target.program)
     if args.kubernetes:
         try:
             written = write_kubernetes(rec, args.kubernetes)

@@ -344,6 +344,18 @@ class Change:
     def status(self) -> str:
         return "added" if self.before is None else "removed" if self.after is None else "changed"
 
+    @property
+    def impact(self) -> Decimal:
+        """How large the change is at either end of the range (what the diff sorts by)."""
+        return max(abs(self.delta.min), abs(self.delta.max))
+
+    @property
+    def percent(self) -> Decimal | None:
+        """The change at maximum scale relative to before (None where there was nothing before)."""
+        if self.before is None or not self.before.max:
+            return None
+        return (self.delta.max / self.before.max * 100).quantize(Decimal("1"))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -353,6 +365,7 @@ class Change:
             "before": self.before.to_dict() if self.before else None,
             "after": self.after.to_dict() if self.after else None,
             "delta": self.delta.to_dict(),
+            "percent": float(self.percent) if self.percent is not None else None,
         }
 
 
@@ -369,7 +382,8 @@ def diff(before: Estimate, after: Estimate) -> list[Change]:
         assert ref is not None
         desc = ref.description if a is None or b is None or a.description == b.description else f"{a.description} -> {b.description}"
         out.append(Change(path, ref.kind, desc, a.monthly if a else None, b.monthly if b else None))
-    return out
+    # The largest changes first (at either end of the range), then by path: what a reviewer reads first.
+    return sorted(out, key=lambda c: (-c.impact, c.path))
 
 
 def totals(changes: Iterable[Change]) -> Range:

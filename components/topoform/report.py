@@ -58,7 +58,7 @@ def subject_type(urn: str) -> str:
     return parts[2].split("$")[-1] if len(parts) > 3 else "stack"
 
 
-_ENV.filters.update(usd=usd, span=span, quantity=quantity, subject=subject, subject_type=subject_type)
+_ENV.filters.update(usd=usd, span=span, quantity=quantity, subject=subject, subject_type=subject_type, percent=lambda c: percent(c))
 _HTML = jinja2.Environment(loader=jinja2.PackageLoader("topoform", "templates"), autoescape=True, keep_trailing_newline=True)
 _HTML.filters.update(usd=usd, span=span, quantity=quantity, subject=subject, subject_type=subject_type)
 
@@ -109,12 +109,23 @@ def cost_markdown(est: Estimate) -> str:
 def cost_diff_text(before: Estimate, after: Estimate, changes: list[Change]) -> str:
     out = [f"topoform cost --diff: {before.environment} -> {after.environment}, USD per month (min .. max)"]
     width = max([len(c.path) for c in changes] + [5])
+    if changes:
+        out.append(f"{'':8} {'item'.ljust(width)}  {'before'.rjust(26)}    {'after'.rjust(26)}  change")
     for c in changes:
-        out.append(f"{c.status:8} {c.path.ljust(width)}  {span(c.before).rjust(26)} -> {span(c.after).rjust(26)}  ({span(c.delta, signed=True)})  {c.description}")
+        out.append(f"{c.status:8} {c.path.ljust(width)}  {span(c.before).rjust(26)} -> {span(c.after).rjust(26)}  {span(c.delta, signed=True)} ({percent(c)})  {c.description}")
     if not changes:
         out.append("no cost changes")
     out.append(f"total: {span(before.total)} -> {span(after.total)} ({span(totals(changes), signed=True)})")
     return "\n".join(out) + "\n"
+
+
+def percent(change: Change) -> str:
+    """``+12%`` at maximum scale; ``new`` or ``gone`` where one side is absent."""
+    if change.before is None:
+        return "new"
+    if change.after is None:
+        return "gone"
+    return "n/a" if change.percent is None else f"{change.percent:+}%"
 
 
 def cost_diff_markdown(before: Estimate, after: Estimate, changes: list[Change]) -> str:
