@@ -136,7 +136,7 @@ def test_html_report_is_well_formed_and_shows_the_diagram(html_page: str, prod_p
 
     svg_text = html_page[html_page.index("<svg") : html_page.index("</svg>") + len("</svg>")]
     root = ET.fromstring(svg_text)
-    width, height = float(root.get("width", 0)), float(root.get("height", 0))
+    _, _, width, height = (float(v) for v in root.get("viewBox", "").split())  # it scales to the page: the viewBox is its size
     assert width > 0 and height > 0
     boxes = {g.get("id"): g.find(f"{SVG}rect") for g in root.iter(f"{SVG}g") if "node" in (g.get("class") or "")}
     assert set(boxes) == expected_ids(prod_plan)
@@ -176,3 +176,33 @@ def test_mermaid_escapes_quotes_in_labels(prod_plan: Plan) -> None:
     g = graph(prod_plan)
     g.groups = {k: v + ' "quoted"' for k, v in g.groups.items()}
     check_mermaid(mermaid(g))
+
+
+def test_the_built_in_diagram_is_legible(prod_plan: Plan) -> None:
+    """Issue 15, F6 (looked at with headless Chromium, dev and prod): it scales to the page, edges
+    between sites run below every site (crossing no box), no two labels share a place, and a
+    legend says what the fills and dashes mean."""
+    import xml.etree.ElementTree as ET
+
+    from topoform.diagram import graph, svg
+
+    root = ET.fromstring(svg(graph(prod_plan)))
+    assert root.get("width") == "100%" and root.get("viewBox")  # no fixed width to clip
+    ns = "{http://www.w3.org/2000/svg}"
+    boxes = [(float(r.get("x")), float(r.get("y")), float(r.get("width")), float(r.get("height"))) for g in root.iter(f"{ns}g") if "node" in (g.get("class") or "") for r in g.iter(f"{ns}rect")]
+    bottom = max(y + h for _, y, _, h in boxes)
+    labels = []
+    for edge in (g for g in root.iter(f"{ns}g") if g.get("class") == "edge"):
+        path = edge.find(f"{ns}path").get("d")  # type: ignore[union-attr]
+        points = [tuple(map(float, p.split(","))) for p in re.findall(r"-?\d+(?:\.\d+)?,-?\d+(?:\.\d+)?", path)]
+        for (ax, ay), (bx, by) in zip(points, points[1:]):
+            for x, y, w, h in boxes:  # no segment runs through a box it does not start or end at
+                if ay == by and min(ax, bx) < x + 1 and max(ax, bx) > x + w - 1 and y + 2 < ay < y + h - 2:
+                    raise AssertionError(f"{path} crosses the box at {x},{y}")
+        if len({x for x, _ in points}) > 1 and points[0][0] < points[-1][0] - 300:  # between sites
+            assert max(y for _, y in points) > bottom
+        text = edge.find(f"{ns}text")
+        labels.append((text.get("x"), text.get("y")))  # type: ignore[union-attr]
+    assert len(labels) == len(set(labels))
+    legend = [t.text for g in root.iter(f"{ns}g") if g.get("class") == "legend" for t in g.iter(f"{ns}text")]
+    assert legend == ["cluster", "store", "replica", "endpoint", "standby, backup or failover"]
