@@ -92,7 +92,8 @@ def topology(protect: bool, K: dict[str, str], SYSTEM: str, env: str) -> str:  #
         },
     }
     for key, ep in doc["endpoints"].items():
-        ep["service"] = {"namespace": K["ns"], "name": K["sa"], "port": 8080}
+        # the internal endpoint on a port of its own: beside a Front Door origin's, it would cancel the origin's check
+        ep["service"] = {"namespace": K["ns"], "name": K["sa"], "port": 9090 if key == K["epinternal"] else 8080}
         if key != K["epinternal"]:
             ep.update(exposure="public", domain=f"{key}.acme.example", allowed_cidrs=["203.0.113.0/24"])
     return yaml.safe_dump(doc, sort_keys=False)
