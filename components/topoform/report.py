@@ -257,7 +257,7 @@ def _rows(plan: Plan, est: Estimate) -> dict[str, Any]:
                 "site": plan.stores[key].site,
                 "region": spec.get("region"),
                 "size": f"{spec['size_gb']:,} GB" if "size_gb" in spec else "not set",
-                "encryption": "customer-managed key" if spec["customer_managed_key"] else "provider-managed key",
+                "encryption": "its storage class's" if plan.stores[key].provider == "onprem" else "customer-managed key" if spec["customer_managed_key"] else "provider-managed key",
                 "access": "public" if spec["public"] else "private",
                 "replica": spec["replica"]["region"] if "replica" in spec else (f"Velero to {spec['backup_target']['store']}" if "backup_target" in spec else ""),
                 "monthly": total(f"storage.{key}"),

@@ -15,6 +15,11 @@ from .specs import NodePoolSpec
 __all__ = ["preview_text"]
 
 
+
+def _plural(n: int, word: str) -> str:
+    """``1 resource``, ``2 resources``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
 def _descendants(resources: list[dict[str, Any]], root: str) -> list[dict[str, Any]]:
     children: dict[str, list[dict[str, Any]]] = {}
     for r in resources:
@@ -73,7 +78,7 @@ def _store_lines(name: str, region: str, replica_region: str | None, children: l
 
 def _count(resources: list[dict[str, Any]], components: dict[str, dict[str, Any]], name: str) -> str:
     comp = components.get(name)
-    return f"{comp['type'].split(':')[-1]} {name}, {len(_descendants(resources, comp['urn']))} resources" if comp else "not created"
+    return f"{comp['type'].split(':')[-1]} {name}, {_plural(len(_descendants(resources, comp['urn'])), 'resource')}" if comp else "not created"
 
 
 def _access_lines(plan: Plan, resources: list[dict[str, Any]], components: dict[str, dict[str, Any]]) -> list[str]:
@@ -121,7 +126,7 @@ def preview_text(plan: Plan, stack: str, resources: list[dict[str, Any]], notice
             comp = components.get(cluster.name)
             children = _descendants(resources, comp["urn"]) if comp else []
             spec = cluster.spec
-            lines.append(f"  cluster {key}: {comp['type'].split(':')[-1] if comp else '?'} {cluster.name}, {len(children)} resources")
+            lines.append(f"  cluster {key}: {comp['type'].split(':')[-1] if comp else '?'} {cluster.name}, {_plural(len(children), 'resource')}")
             if site.provider != "onprem":
                 api = "private API" if spec["api_access"] == "private" else f"public API from {', '.join(spec['allowed_cidrs'])}"
                 lines.append(f"    {spec['cluster_name']} in {spec['region']}: Kubernetes {spec['kubernetes_version']}, {api}")
@@ -135,7 +140,7 @@ def preview_text(plan: Plan, stack: str, resources: list[dict[str, Any]], notice
                 continue
             comp = components.get(store.name)
             children = _descendants(resources, comp["urn"]) if comp else []
-            lines.append(f"  store {key}: {comp['type'].split(':')[-1] if comp else '?'} {store.name}, {len(children)} resources")
+            lines.append(f"  store {key}: {comp['type'].split(':')[-1] if comp else '?'} {store.name}, {_plural(len(children), 'resource')}")
             replica = store.spec.get("replica")
             lines += _store_lines(store.name, store.spec["region"], replica["region"] if replica else None, children)
     lines += _access_lines(plan, resources, components)
