@@ -106,3 +106,13 @@ def test_the_example_prod_places_every_gpu_pool_but_standbys() -> None:
     assert "clusters.train.node_pools.h100" in paths
     assert not any(".standby." in p for p in paths)
     assert "clusters.train.node_pools.system" not in paths  # CPU pools are not placed
+
+
+def test_owned_hardware_is_not_told_to_move(cli) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15, F12: on-prem pools have no price to beat; the cheapest cloud is what renting
+    would cost, never a "pick"."""
+    out = cli("place", "dev").out
+    lab = out[out.index("clusters.lab.node_pools.a100") :].split("\n")
+    assert lab[1] == "  now   on-prem (owned, not priced)"
+    assert lab[2].startswith("  cloud ") and "owned hardware has no saving to compare" in lab[2]
+    assert not lab[2].startswith("  pick")

@@ -205,7 +205,11 @@ def place_text(placements: list[PoolPlacement], allowed: Constraints, top: int =
         else:
             saving = p.saving_monthly_usd
             verdict = f"saves {usd(saving)} a month" if saving else "already the cheapest" if p.current and p.current.hourly_usd <= best.hourly_usd else ""
-            out.append(f"  pick  {best.cloud} {best.region} {best.machine}: {hourly(best.hourly_usd)}, {usd(best.monthly_max_usd)} a month" + (f" ({verdict})" if verdict else ""))
+            # Owned hardware has no price to beat: the cheapest cloud is what renting it would cost, not a pick.
+            word = "pick " if p.current else "cloud"
+            if not p.current:
+                verdict = "what renting it would cost; owned hardware has no saving to compare"
+            out.append(f"  {word} {best.cloud} {best.region} {best.machine}: {hourly(best.hourly_usd)}, {usd(best.monthly_max_usd)} a month" + (f" ({verdict})" if verdict else ""))
             for o in p.ranked[1:top]:
                 out.append(f"        {o.cloud} {o.region} {o.machine}: {hourly(o.hourly_usd)} — {p.why_not(o)}")
             if len(p.ranked) > top:
