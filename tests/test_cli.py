@@ -291,3 +291,20 @@ def test_cost_diff_puts_the_largest_change_first_with_its_share(cli) -> None:  #
     text = cli("cost", "prod", "--diff", "dev").out.splitlines()
     assert "item" in text[1] and "change" in text[1] and "(new)" in text[2]
     assert "| % at max |" in cli("cost", "prod", "--diff", "dev", "--format", "markdown").out
+
+
+def test_report_sends_no_html_to_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15, F12: `report dev` on a terminal printed 7 KB of HTML."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    from topoform.cli import main
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["report", "dev", "--no-check"]) == 2
+    assert "an HTML page goes to a file: -o FILE" in err.getvalue()

@@ -283,6 +283,9 @@ def cmd_place(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.format == "html" and not args.output and sys.stdout.isatty():
+        # Kilobytes of HTML on a terminal help nobody.
+        raise UsageError("report: an HTML page goes to a file: -o FILE (or --format markdown to read it here)")
     from .report import environment_report
 
     target, loaded, plan = _load_all(args.target, args.project)
