@@ -308,3 +308,36 @@ def test_report_sends_no_html_to_a_terminal(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(sys, "stderr", err)
     assert main(["report", "dev", "--no-check"]) == 2
     assert "an HTML page goes to a file: -o FILE" in err.getvalue()
+
+
+def test_every_output_format_renders_a_finding_of_every_rule(prod_recording) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15, F1: a finding of every rule, a resource's or the stack's (an empty URN), through
+    every renderer: text, markdown, JSON, SARIF, JUnit and both reports."""
+    import xml.etree.ElementTree as ET
+
+    from topoform.check import RULE_BY_NAME, CheckResult, Violation
+    from topoform.cost import estimate
+    from topoform.loader import load_plan
+    from topoform.report import check_markdown, check_text, environment_report
+    from topoform.sarif import junit, sarif
+
+    urn = prod_recording.resources[-1]["urn"]
+    violations = []
+    for i, (name, rule) in enumerate(sorted(RULE_BY_NAME.items())):
+        stack_level = i % 2 == 0  # every rule both ways across the two halves below
+        violations.append(Violation(name, rule.severity, rule.enforcement, "" if stack_level else urn, f"finding | of {name}", {"file": "stacks/prod.topology.yaml", "line": i + 1, "field": "budget"} if i % 3 else None))
+    for flip in (False, True):
+        found = [Violation(v.policy, v.severity, v.enforcement, (urn if not v.urn else "") if flip else v.urn, v.message, v.location) for v in violations]
+        result = CheckResult("prod", 10, found, len(RULE_BY_NAME))
+        text = check_text(result)
+        markdown = check_markdown(result)
+        assert all(f"of {name}" in text and f"of {name}" in markdown for name in RULE_BY_NAME)
+        assert "the stack" in text and "| `the stack` (stack) |" in markdown and "finding \\| of" in markdown
+        assert len(json.loads(result.to_json())["violations"]) == len(RULE_BY_NAME)
+        assert len(json.loads(sarif(result))["runs"][0]["results"]) == len(RULE_BY_NAME)
+        assert len(ET.fromstring(junit(result)).findall(".//testcase")) == len(RULE_BY_NAME)
+        loaded, plan = load_plan(str(ROOT / "stacks" / "prod.topology.yaml"))
+        est = estimate(plan, loaded.topology.budget.monthly_usd if loaded.topology.budget else None)
+        for fmt in ("markdown", "html"):
+            page = environment_report(plan, est, result, fmt)
+            assert "the stack" in page and all(f"of {name}" in page for name in RULE_BY_NAME)
