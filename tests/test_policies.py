@@ -3,7 +3,8 @@
 Fixtures are recordings of small compliant topologies (one per kind of site) made by the real
 program under the mocks. A case changes one thing -- a property of a recorded resource, an
 option, the policy config, or a resource someone adds by hand -- and the check must report
-exactly the rule under test, through the same analyzer path `pulumi preview --policy-pack` uses.
+exactly the rule under test -- and the pulumi_policy SDK's servicer, the path `pulumi preview
+--policy-pack` uses, must report exactly what `check` reports.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from google.protobuf import json_format, struct_pb2
 
-from topoform.check import check
+from topoform.check import check, servicer
 from topoform.preview import Recording, record
 from topoform_policies import RETAIN_RULE, RULES
 
@@ -183,7 +184,11 @@ def policy(document: dict[str, Any]) -> str:
 
 
 def fired(rec: Recording, config: dict[str, Any] | None = None) -> set[str]:
-    return {v.policy for v in check(rec, config).violations}
+    """The rules `check` reports; the SDK's servicer, driven resource by resource and policy by
+    policy as the CLI drives the pack, must report exactly the same findings."""
+    found = check(rec, config)
+    assert found.violations == check(rec, config, analyzer=servicer()).violations
+    return {v.policy for v in found.violations}
 
 
 # --------------------------------------------------------------------------- cases
@@ -444,3 +449,21 @@ def test_a_deferred_choice_is_invalid_input_again_when_its_policy_is_disabled(tm
     result = run_cli("check", str(topo), "--policy-config", str(config))
     assert result.code == 2
     assert "sites.a.backup_region: 'us-east-1' is the primary region" in result.err
+
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""How the engine sends a value the preview cannot know yet (an output of a resource to create)."""
+
+
+def test_a_rule_that_reads_an_unknown_value_is_reported_as_not_run_by_both_paths(fixtures: dict[str, Recording]) -> None:
+    """A resource rule and a stack rule meeting an unknown value: the servicer reports each as an
+    advisory "can't run policy", and `check` must report the same, without the other rules."""
+    rec = _copy(fixtures["aws"])
+    set_prop("fx-s-public-access", ("blockPublicAcls",), UNKNOWN)(rec)  # a resource rule's fact
+    set_prop("fx-c-vpc-cni", ("configurationValues",), UNKNOWN)(rec)  # read by a stack reader
+    found = check(rec)
+    assert found.violations == check(rec, analyzer=servicer()).violations
+    not_run = {v.policy: v for v in found.violations if "can't run policy" in v.message}
+    assert not_run and {v.enforcement for v in not_run.values()} == {"advisory"}
+    assert found.mandatory == []
+    assert "storage-no-public-access" in not_run and "cluster-network-policy" in not_run

@@ -1,10 +1,21 @@
-"""The offline policy check: the recording fed through the pulumi_policy SDK's own analyzer.
+"""The offline policy check: the pack's rules over the recording, as `pulumi preview
+--policy-pack policies` would judge it, without the engine.
 
-This is the path `pulumi preview --policy-pack policies` drives, without the engine: the
-analyzer servicer is configured (with the config schema's defaults applied, as the CLI does,
-and the user's ``--policy-config`` on top), every resource goes through ``Analyze`` with its
-properties, options and provider, then the whole stack through ``AnalyzeStack``. Rules the
-analyzer cannot see (``retainOnDelete``) are judged over the recording itself.
+Two paths give the same findings (a test holds them together over every example stack):
+
+* by default the rules are judged in this process: each resource's properties are decoded
+  once, the way the pulumi_policy SDK decodes them (``MessageToDict``, its deserializer and its
+  unknown-checking proxy), its facts are read once, and each fact goes only to the rules of
+  its topic; the stack rules share one list of resources, so the stack facts are read once.
+  This is the SDK servicer's per-policy loop without its repetition (it decodes every resource
+  once per policy);
+* given an ``analyzer`` (the pack as the CLI starts it, or :func:`servicer` in process), every
+  resource goes through ``Analyze`` with its properties, options and provider, then the whole
+  stack through ``AnalyzeStack``.
+
+Either way the config schema's defaults are applied, as the CLI does, and the user's
+``--policy-config`` on top. Rules the analyzer cannot see (``retainOnDelete``) are judged over
+the recording itself.
 """
 
 from __future__ import annotations
@@ -14,16 +25,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
+from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _PolicyAnalyzerServicer
-from topoform_policies import PACK_NAME, RETAIN_RULE, RULES, Subject, judge_stack, policies, rule_config
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+from topoform_policies import PACK_NAME, RETAIN_RULE, RULES, Rule, StackRule, Subject, judge_stack, policies, rule_config
+from topoform_policies.base import exempt
+from topoform_policies.base import Fact
+from topoform_policies.readers import facts, stack_facts
 from topoform_policies.rules import schema
 
 from .preview import Recording
 
-__all__ = ["Analyzer", "CheckResult", "PolicyConfigError", "Violation", "check", "enabled", "load_policy_config", "merge_policy_config"]
+__all__ = ["Analyzer", "CheckResult", "PolicyConfigError", "Violation", "check", "enabled", "load_policy_config", "merge_policy_config", "servicer"]
+
+PACK_VERSION = "0.1.0"
 
 
 class Analyzer(Protocol):
@@ -195,13 +213,114 @@ def _options(r: Mapping[str, Any]) -> analyzer_pb2.AnalyzerResourceOptions:
     )
 
 
+def servicer() -> Analyzer:
+    """The pulumi_policy SDK's own analyzer servicer over the pack's policies, in this process."""
+    return _PolicyAnalyzerServicer(PACK_NAME, PACK_VERSION, policies(), EnforcementLevel.MANDATORY)
+
+
 def check(rec: Recording, config: Mapping[str, Any] | None = None, analyzer: Analyzer | None = None) -> CheckResult:
-    """Run every policy over the recording through the SDK's analyzer servicer (by default the
-    pack's own policies in this process)."""
+    """Every policy over the recording: judged in this process, or through ``analyzer`` (see
+    the module's docstring); the same findings in a stable order either way."""
     config = dict(config or {})
-    servicer: Analyzer = analyzer or _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", policies(), EnforcementLevel.MANDATORY)
     settings = {r.name: _settings(r.name, config) for r in RULES}
-    servicer.Configure(
+    violations = _judge(rec, settings) if analyzer is None else _analyze(rec, settings, analyzer)
+    violations += _retained(rec, config)
+    violations = sorted(set(violations), key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn, v.message))
+    return CheckResult(stack=rec.stack, resources=len(rec.resources), violations=violations, policies=len(RULES) + 1)
+
+
+def _decoded(properties: struct_pb2.Struct) -> Any:
+    """Properties as a policy receives them from the SDK's servicer."""
+    return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(properties)))
+
+
+def _subjects(rec: Recording) -> list[Subject]:
+    """The custom resources as a stack policy receives them: properties decoded once each, the
+    provider's once per provider, property dependencies on resources of the stack only."""
+    custom = [r for r in rec.resources if r["custom"]]
+    known = {r["urn"] for r in custom}
+    by_urn = {r["urn"]: r for r in rec.resources}
+    providers: dict[str, Any] = {}
+    out = []
+    for r in custom:
+        wire = rec.wire[r["urn"]]
+        ref = r["provider"]
+        if ref in by_urn and ref not in providers:
+            providers[ref] = _decoded(rec.wire[ref]["properties"])
+        out.append(
+            Subject(
+                type=r["type"],
+                name=r["name"],
+                urn=r["urn"],
+                props=_decoded(wire["properties"]),
+                protect=bool(r["options"]["protect"]),
+                provider=providers.get(ref, {}),
+                provider_urn=ref if ref in by_urn else "",
+                parent=r["parent"],
+                property_dependencies={k: [u for u in v if u in known] for k, v in wire["property_dependencies"].items()},
+            )
+        )
+    return out
+
+
+def _unknown(rule: Rule | StackRule, urn: str, error: UnknownValueError) -> Violation:
+    """What the servicer reports when a rule reads a value the preview cannot know yet."""
+    message = f"can't run policy '{rule.name}' from policy pack '{PACK_NAME}@v{PACK_VERSION}' during preview: {error.message}"
+    return Violation(rule.name, rule.severity, "advisory", urn, message)
+
+
+def _judge(rec: Recording, settings: Mapping[str, tuple[str, dict[str, Any]]]) -> list[Violation]:
+    """The rules in this process: each resource's facts read once and handed to the rules of
+    their topic; the stack rules over one shared list of resources."""
+    enabled = [r for r in RULES if settings[r.name][0] != "disabled"]
+    # The config as the servicer hands it to a policy: through protobuf (numbers become floats).
+    configs = {r.name: rule_config(r, json_format.MessageToDict(_struct(settings[r.name][1]))) for r in enabled}
+    resource_rules = [r for r in enabled if isinstance(r, Rule) and r.scope == "resource"]
+    by_topic: dict[str, list[Rule]] = {}
+    for rule in resource_rules:
+        by_topic.setdefault(rule.topic, []).append(rule)
+    subjects = _subjects(rec)
+    known: list[list[Fact]] | None = []
+    out: list[Violation] = []
+    for s in subjects:
+        try:
+            found = facts(s)  # readers of one resource read no property dependencies
+        except UnknownValueError as exc:
+            known = None
+            out += [_unknown(r, s.urn, exc) for r in resource_rules if not exempt(s.urn, configs[r.name])]
+            continue
+        if known is not None:
+            known.append(found)
+        failed: set[str] = set()
+        for fact in found:
+            for rule in by_topic.get(fact.topic, ()):
+                if rule.name in failed or exempt(s.urn, configs[rule.name]):
+                    continue
+                try:
+                    message = rule.check(fact, configs[rule.name])
+                except UnknownValueError as exc:
+                    failed.add(rule.name)
+                    out.append(_unknown(rule, s.urn, exc))
+                    continue
+                if message:
+                    out.append(Violation(rule.name, rule.severity, settings[rule.name][0], s.urn, message))
+    if known is not None:
+        stack_facts(subjects, known)  # the stack rules below read these, not the readers again
+    stack_urn = next((r["urn"] for r in rec.resources if r["type"] == "pulumi:pulumi:Stack"), "")
+    for whole in enabled:
+        if isinstance(whole, Rule) and whole.scope == "resource":
+            continue
+        level = settings[whole.name][0]
+        try:
+            out += [Violation(whole.name, whole.severity, level, f.urn or stack_urn, f.message or whole.description) for f in judge_stack(whole, subjects, configs[whole.name])]
+        except UnknownValueError as exc:
+            out.append(_unknown(whole, stack_urn, exc))
+    return out
+
+
+def _analyze(rec: Recording, settings: Mapping[str, tuple[str, dict[str, Any]]], analyzer: Analyzer) -> list[Violation]:
+    """Every resource through the analyzer's ``Analyze``, then the stack through ``AnalyzeStack``."""
+    analyzer.Configure(
         analyzer_pb2.ConfigureAnalyzerRequest(
             policyConfig={name: analyzer_pb2.PolicyConfig(enforcementLevel=LEVEL_CODES[level], properties=_struct(props)) for name, (level, props) in settings.items()}
         ),
@@ -226,7 +345,7 @@ def check(rec: Recording, config: Mapping[str, Any] | None = None, analyzer: Ana
         request = analyzer_pb2.AnalyzeRequest(type=r["type"], properties=wire["properties"], urn=r["urn"], name=r["name"], options=_options(r))
         if prov is not None:
             request.provider.CopyFrom(prov)
-        for d in servicer.Analyze(request, None).diagnostics:
+        for d in analyzer.Analyze(request, None).diagnostics:
             if not d.urn:
                 d.urn = r["urn"]  # a resource policy's violation is about the resource analyzed
             diagnostics.append(d)
@@ -244,7 +363,7 @@ def check(rec: Recording, config: Mapping[str, Any] | None = None, analyzer: Ana
             resource.provider.CopyFrom(prov)
         stack_resources.append(resource)
     stack_urn = next((r["urn"] for r in rec.resources if r["type"] == "pulumi:pulumi:Stack"), "")
-    for d in servicer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources), None).diagnostics:
+    for d in analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources), None).diagnostics:
         if not d.urn:
             d.urn = stack_urn  # a finding about the whole stack
         diagnostics.append(d)
@@ -256,9 +375,9 @@ def check(rec: Recording, config: Mapping[str, Any] | None = None, analyzer: Ana
         if rule is None:
             continue
         violations.append(Violation(d.policyName, SEVERITY_NAMES.get(d.severity, rule.severity), LEVEL_NAMES[d.enforcementLevel], d.urn, message))
-    violations += _retained(rec, config)
-    violations = sorted(set(violations), key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn, v.message))
-    return CheckResult(stack=rec.stack, resources=len(rec.resources), violations=violations, policies=len(RULES) + 1)
+    return violations
+
+
 
 
 def _retained(rec: Recording, config: Mapping[str, Any]) -> list[Violation]:

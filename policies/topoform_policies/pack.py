@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+import threading
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, TypeVar
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -19,6 +20,7 @@ from pulumi_policy import (
 )
 
 from .base import Rule, StackRule, Subject
+from .readers import facts
 from .rules import RULES, judge_resource, judge_stack, rule_config, schema
 
 __all__ = ["PACK_NAME", "policies", "subject"]
@@ -45,10 +47,40 @@ def subject(r: ResourceValidationArgs | PolicyResource) -> Subject:
     )
 
 
+T = TypeVar("T")
+
+
+class _Shared(threading.local):
+    """What the policies of one analyzer call share, so a resource's facts (``Analyze``) or the
+    stack's subjects (``AnalyzeStack``) are read once, not once per policy.
+
+    The SDK's servicer calls every policy in turn with its own copy of the same resource or
+    stack; a policy that asks a second time, or a different key, means a new call. Per thread:
+    the pack's gRPC server may serve calls on several.
+    """
+
+    def __init__(self) -> None:
+        self.key: Hashable = None
+        self.asked: set[str] = set()
+        self.value: Any = None
+
+    def get(self, key: Hashable, policy: str, build: Callable[[], T]) -> T:
+        if key != self.key or policy in self.asked:
+            self.key, self.asked = None, set()  # nothing stale survives a build that raises
+            self.value = build()
+            self.key = key
+        self.asked.add(policy)
+        return self.value  # type: ignore[no-any-return]
+
+
+_RESOURCE, _STACK = _Shared(), _Shared()
+
+
 def _resource_validation(rule: Rule) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         config = rule_config(rule, args.get_config())
-        for message in judge_resource(rule, subject(args), config):
+        s = subject(args)
+        for message in judge_resource(rule, s, config, lambda: _RESOURCE.get((args.urn, args.resource_type), rule.name, lambda: facts(s))):
             report(message, None)
 
     return validate
@@ -57,7 +89,9 @@ def _resource_validation(rule: Rule) -> Callable[[ResourceValidationArgs, Report
 def _stack_validation(rule: Rule | StackRule) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         config = rule_config(rule, args.get_config())
-        for finding in judge_stack(rule, [subject(r) for r in args.resources], config):
+        # One list for every stack policy of the call, so the stack facts are read once.
+        subjects = _STACK.get(tuple(r.urn for r in args.resources), rule.name, lambda: [subject(r) for r in args.resources])
+        for finding in judge_stack(rule, subjects, config):
             report(finding.message, finding.urn)
 
     return validate

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from .base import EXEMPTIONS_SCHEMA, Finding, Rule, StackRule, Subject, defaults, exempt
+from .base import EXEMPTIONS_SCHEMA, Fact, Finding, Rule, StackRule, Subject, defaults, exempt
 from .budget import BUDGET
 from .portability import PORTABILITY
 from .readers import facts, stack_facts
@@ -27,11 +27,12 @@ def rule_config(rule: Rule | StackRule, given: Mapping[str, Any] | None) -> dict
     return {**defaults(schema(rule)), **dict(given or {})}
 
 
-def judge_resource(rule: Rule, subject: Subject, config: Mapping[str, Any]) -> Iterator[str]:
-    """A resource rule on one resource: a message per violating fact."""
+def judge_resource(rule: Rule, subject: Subject, config: Mapping[str, Any], read: Callable[[], Sequence[Fact]] | None = None) -> Iterator[str]:
+    """A resource rule on one resource: a message per violating fact (``read`` gives the
+    subject's facts when the caller shares them between rules)."""
     if exempt(subject.urn, config):
         return
-    for fact in facts(subject):
+    for fact in read() if read is not None else facts(subject):
         if fact.topic == rule.topic:
             message = rule.check(fact, config)
             if message:

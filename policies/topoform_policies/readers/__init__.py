@@ -37,10 +37,12 @@ class _Memo:
     facts: list[tuple[Subject, Fact]] = []
 
 
-def stack_facts(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, Fact]]:
-    """Facts per subject, the whole stack's included (computed once per list of subjects)."""
+def stack_facts(subjects: Sequence[Subject], known: Sequence[Sequence[Fact]] | None = None) -> Iterator[tuple[Subject, Fact]]:
+    """Facts per subject, the whole stack's included (computed once per list of subjects;
+    ``known`` gives each subject's own facts where the caller has read them already)."""
     if subjects is not _Memo.subjects:
-        found = [(s, fact) for s in subjects for fact in facts(s)]
+        own = known if known is not None else [facts(s) for s in subjects]
+        found = [(s, fact) for s, found_facts in zip(subjects, own, strict=True) for fact in found_facts]
         for reader in STACK_READERS:
             found.extend(reader(subjects))
         _Memo.subjects, _Memo.facts = subjects, found
