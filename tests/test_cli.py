@@ -64,6 +64,60 @@ def test_preview_imports_only_the_sdks_the_topology_uses(tmp_path: Path) -> None
     assert proc.stdout.strip().splitlines()[-1] == "0 ['pulumi_kubernetes']"
 
 
+def test_check_dev_imports_neither_gcp_nor_azure_and_only_the_modules_it_uses() -> None:
+    """`check dev` (AWS and on-prem sites) loads the AWS and Kubernetes SDKs only, and of those
+    only the modules of the resources it creates, not whole subpackages."""
+    code = (
+        "import sys, io, contextlib\n"
+        "from topoform.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()): rc = main(['check', 'dev'])\n"
+        "print(rc, sorted({m.split('.')[0] for m in sys.modules if m.startswith('pulumi_')}), len([m for m in sys.modules if m.startswith('pulumi_aws.ec2.')]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    rc, rest = proc.stdout.strip().split(" ", 1)
+    packages, ec2 = rest.rsplit(" ", 1)
+    assert rc == "0"
+    assert packages == "['pulumi_aws', 'pulumi_kubernetes', 'pulumi_policy']"
+    assert 0 < int(ec2) < 50  # of ~590 modules in pulumi_aws.ec2
+
+
+LEAN_CHECK = """
+import importlib, sys, types
+from topoform.providers import sdk
+sdk.install()
+import functools, {top}
+lean = functools.reduce(getattr, "{package}".split(".")[1:], {top})  # as programs reach it
+assert type(lean).__name__ == "_Lean", type(lean)
+spec = lean.__spec__
+full = types.ModuleType("full_copy")
+full.__dict__.update(__name__="{package}", __package__="{package}", __path__=spec.submodule_search_locations, __spec__=spec)
+exec(compile(open(spec.origin).read(), spec.origin, "exec"), full.__dict__)
+names = [n for n in vars(full) if not n.startswith("_")]
+placed = wrong = 0
+for name in names:
+    value = sdk.resolve(lean, name)
+    if value is sdk._MISSING:
+        continue
+    placed += 1
+    wrong += value is not vars(full)[name] or getattr(lean, name) is not vars(full)[name]
+# and every name, however it was bound on the way (a module imported for one name binds the rest)
+wrong += sum(getattr(lean, name) is not vars(full)[name] for name in names if name in vars(lean))
+print(len(names), placed, wrong)
+"""
+
+
+@pytest.mark.parametrize(("top", "package"), [("pulumi_gcp", "pulumi_gcp.compute"), ("pulumi_azure_native", "pulumi_azure_native.network"), ("pulumi_azure_native", "pulumi_azure_native.authorization"), ("pulumi_aws", "pulumi_aws.ec2"), ("pulumi_kubernetes", "pulumi_kubernetes.core.v1")])
+def test_a_lean_sdk_package_gives_each_name_the_object_the_sdk_exports(top: str, package: str) -> None:
+    """Every public name of a provider subpackage that the lean import places by its module
+    resolves to the very object the package's own __init__ binds; the rest load the package in full."""
+    proc = subprocess.run([sys.executable, "-c", LEAN_CHECK.format(top=top, package=package)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    names, placed, wrong = map(int, proc.stdout.split())
+    assert wrong == 0
+    assert placed >= 0.9 * names, (placed, names)
+
+
 def test_validate_reports_counts(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("validate", "prod")
     assert result.code == 0

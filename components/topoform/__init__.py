@@ -132,5 +132,8 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        from .providers import sdk
+
+        sdk.install()  # the component's SDK loads only the modules it uses
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'topoform' has no attribute {name!r}")

@@ -23,7 +23,9 @@ from pydantic import ValidationError
 from .errors import Problem, TopologyError
 from .model import Topology, check_references
 from .planner import Plan, endpoint_spec, plan
-from .providers import module
+from .providers import module, sdk
+
+sdk.install()
 
 __all__ = [
     "EncryptedStore",

@@ -13,7 +13,11 @@ import os
 
 import pulumi
 
-from .assemble import Assembly, assemble
+from .providers import sdk
+
+sdk.install()  # before the first provider SDK is imported: load only the modules used
+
+from .assemble import Assembly, assemble  # noqa: E402
 from .errors import TopologyError
 from .loader import load_plan
 
