@@ -302,3 +302,20 @@ def test_invalid_topology_stops_preview_before_any_resource(project_copy: Path) 
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "H1000" in text)
     assert f"stacks/dev.topology.yaml:{line}: clusters.train.node_pools.h100.gpu.type: unknown GPU 'H1000'" in result.err
     assert (STACKS / "dev.topology.yaml").exists()
+
+
+def test_the_preview_records_what_the_sdk_registers_without_its_shortcuts(prod_recording: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The offline preview skips work whose result it never records: the SDK's type aliases
+    turned into URNs through outputs (recorded from the specs instead) and the declaring code's
+    stack. Without those shortcuts the SDK registers everything itself, and the preview must be
+    byte-identical (prod has resources of every cloud, azure-native's aliases among them)."""
+    import contextlib
+
+    from topoform import preview
+
+    aliases = [a for r in prod_recording.resources for a in r["options"]["aliases"]]
+    assert any("azure-native:containerservice/v20" in a for a in aliases)  # the SDK's type aliases are recorded
+    monkeypatch.setattr(preview.RecordingMonitor, "strip_type_aliases", lambda self, args: None)
+    monkeypatch.setattr(preview, "_no_source_positions", contextlib.nullcontext)
+    full = preview.record(str(STACKS / "prod.topology.yaml"), stack="prod", program=str(STACKS / "__main__.py"))
+    assert full.to_json() == prod_recording.to_json()

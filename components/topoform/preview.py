@@ -12,19 +12,23 @@ placeholder and says so in ``notices``. The result is the product's preview
 from __future__ import annotations
 
 import base64
+import contextlib
 import contextvars
+import copy
 import json
 import logging
 import os
 import re
 import runpy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks
+from pulumi.runtime import resource as _resource_runtime
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -99,6 +103,9 @@ class RecordingMonitor(mocks.MockMonitor):
         self.records: list[dict[str, Any]] = []
         self.wire: dict[str, dict[str, Any]] = {}
         self._aliases: dict[str, list[str]] = {}
+        self.type_aliases: dict[tuple[str, str, str], list[str]] = {}
+        """Per (type, name, parent's type and name): the SDK's own type aliases, stripped
+        before registration by :func:`_strip_type_aliases` and recorded here instead."""
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # Like the engine: children of the root stack carry no `pulumi:pulumi:Stack$` prefix.
@@ -169,7 +176,43 @@ class RecordingMonitor(mocks.MockMonitor):
             spec = alias.spec
             parent = "" if spec.noParent else (spec.parentUrn or request.parent)
             urns.append(self.make_urn(parent, spec.type or request.type, spec.name or request.name))
+        # Type-only aliases taken off before registration: the URNs their specs would give.
+        for type_ in self.type_aliases.get((request.type, request.name, _type_and_name(request.parent)), []):
+            urns.append(self.make_urn(request.parent, type_, request.name))
         return urns
+
+    def strip_type_aliases(self, args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        """A stack transformation: take off the aliases that only name another type (the
+        azure-native SDK gives each resource one per past API version, up to 113) and note them
+        for :meth:`_alias_urns`. The SDK turns every alias into a URN through outputs before
+        registering, ~4 ms a resource; here no state exists for any alias to match, and the
+        recording lists the same alias URNs either way."""
+        aliases = args.opts.aliases or []
+        types = [a.type_ for a in aliases if isinstance(a, pulumi.Alias) and _type_only(a)]
+        if not types:
+            return None
+        parent = args.opts.parent or pulumi.runtime.get_root_resource()
+        parent_key = f"{parent._type}::{parent._name}" if parent is not None else ""
+        self.type_aliases[(args.type_, args.name, parent_key)] = [str(t) for t in types]
+        opts = copy.copy(args.opts)
+        opts.aliases = [a for a in aliases if not _type_only(a)] or None
+        return pulumi.ResourceTransformationResult(args.props, opts)
+
+
+def _type_only(alias: Any) -> bool:
+    """An alias that names another type and nothing else (name, parent, stack, project as is)."""
+    if not isinstance(alias, pulumi.Alias) or not isinstance(alias.type_, str):
+        return False
+    unset: list[Any] = [alias.name, alias.parent, alias.stack, alias.project]
+    return all(v is ... for v in unset)
+
+
+def _type_and_name(urn: str) -> str:
+    """``<type>::<name>`` of the resource a URN names (its last type and its name)."""
+    if not urn:
+        return ""
+    _, _, chain, name = urn.split("::", 3)
+    return f"{chain.split('$')[-1]}::{name}"
 
 
 class FakeCloud(mocks.Mocks):
@@ -509,6 +552,20 @@ _CALLS: dict[str, Callable[[FakeCloud, mocks.MockCallArgs], dict[str, Any]]] = {
 }
 
 
+@contextlib.contextmanager
+def _no_source_positions() -> Iterator[None]:
+    """Registrations without the declaring code's stack. The SDK walks and formats the whole
+    Python stack of every resource (~15 frames deep in topoform's components, a fifth of the
+    preview's time) so the engine can point at the line that declared it; the recording monitor
+    has no use for it and records no positions, so the preview is the same without them."""
+    saved = _resource_runtime._get_stack_trace
+    _resource_runtime._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        _resource_runtime._get_stack_trace = saved
+
+
 class _Notices(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
@@ -578,6 +635,7 @@ def record_program(
         )
 
         def body() -> None:
+            pulumi.runtime.register_stack_transformation(monitor.strip_type_aliases)
             if program is not None:
                 runpy.run_path(program, run_name="__main__")
             else:
@@ -585,7 +643,8 @@ def record_program(
 
                 run()
 
-        _sync_await(run_pulumi_func(body))
+        with _no_source_positions():
+            _sync_await(run_pulumi_func(body))
         resources = sorted(monitor.records, key=lambda r: str(r["urn"]))
         return Recording(project=project, stack=stack, resources=resources, notices=sorted(set(notices.messages)), wire=monitor.wire)
 
