@@ -10,6 +10,12 @@ ratio t(4N)/t(N) between sizes four times apart. A separate run plans 10 000 nod
 Times are wall-clock seconds, the median of ``--repeat`` runs for the fast steps. Preview and
 check run in this process after a warm-up, so the provider SDKs' one-off import cost (reported
 on its own) does not distort growth.
+
+Then, unless ``--no-peers``, the side-by-side section (:mod:`benchmarks.peers`): whole-process
+CPU, wall and peak memory, paired, of ``topoform check`` against Checkov and of ``topoform
+preview --json`` against the Pulumi SDK's floor (:mod:`benchmarks.floor`), growth of
+``validate``, ``preview`` and ``check``, and cold ``validate``, with a markdown table and verdicts.
+``--peers-only`` skips the in-process section.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 
 import yaml
 
+from . import peers
 from .generate import pools_topology, topology
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,39 +184,70 @@ def verdicts(rows: list[dict[str, Any]], pools: dict[str, Any], growth: list[dic
     return [f"{'met' if ok else 'MISSED'}: {text}" for text, ok in checks]
 
 
+def _cells(text: str) -> list[int]:
+    return [int(c) for c in text.split(",") if c.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cells", default="1,4,7,28", help="sizes, in cells (about 191 resources each); default 1,4,7,28")
+    parser.add_argument("--cells", default="1,4,7,28", help="sizes, in cells (a cell is one site of each kind, see benchmarks/generate.py); default 1,4,7,28. Growth is measured between sizes N and 4N both listed")
     parser.add_argument("--pools", type=int, default=10_000, help="node pools for the planning run")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each fast step (the median is reported)")
     parser.add_argument("--json", metavar="FILE", help="also write the raw numbers as JSON")
+    side = parser.add_argument_group("side by side with the peers (whole processes, paired)")
+    side.add_argument("--peers", action=argparse.BooleanOptionalAction, default=True, help="run the side-by-side section (default: yes)")
+    side.add_argument("--peers-only", action="store_true", help="run only the side-by-side section")
+    side.add_argument("--peer-cells", metavar="CELLS", help="sizes for check vs Checkov and preview vs floor (default: --cells)")
+    side.add_argument("--pairs", type=int, default=3, help="measured pairs of each comparison (default 3)")
+    side.add_argument("--warmup", type=int, default=None, help="warm-up pairs, not counted (default: 1 below 10 cells, 0 above)")
+    side.add_argument("--checkov", type=Path, default=None, help="the Checkov to run (default: .judge-venv's, made from tests/judge/requirements.txt if missing)")
     args = parser.parse_args(argv)
-    sizes = [int(c) for c in args.cells.split(",")]
+    sizes = _cells(args.cells)
+    run_peers = args.peers or args.peers_only
+    json_path = Path(args.json).resolve() if args.json else None
+    checkov = args.checkov.resolve() if args.checkov else None
 
     os.chdir(ROOT)
     info = machine()
-    cold = sdk_import_s()
-    with tempfile.TemporaryDirectory() as tmp:
-        measure(1, Path(tmp), 1)  # warm-up: imports, caches
-        rows = [measure(cells, Path(tmp), args.repeat) for cells in sizes]
-    pools = plan_pools(args.pools, args.repeat)
-    by_cells = {r["cells"]: r for r in rows}
-    growth = [
-        {
-            "from": by_cells[c]["resources"],
-            "to": by_cells[4 * c]["resources"],
-            "check": by_cells[4 * c]["check_s"] / by_cells[c]["check_s"],
-            "preview": by_cells[4 * c]["preview_s"] / by_cells[c]["preview_s"],
-            "plan": by_cells[4 * c]["plan_s"] / by_cells[c]["plan_s"],
-        }
-        for c in sizes
-        if 4 * c in by_cells
-    ]
-    sys.stdout.write(table(rows, pools, info, growth, cold))
-    for line in verdicts(rows, pools, growth):
-        print(line)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"machine": info, "rows": rows, "pools": pools, "growth": growth, "cold_prod_preview_s": cold}, indent=2) + "\n")
+    raw: dict[str, Any] = {"machine": info}
+    if not args.peers_only:
+        cold = sdk_import_s()
+        with tempfile.TemporaryDirectory() as tmp:
+            measure(1, Path(tmp), 1)  # warm-up: imports, caches
+            rows = [measure(cells, Path(tmp), args.repeat) for cells in sizes]
+        pools = plan_pools(args.pools, args.repeat)
+        by_cells = {r["cells"]: r for r in rows}
+        growth = [
+            {
+                "from": by_cells[c]["resources"],
+                "to": by_cells[4 * c]["resources"],
+                "check": by_cells[4 * c]["check_s"] / by_cells[c]["check_s"],
+                "preview": by_cells[4 * c]["preview_s"] / by_cells[c]["preview_s"],
+                "plan": by_cells[4 * c]["plan_s"] / by_cells[c]["plan_s"],
+            }
+            for c in sizes
+            if 4 * c in by_cells
+        ]
+        sys.stdout.write(table(rows, pools, info, growth, cold))
+        for line in verdicts(rows, pools, growth):
+            print(line)
+        sys.stdout.flush()
+        raw.update({"rows": rows, "pools": pools, "growth": growth, "cold_prod_preview_s": cold})
+    if run_peers:
+        peer_cells = _cells(args.peer_cells) if args.peer_cells else sizes
+        growth_cells = [(c, 4 * c) for c in sorted(set(sizes)) if 4 * c in sizes]
+        result = peers.measure(peer_cells, growth_cells, args.pairs, args.warmup, checkov, log=lambda text: print(f"[peers] {text}", file=sys.stderr, flush=True))
+        if not args.peers_only:
+            print()
+        print(f"Side by side with the peers (whole processes, paired; this section took {result['seconds']:.0f} s):")
+        print()
+        sys.stdout.write(peers.table(result))
+        print()
+        for line in peers.verdicts(result):
+            print(line)
+        raw["peers"] = peers.jsonable(result)
+    if json_path:
+        json_path.write_text(json.dumps(raw, indent=2) + "\n")
     return 0
 
 
