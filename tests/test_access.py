@@ -117,8 +117,17 @@ def test_no_grant_uses_a_wildcard_action_or_an_owner_or_admin_role(request: pyte
 # --------------------------------------------------------------------------- teams
 
 
+SYSTEM_ACCOUNTS = [{"kind": "ServiceAccount", "name": "cluster-autoscaler", "namespace": "kube-system"}]
+"""Components topoform runs in kube-system with RBAC of their own (EKS's Cluster Autoscaler)."""
+
+
 def test_role_bindings_bind_team_groups_to_built_in_roles_only(prod_recording: Any) -> None:
-    bindings = prod_recording.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    every = prod_recording.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    system = [b for b in every if b["inputs"]["metadata"].get("namespace") == "kube-system"]
+    # in kube-system only the autoscaler's own binding, to its own service account (EKS clusters)
+    assert sorted(b["name"] for b in system) == ["vision-train-autoscaler-rolebinding", "vision-train-standby-autoscaler-rolebinding"]
+    assert all(b["inputs"]["subjects"] == SYSTEM_ACCOUNTS for b in system)
+    bindings = [b for b in every if b not in system]
     # research in train (and its standby) and lab, inference-ops in serve, tuning in finetune
     assert sorted(b["name"] for b in bindings) == [
         "vision-team-inference-ops-serve-serving",
@@ -132,7 +141,9 @@ def test_role_bindings_bind_team_groups_to_built_in_roles_only(prod_recording: A
         assert b["inputs"]["roleRef"]["name"] in {"view", "edit", "admin"}
         assert [s["kind"] for s in b["inputs"]["subjects"]] == ["Group"]
     # The one ClusterRoleBinding is the GKE administrators' (the site's admins), never a team's.
-    (admins,) = prod_recording.by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    cluster_wide = prod_recording.by_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+    assert all(b["inputs"]["subjects"] == SYSTEM_ACCOUNTS for b in cluster_wide if "autoscaler" in b["name"])
+    (admins,) = [b for b in cluster_wide if "autoscaler" not in b["name"]]
     assert admins["name"] == "vision-serve-administrators"
     assert admins["inputs"]["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "platform-admins@acme.example"}]
     azure = next(b for b in bindings if b["name"] == "vision-team-tuning-finetune-tuning")

@@ -57,6 +57,11 @@ CASES: list[tuple[str, str, str, int, str, str]] = [
     ("unknown-top-key", "labels:", "label:", 3, "label", "unknown key 'label'; expected one of: name, environment"),
     ("unknown-pool-key", "{gpu: {type: H100, count: 8}, min: 0", "{gpus: {type: H100, count: 8}, min: 0", 19, "clusters.train.node_pools.h100.gpus", "unknown key 'gpus'; expected one of: gpu, instance"),
     ("unknown-site-key", "    backup_region: us-west-2\n", "    backup_regoin: us-west-2\n", 8, "sites.aws-east.backup_regoin", "unknown key 'backup_regoin'"),
+    # autoscaling: what the autoscaler of each cloud can be told
+    ("autoscaling-on-prem", "  lab:\n    site: dc1\n", "  lab:\n    site: dc1\n    autoscaling: {scale_down_after_minutes: 5}\n", 22, "clusters.lab.autoscaling", "onprem sites cannot autoscale node pools"),
+    ("autoscaling-utilization-above-1", "    site: aws-east\n    node_pools:", "    site: aws-east\n    autoscaling: {scale_down_utilization: 1.5}\n    node_pools:", 17, "clusters.train.autoscaling.scale_down_utilization", "less than or equal to 1"),
+    ("autoscaling-zero-minutes", "    site: aws-east\n    node_pools:", "    site: aws-east\n    autoscaling: {scale_down_after_minutes: 0}\n    node_pools:", 17, "clusters.train.autoscaling.scale_down_after_minutes", "greater than or equal to 1"),
+    ("autoscaling-price-expander", "    site: aws-east\n    node_pools:", "    site: aws-east\n    autoscaling: {expander: price}\n    node_pools:", 17, "clusters.train.autoscaling.expander", "least-waste"),
     ("unknown-provider", "    provider: aws\n", "    provider: amazon\n", 6, "sites.aws-east.provider", "unknown provider 'amazon'; use one of: aws, gcp, azure, onprem"),
     ("missing-provider", "    provider: aws\n", "", 5, "sites.aws-east", "missing 'provider'"),
     ("missing-region", "    region: us-east-1\n", "", 5, "sites.aws-east.region", "required field is missing"),

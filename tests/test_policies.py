@@ -289,6 +289,10 @@ CASES: list[tuple[str, str, Callable[[Recording], None] | None, dict[str, Any] |
     ("stateful-resources-retained", "onprem", set_option("fx-scratch-pvc", "retainOnDelete", False), None),
     ("stateful-resources-retained", "gcp", set_option("fx-s-key", "retainOnDelete", False), None),
     ("stateful-resources-retained", "azure", set_option("fx-s-kv", "retainOnDelete", False), None),
+    # pools that may grow with nothing to grow them: no Cluster Autoscaler for the EKS node groups,
+    # autoscaling off on the AKS agent pool
+    ("pools-have-an-autoscaler", "aws", remove("fx-c-autoscaler-deployment"), None),
+    ("pools-have-an-autoscaler", "azure", set_prop("fx-c-pool-gpu", ("enableAutoScaling",), False), None),
     # a GPU pool allowed to grow to 1 000 nodes breaks a $100k budget the fixture fits easily
     ("budget-within-limit", "aws", set_prop("fx-c-pool-gpu", ("scalingConfig", "maxSize"), 1000, "NodeGroup"), {"budget-within-limit": {"monthly_usd": 100000}}),
     ("budget-within-limit", "gcp", set_prop("fx-c-pool-gpu", ("autoscaling", "totalMaxNodeCount"), 1000), {"budget-within-limit": {"monthly_usd": 100000}}),

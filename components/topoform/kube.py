@@ -13,7 +13,7 @@ import pulumi_kubernetes as k8s
 
 from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, RESERVED_NAMESPACES, NodePoolSpec
 
-__all__ = ["DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "RESERVED_NAMESPACES", "device_plugin", "label_existing_nodes", "namespace", "namespace_guardrails"]
+__all__ = ["AUTOSCALER", "DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "cluster_autoscaler", "RESERVED_NAMESPACES", "device_plugin", "label_existing_nodes", "namespace", "namespace_guardrails"]
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
@@ -166,3 +166,113 @@ def namespace_guardrails(prefix: str, ns: k8s.core.v1.Namespace, provider: k8s.P
             spec=k8s.core.v1.ResourceQuotaSpecArgs(hard={"requests.nvidia.com/gpu": str(gpu_quota)}),
             opts=opts,
         )
+
+
+AUTOSCALER = "cluster-autoscaler"
+AUTOSCALER_PORT = 8085
+"""Its metrics and health-check port (the chart's, hard-coded)."""
+_AUTOSCALER_CLUSTER_RULES: list[tuple[list[str], list[str], list[str], list[str]]] = [
+    # (API groups, resources, resource names, verbs): the chart's ClusterRole (cluster-autoscaler
+    # chart 9.59.0, clusterrole.yaml) for a cloud provider with none of its own rules, without the
+    # ProvisioningRequest and capacity-buffer rules of features topoform leaves off.
+    ([""], ["events", "endpoints"], [], ["create", "patch"]),
+    ([""], ["pods/eviction"], [], ["create"]),
+    ([""], ["pods/status"], [], ["update"]),
+    ([""], ["endpoints"], [AUTOSCALER], ["get", "update"]),
+    ([""], ["nodes"], [], ["watch", "list", "get", "update"]),
+    ([""], ["podtemplates"], [], ["get", "list", "watch", "create", "update", "patch"]),
+    # From 1.35 dynamic resource allocation is always on (the flag can no longer turn it off).
+    (["resource.k8s.io"], ["resourceslices", "deviceclasses", "resourceclaims"], [], ["watch", "list", "get"]),
+    ([""], ["namespaces", "pods", "services", "replicationcontrollers", "persistentvolumeclaims", "persistentvolumes"], [], ["watch", "list", "get"]),
+    (["batch"], ["jobs", "cronjobs"], [], ["watch", "list", "get"]),
+    (["batch", "extensions"], ["jobs"], [], ["get", "list", "patch", "watch"]),
+    (["extensions"], ["replicasets", "daemonsets"], [], ["watch", "list", "get"]),
+    (["policy"], ["poddisruptionbudgets"], [], ["watch", "list"]),
+    (["apps"], ["daemonsets", "deployments", "replicasets", "statefulsets"], [], ["watch", "list", "get"]),
+    # Without volumeattachments it cannot watch them and stops scaling up (autoscaler issue #7663).
+    (["storage.k8s.io"], ["storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"], [], ["watch", "list", "get"]),
+    ([""], ["configmaps"], [], ["list", "watch", "get"]),
+    (["coordination.k8s.io"], ["leases"], [], ["create"]),
+    (["coordination.k8s.io"], ["leases"], [AUTOSCALER], ["get", "update"]),
+]
+_AUTOSCALER_ROLE_RULES: list[tuple[list[str], list[str], list[str], list[str]]] = [
+    # The chart's Role in its namespace: the status ConfigMap it writes.
+    ([""], ["configmaps"], [], ["create"]),
+    ([""], ["configmaps"], ["cluster-autoscaler-status"], ["delete", "get", "update"]),
+]
+
+
+def _rules(rules: list[tuple[list[str], list[str], list[str], list[str]]]) -> list[k8s.rbac.v1.PolicyRuleArgs]:
+    return [k8s.rbac.v1.PolicyRuleArgs(api_groups=g, resources=r, resource_names=n or None, verbs=v) for g, r, n, v in rules]
+
+
+def cluster_autoscaler(
+    prefix: str, image: str, flags: list[str], env: dict[str, pulumi.Input[str]], provider: k8s.Provider, parent: pulumi.Resource, depends_on: list[pulumi.Resource]
+) -> k8s.apps.v1.Deployment:
+    """The Cluster Autoscaler where the cloud runs none of its own (EKS): its service account,
+    the chart's RBAC and one replica on the system pool (GPU nodes are tainted), hardened, with
+    ``flags`` after the binary and ``env`` (the region it cannot read from the metadata service)."""
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+    labels = {"app.kubernetes.io/name": AUTOSCALER, **MANAGED_BY}
+    meta = k8s.meta.v1.ObjectMetaArgs(name=AUTOSCALER, namespace="kube-system", labels=labels)
+    account = k8s.core.v1.ServiceAccount(f"{prefix}-sa", metadata=meta, opts=opts)
+    cluster_role = k8s.rbac.v1.ClusterRole(f"{prefix}-clusterrole", metadata=k8s.meta.v1.ObjectMetaArgs(name=AUTOSCALER, labels=labels), rules=_rules(_AUTOSCALER_CLUSTER_RULES), opts=opts)
+    role = k8s.rbac.v1.Role(f"{prefix}-role", metadata=meta, rules=_rules(_AUTOSCALER_ROLE_RULES), opts=opts)
+    subject = [k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=AUTOSCALER, namespace="kube-system")]
+    bindings = [
+        k8s.rbac.v1.ClusterRoleBinding(
+            f"{prefix}-clusterrolebinding",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=AUTOSCALER, labels=labels),
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=AUTOSCALER),
+            subjects=subject,
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[cluster_role]),
+        ),
+        k8s.rbac.v1.RoleBinding(
+            f"{prefix}-rolebinding",
+            metadata=meta,
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=AUTOSCALER),
+            subjects=subject,
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[role]),
+        ),
+    ]
+    probe = k8s.core.v1.ProbeArgs(http_get=k8s.core.v1.HTTPGetActionArgs(path="/health-check", port=AUTOSCALER_PORT), period_seconds=10, failure_threshold=3)
+    return k8s.apps.v1.Deployment(
+        f"{prefix}-deployment",
+        metadata=meta,
+        spec=k8s.apps.v1.DeploymentSpecArgs(
+            replicas=1,
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": AUTOSCALER}),
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                spec=k8s.core.v1.PodSpecArgs(
+                    service_account_name=AUTOSCALER,
+                    priority_class_name="system-cluster-critical",
+                    security_context=k8s.core.v1.PodSecurityContextArgs(
+                        run_as_non_root=True,
+                        run_as_user=65534,
+                        run_as_group=65534,
+                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                    ),
+                    containers=[
+                        k8s.core.v1.ContainerArgs(
+                            name=AUTOSCALER,
+                            image=image,
+                            image_pull_policy="IfNotPresent",
+                            command=["./cluster-autoscaler", *flags],
+                            env=[k8s.core.v1.EnvVarArgs(name=k, value=v) for k, v in sorted(env.items())],
+                            ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=AUTOSCALER_PORT, protocol="TCP")],
+                            liveness_probe=probe,
+                            readiness_probe=probe,
+                            resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "100m", "memory": "600Mi"}, limits={"cpu": "1", "memory": "600Mi"}),
+                            security_context=k8s.core.v1.SecurityContextArgs(
+                                allow_privilege_escalation=False,
+                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                                read_only_root_filesystem=True,
+                            ),
+                        )
+                    ],
+                ),
+            ),
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[account, *bindings, *depends_on]),
+    )

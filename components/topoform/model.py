@@ -22,6 +22,7 @@ from .errors import Path, Problem
 
 __all__ = [
     "Api",
+    "Autoscaling",
     "AwsSite",
     "AzureSite",
     "Backup",
@@ -472,6 +473,22 @@ class ClusterOverride(_Frozen):
     the VPC or a connected network), the DNS endpoint closed to outside traffic."""
 
 
+class Autoscaling(_Frozen):
+    """How the cluster's autoscaler shrinks and grows its autoscaled pools (``min`` < ``max``),
+    described once for every cloud: Cluster Autoscaler flags on EKS (topoform installs it), the
+    cluster autoscaler profile on AKS, the autoscaling profile on GKE (two presets, not numbers)."""
+
+    scale_down_utilization: Annotated[float, Field(gt=0, le=1)] = 0.5
+    """A node whose pods request less than this share of its CPU and memory (of its GPUs, on a
+    GPU node) is a candidate for removal. GKE: above 0.5 takes its optimize-utilization profile."""
+    scale_down_after_minutes: Annotated[int, Field(ge=1, le=1440, strict=True)] = 10
+    """How long a node stays a candidate before it is removed. GKE: below 10 takes its
+    optimize-utilization profile."""
+    expander: Literal["least-waste", "most-pods", "random"] | None = None
+    """Which pool grows when several could take the pending pods (default least-waste, the
+    cheapest fit; GKE chooses for itself, so it cannot be set there)."""
+
+
 class NodePool(_Frozen):
     """A set of identical nodes: CPU (``instance``) or GPU (``gpu``), autoscaled or fixed."""
 
@@ -514,6 +531,9 @@ class Cluster(_Frozen):
     """IPv4 networks that may reach a public API (besides the deployer's)."""
     node_pools: dict[Name, NodePool]
     """The cluster's pools by key; a cloud cluster needs a CPU pool with min 1 or more for system pods."""
+    autoscaling: Autoscaling = Autoscaling()
+    """How the autoscaler scales the cluster's autoscaled pools (every cloud runs one; on-prem
+    clusters keep their nodes)."""
     standby: bool = False
     """Also run this cluster in the site's backup region, GPU pools at 0 until needed."""
     previous_names: list[Name] = []

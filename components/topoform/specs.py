@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
+    "AutoscalerSpec",
     "BindingSpec",
     "EndpointSpec",
     "GrantSpec",
@@ -110,6 +111,21 @@ class NetworkSpec(TypedDict):
     existing: NotRequired[ExistingNetworkSpec]
 
 
+class AutoscalerSpec(TypedDict):
+    """The cluster's autoscaler settings, resolved for its cloud from ``autoscaling``."""
+
+    scale_down_utilization: float
+    """Below this requested share of a node's CPU and memory (GPUs on GPU nodes) it may go."""
+    scale_down_after_minutes: int
+    """How long a node stays a candidate for removal before it is removed."""
+    expander: NotRequired[str]
+    """Which pool grows first (EKS, AKS): least-waste, most-pods or random."""
+    profile: NotRequired[str]
+    """GKE: its autoscaling profile, BALANCED or OPTIMIZE_UTILIZATION."""
+    image: NotRequired[str]
+    """EKS: the Cluster Autoscaler image matching the cluster's Kubernetes minor."""
+
+
 class GpuClusterSpec(TypedDict):
     """A Kubernetes cluster with a system pool and GPU pools, resolved for one cloud."""
 
@@ -163,6 +179,8 @@ class GpuClusterSpec(TypedDict):
     vpc_endpoints: NotRequired[list[str]]
     """AWS: the interface endpoints a created VPC gets (``ecr.api``, ``sts``...), so nodes of a
     private cluster reach those services without crossing the NAT gateway."""
+    autoscaler: NotRequired[AutoscalerSpec]
+    """How the cluster's autoscaled pools scale (set when a pool has ``min`` < ``max``)."""
     admins: NotRequired[list[str]]
     """Principals given cluster-admin access through the cloud's IAM (the site's ``admins``, in
     the cloud's own notation); the identity `pulumi up` runs as is one of them on AWS and Azure."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from .base import Finding, StackRule, Subject
+from .base import Fact, Finding, Rule, StackRule, Subject
 from .readers import stack_facts
 
 __all__ = ["RELIABILITY", "RETAIN_RULE", "protected_stack", "stateful"]
@@ -52,7 +52,11 @@ def _deletion_protection(subjects: Sequence[Subject], cfg: Mapping[str, Any]) ->
             yield Finding(s.urn, f"the cloud's own deletion protection is off ({f.where})")
 
 
-RELIABILITY: list[StackRule] = [
+def _no_autoscaler(f: Fact, cfg: Mapping[str, Any]) -> str | None:
+    return None if f.value else f"nothing grows this pool ({f.where}): it stays at its minimum, and a pool at min 0 never gets a node"
+
+
+RELIABILITY: list[Rule | StackRule] = [
     StackRule(
         "TF-R01", "stateful-resources-protected", "reliability",
         "In a protected stack every stateful resource (clusters, stores, keys, vaults, claims) has protect.",
@@ -64,6 +68,12 @@ RELIABILITY: list[StackRule] = [
         "In a protected stack the clouds' own deletion protection is on: EKS and GKE deletion protection, GCS deletion policy PREVENT and no force_destroy, S3 without force_destroy, KMS deletion windows of at least 30 days (Key Vault purge protection: TF-S23).",
         "high", "mandatory", "Keep topoform's defaults; do not set forceDestroy or shorten key deletion windows.",
         (), ("aws", "gcp"), _deletion_protection, PROTECTED_SCHEMA,
+    ),
+    Rule(
+        "TF-R04", "pools-have-an-autoscaler", "reliability",
+        "Every node pool that may grow (max above min) has an autoscaler that grows it: a Cluster Autoscaler discovering the EKS cluster's node groups, autoscaling on the AKS agent pool (GKE pools' limits are their autoscaling).",
+        "high", "mandatory", "Keep topoform's autoscaler; for node groups of your own, run the Cluster Autoscaler with --node-group-auto-discovery naming the cluster (EKS) or set enableAutoScaling (AKS).",
+        (), ("aws", "azure"), "pool.autoscaler", _no_autoscaler, scope="stack",
     ),
 ]
 

@@ -118,6 +118,15 @@ class Kubernetes(_Data):
     source: str
 
 
+class ClusterAutoscaler(_Data):
+    """The Cluster Autoscaler release topoform installs, per Kubernetes minor (its versions
+    follow Kubernetes': "use the latest Cluster Autoscaler release that corresponds to the minor
+    version of Kubernetes")."""
+
+    images: dict[str, str]
+    source: str
+
+
 class ControlPlane(_Data):
     usd_per_hour: float
     source: str
@@ -157,6 +166,8 @@ class CloudCatalog(_Data):
     offerings: list[Offering]
     boot_disk: str | None = None
     """The boot disk type node pools get unless a machine needs another (GCP ``pd-balanced``)."""
+    cluster_autoscaler: ClusterAutoscaler | None = None
+    """Where topoform installs the autoscaler itself (EKS): its image per Kubernetes minor."""
     gpu_zones: dict[str, dict[str, list[str]]] = {}
     """Accelerator -> region -> the zones (GCP: their letters) that offer it."""
     gpu_zones_source: str | None = None
@@ -176,12 +187,17 @@ class CloudCatalog(_Data):
             *(o.price.source for o in self.offerings),
             *(p.source for o in self.offerings for p in o.prices.values()),
             *([self.gpu_zones_source] if self.gpu_zones_source else []),
+            *([self.cluster_autoscaler.source] if self.cluster_autoscaler else []),
         ]
         for ref in refs:
             if ref not in known:
                 raise ValueError(f"{self.cloud}: source '{ref}' is not defined under sources")
         if self.kubernetes.default not in self.kubernetes.versions:
             raise ValueError(f"{self.cloud}: default Kubernetes version is not in versions")
+        if self.cluster_autoscaler is not None:
+            missing = sorted(set(self.kubernetes.versions) - set(self.cluster_autoscaler.images))
+            if missing:
+                raise ValueError(f"{self.cloud}: no Cluster Autoscaler image for Kubernetes {', '.join(missing)}")
         for o in self.offerings:
             if o.regions != "all":
                 unknown = sorted(set(o.regions) - set(self.regions))

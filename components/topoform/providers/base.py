@@ -20,8 +20,8 @@ from typing import Any, ClassVar
 
 from ..catalog import Catalog, Offering
 from ..errors import Path, Problem
-from ..model import Cluster, NodePool, OnPremSite, SiteNetwork, is_private
-from ..specs import GpuClusterSpec, NetworkSpec, NodePoolSpec
+from ..model import Autoscaling, Cluster, NodePool, OnPremSite, SiteNetwork, is_private
+from ..specs import AutoscalerSpec, GpuClusterSpec, NetworkSpec, NodePoolSpec
 
 __all__ = ["ApiNetworks", "Capability", "CloudProfile", "PoolChoice", "api_networks"]
 
@@ -80,6 +80,7 @@ class CloudProfile:
             (Capability.CHOOSE_VERSION, (*base, "kubernetes_version"), cluster.kubernetes_version is not None),
             (Capability.API_ACCESS, (*base, "api"), cluster.api != "private" or bool(cluster.allowed_cidrs)),
             (Capability.STANDBY, (*base, "standby"), cluster.standby),
+            (Capability.AUTOSCALE, (*base, "autoscaling"), "autoscaling" in cluster.model_fields_set),
         ]
         for key, pool in cluster.node_pools.items():
             p = (*base, "node_pools", key)
@@ -114,6 +115,15 @@ class CloudProfile:
     def network(self, base: Path, net: SiteNetwork) -> tuple[NetworkSpec | None, list[Problem]]:
         """The address plan of a new network, or the existing network's IDs."""
         return None, []
+
+    def autoscaler(self, base: Path, asked: Autoscaling, version: str, catalog: Catalog) -> tuple[AutoscalerSpec | None, list[Problem]]:
+        """The cluster autoscaler's settings on this kind of site (``base`` is the
+        ``autoscaling`` field's path); clouds take the numbers as given, least-waste by default."""
+        return {
+            "scale_down_utilization": asked.scale_down_utilization,
+            "scale_down_after_minutes": asked.scale_down_after_minutes,
+            "expander": asked.expander or "least-waste",
+        }, []
 
     def pool_image(self, gpu: bool) -> str | None:
         """The node image family for a CPU or GPU pool."""

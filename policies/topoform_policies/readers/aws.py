@@ -314,4 +314,40 @@ def eks_network_policy(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, F
             yield s, Fact("cluster.network_policy", s.urn in enforced, "no vpc-cni add-on with enableNetworkPolicy \"true\"")
 
 
-STACK_READERS = [bucket_companions, eks_network_policy]
+AUTOSCALER_DISCOVERY = "--node-group-auto-discovery="
+AUTOSCALER_TAG = "k8s.io/cluster-autoscaler/"
+
+
+def _discovered_clusters(s: Subject) -> set[str]:
+    """The EKS clusters a Cluster Autoscaler Deployment discovers node groups of (by the tag
+    ``k8s.io/cluster-autoscaler/<cluster>`` in ``--node-group-auto-discovery=asg:tag=...``)."""
+    found: set[str] = set()
+    for container in get(s.props, "spec", "template", "spec", "containers", default=[]) or []:
+        words = [str(w) for w in [*(get(container, "command", default=[]) or []), *(get(container, "args", default=[]) or [])]]
+        if "--cloud-provider=aws" not in words:
+            continue
+        for word in words:
+            if word.startswith(AUTOSCALER_DISCOVERY):
+                for spec in word[len(AUTOSCALER_DISCOVERY) :].split(":", 1)[-1].removeprefix("tag=").split(","):
+                    tag = spec.split("=", 1)[0]
+                    if tag.startswith(AUTOSCALER_TAG) and tag != f"{AUTOSCALER_TAG}enabled":
+                        found.add(tag[len(AUTOSCALER_TAG) :])
+    return found
+
+
+def eks_pool_autoscaler(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, Fact]]:
+    """EKS scales no node group itself: a node group that may grow needs a Cluster Autoscaler
+    (a Deployment in the stack) discovering its cluster's node groups."""
+    discovered: set[str] = set()
+    for s in subjects:
+        if s.type == "kubernetes:apps/v1:Deployment":
+            discovered |= _discovered_clusters(s)
+    for s in subjects:
+        if s.type == "aws:eks/nodeGroup:NodeGroup":
+            lo, hi = get(s.props, "scalingConfig", "minSize", default=0), get(s.props, "scalingConfig", "maxSize", default=0)
+            if hi > lo:
+                cluster = str(get(s.props, "clusterName", default=""))
+                yield s, Fact("pool.autoscaler", cluster in discovered, f"scalingConfig {lo:g}-{hi:g}; no Cluster Autoscaler discovers cluster {cluster}")
+
+
+STACK_READERS = [bucket_companions, eks_network_policy, eks_pool_autoscaler]

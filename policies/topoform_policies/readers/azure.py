@@ -32,6 +32,9 @@ SPOT_TAINT_KEY = "kubernetes.azure.com/scalesetpriority"
 
 
 def _gpu_pool(profile: Any) -> Iterator[Fact]:
+    lo, hi = get(profile, "minCount"), get(profile, "maxCount")
+    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and hi > lo:
+        yield Fact("pool.autoscaler", bool(get(profile, "enableAutoScaling")), f"minCount {lo:g}, maxCount {hi:g}, enableAutoScaling off")
     if get(profile, "enableNodePublicIP"):
         yield Fact("nodes.public_ip", True, "enableNodePublicIP")
     if str(get(profile, "scaleSetPriority", default="Regular")) == "Spot":

@@ -8,10 +8,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from ...kube import AUTOSCALER, cluster_autoscaler
 from ...naming import digest
 from ...program import offline
 from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
-from ...specs import NetworkSpec, NodePoolSpec
+from ...specs import AutoscalerSpec, NetworkSpec, NodePoolSpec
 from ..base import api_networks
 from .identity import ACTIONS
 from .keys import kms_key
@@ -116,6 +117,69 @@ def desired_size(current: int | None, lo: int, hi: int) -> int:
     above the desired size ("Minimum capacity N can't be greater than desired size M"), so
     raising ``min`` raises the desired size with it, and lowering ``max`` lowers it."""
     return lo if current is None else min(max(current, lo), hi)
+
+
+AUTOSCALER_READS = [
+    "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeLaunchConfigurations",
+    "autoscaling:DescribeScalingActivities",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:GetInstanceTypesFromInstanceRequirements",
+]
+"""The Cluster Autoscaler's reads that take no resource (its AWS README's "full features"
+policy, less ``eks:DescribeNodegroup``, which is scoped to the cluster's node groups)."""
+AUTOSCALER_WRITES = ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]
+
+
+def autoscaler_policy(cluster_name: str, region: str, partition: str, account: str) -> dict[str, Any]:
+    """What the Cluster Autoscaler may do: read groups and instance types, read this cluster's
+    node groups (their labels and taints are how a pool at zero grows), and change only the Auto
+    Scaling groups EKS tags as this cluster's (their names are EKS's own, so the tag decides)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Discover", "Effect": "Allow", "Action": AUTOSCALER_READS, "Resource": "*"},
+            {
+                "Sid": "ReadThisClustersNodeGroups",
+                "Effect": "Allow",
+                "Action": ["eks:DescribeNodegroup"],
+                "Resource": f"arn:{partition}:eks:{region}:{account}:nodegroup/{cluster_name}/*",
+            },
+            {
+                "Sid": "ScaleThisClustersGroups",
+                "Effect": "Allow",
+                "Action": AUTOSCALER_WRITES,
+                "Resource": f"arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/*",
+                "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}},
+            },
+        ],
+    }
+
+
+def autoscaler_flags(cluster_name: str, scaler: AutoscalerSpec) -> list[str]:
+    """Cluster Autoscaler flags: discover this cluster's node groups by the tags EKS puts on their
+    Auto Scaling groups, and scale down as the topology's ``autoscaling`` says (GPU nodes judged
+    by their GPUs' use)."""
+    utilization = f"{scaler['scale_down_utilization']:g}"
+    return [
+        "--cloud-provider=aws",
+        "--namespace=kube-system",
+        f"--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/{cluster_name}",
+        f"--expander={scaler.get('expander', 'least-waste')}",
+        f"--scale-down-utilization-threshold={utilization}",
+        f"--scale-down-gpu-utilization-threshold={utilization}",
+        f"--scale-down-unneeded-time={scaler['scale_down_after_minutes']}m",
+        "--logtostderr=true",
+        "--stderrthreshold=info",
+        "--v=4",
+    ]
+
+
+GPU_NODE_LABEL = "k8s.amazonaws.com/accelerator"
+"""How the Cluster Autoscaler on AWS recognizes a GPU node ("label the node before it joins the cluster")."""
 
 
 def _principal_name(arn: str) -> str:
@@ -269,6 +333,41 @@ class AwsGpuCluster(GpuCluster):
         authorized = self._access(cluster, args)
         # The OIDC issuer is the cluster's own for its whole life (a new cluster of the same name gets another).
         self.finish(cluster.name, cluster.endpoint, kubeconfig, oidc_issuer=issuer, authorized=authorized, identity=issuer)
+        if "autoscaler" in args:
+            self._autoscaler(cluster, args, cpu_groups)
+
+    def _autoscaler(self, cluster: aws.eks.Cluster, args: GpuClusterArgs, cpu_groups: list[aws.eks.NodeGroup]) -> None:
+        """EKS scales no node group itself: the Cluster Autoscaler, with a role of its own
+        through EKS Pod Identity (hop limit 1 keeps pods off the node role), the region given
+        (it cannot read it from the metadata service), on the CPU pools."""
+        scaler = args["autoscaler"]
+        role = aws.iam.Role(**self.naming("aws:iam/role:Role", "autoscaler-role"), assume_role_policy=_assume("pods.eks.amazonaws.com"), tags=args["tags"], opts=self.opts())
+        policy = aws.iam.RolePolicy(
+            **self.naming("aws:iam/rolePolicy:RolePolicy", "autoscaler-role"),
+            role=role.id,
+            policy=pulumi.Output.all(aws.get_partition_output(opts=self.invoke_opts()).partition, aws.get_caller_identity_output(opts=self.invoke_opts()).account_id).apply(
+                lambda a: json.dumps(autoscaler_policy(args["cluster_name"], args["region"], str(a[0]), str(a[1])))
+            ),
+            opts=self.opts(),
+        )
+        association = aws.eks.PodIdentityAssociation(
+            self.child("autoscaler"),
+            cluster_name=cluster.name,
+            namespace="kube-system",
+            service_account=AUTOSCALER,
+            role_arn=role.arn,
+            tags=args["tags"],
+            opts=self.opts(depends_on=[policy]),
+        )
+        cluster_autoscaler(
+            self.child("autoscaler"),
+            scaler["image"],
+            autoscaler_flags(args["cluster_name"], scaler),
+            {"AWS_REGION": args["region"]},
+            self.kubernetes_provider,
+            self,
+            depends_on=[association, *cpu_groups],
+        )
 
     def _access(self, cluster: aws.eks.Cluster, args: GpuClusterArgs) -> list[pulumi.Resource]:
         """One access entry per principal (EKS takes one per principal): the site's admins get
@@ -543,7 +642,9 @@ class AwsGpuCluster(GpuCluster):
                 max_size=pool["max_nodes"],
                 desired_size=desired_size(current, pool["min_nodes"], pool["max_nodes"]),
             ),
-            labels=pool["labels"],
+            # The Cluster Autoscaler knows a GPU node by this label before the device plugin
+            # reports its GPUs, and so does not add nodes twice for the same pending pods.
+            labels={**pool["labels"], **({GPU_NODE_LABEL: pool["gpu_type"]} if "gpu_type" in pool else {})},
             taints=[
                 aws.eks.NodeGroupTaintArgs(key=t["key"], value=t["value"], effect=TAINT_EFFECTS[t["effect"]])
                 for t in pool["taints"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
+from ...catalog import Catalog
 from ...errors import Path, Problem
-from ...model import Cluster, SiteNetwork
-from ...specs import GpuClusterSpec, NetworkSpec
+from ...model import Autoscaling, Cluster, SiteNetwork
+from ...specs import AutoscalerSpec, GpuClusterSpec, NetworkSpec
 from ..base import CloudProfile, overlap_problems, api_networks, split_cidr
 
 __all__ = ["AwsProfile", "EKS_EXCLUDED_ZONE_IDS", "INTERFACE_ENDPOINTS", "zone_id_prefix"]
@@ -43,6 +44,15 @@ class AwsProfile(CloudProfile):
     cluster_name_limit = 100
     api_cidr_limit = 40  # EKS public access CIDR blocks (not adjustable)
     device_plugin = False
+
+    def autoscaler(self, base: Path, asked: Autoscaling, version: str, catalog: Catalog) -> tuple[AutoscalerSpec | None, list[Problem]]:
+        # EKS runs no autoscaler of its own: topoform installs the Cluster Autoscaler release of
+        # the cluster's Kubernetes minor (the catalog checks it has one for every version).
+        spec, problems = super().autoscaler(base, asked, version, catalog)
+        release = catalog.clouds["aws"].cluster_autoscaler
+        if spec is not None and release is not None and version in release.images:
+            spec["image"] = release.images[version]
+        return spec, problems
 
     def network(self, base: Path, net: SiteNetwork) -> tuple[NetworkSpec | None, list[Problem]]:
         if net.existing is not None:

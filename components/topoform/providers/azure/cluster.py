@@ -176,6 +176,16 @@ class AzureGpuCluster(GpuCluster):
             dns_prefix=dns_prefix(args["cluster_name"]),
             kubernetes_version=args["kubernetes_version"],
             sku=azure.containerservice.ManagedClusterSKUArgs(name="Base", tier=args.get("sku_tier", "Standard")),
+            # One profile for every autoscaled pool (AKS has no per-pool profile); durations in minutes only.
+            auto_scaler_profile=(
+                azure.containerservice.ManagedClusterPropertiesAutoScalerProfileArgs(
+                    scale_down_utilization_threshold=f"{args['autoscaler']['scale_down_utilization']:g}",
+                    scale_down_unneeded_time=f"{args['autoscaler']['scale_down_after_minutes']}m",
+                    expander=args["autoscaler"].get("expander", "least-waste"),
+                )
+                if "autoscaler" in args
+                else None
+            ),
             identity=azure.containerservice.ManagedClusterIdentityArgs(
                 type=azure.containerservice.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[identity.id]
             ),

@@ -114,6 +114,13 @@ class GcpGpuCluster(GpuCluster):
             ),
             min_master_version=args["kubernetes_version"],
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.get("release_channel", "REGULAR")),
+            # GKE's own autoscaler scales each pool within its limits (from zero, reading the
+            # pool's labels and taints); the cluster chooses its profile. No node auto-provisioning.
+            cluster_autoscaling=(
+                gcp.container.ClusterClusterAutoscalingArgs(enabled=False, autoscaling_profile=args["autoscaler"].get("profile", "BALANCED"))
+                if "autoscaler" in args
+                else None
+            ),
             private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
                 enable_private_nodes=True,
                 enable_private_endpoint=not public,

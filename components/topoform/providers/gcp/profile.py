@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 
 from ...catalog import Catalog
 from ...errors import Path, Problem
-from ...model import Cluster, SiteNetwork
+from ...model import Autoscaling, Cluster, SiteNetwork
 from ...naming import physical
-from ...specs import GpuClusterSpec, NetworkSpec
+from ...specs import AutoscalerSpec, GpuClusterSpec, NetworkSpec
 from ..base import Capability, CloudProfile, overlap_problems, api_networks
 
 __all__ = ["GcpProfile"]
@@ -45,6 +45,34 @@ class GcpProfile(CloudProfile):
             }
             return spec, []
         return spec, overlap_problems(base, net, net.pods_cidr, net.services_cidr)
+
+    def autoscaler(self, base: Path, asked: Autoscaling, version: str, catalog: Catalog) -> tuple[AutoscalerSpec | None, list[Problem]]:
+        # GKE's autoscaler takes a profile, not numbers: balanced (its default) or
+        # optimize-utilization, which removes underused nodes sooner. Asking to remove nodes
+        # sooner than topoform's defaults picks the second; asking to keep them longer cannot be honoured.
+        defaults = Autoscaling()
+        problems = []
+        if asked.expander is not None:
+            problems.append(Problem((*base, "expander"), "GKE chooses which pool grows itself; remove it on a GKE cluster"))
+        for field, later in (
+            ("scale_down_utilization", asked.scale_down_utilization < defaults.scale_down_utilization),
+            ("scale_down_after_minutes", asked.scale_down_after_minutes > defaults.scale_down_after_minutes),
+        ):
+            if later:
+                problems.append(
+                    Problem(
+                        (*base, field),
+                        f"GKE offers two autoscaling profiles, not numbers: balanced (the default, {getattr(defaults, field)} here) "
+                        "or optimize-utilization, which removes underused nodes sooner; it cannot keep them longer than balanced does",
+                    )
+                )
+        sooner = asked.scale_down_utilization > defaults.scale_down_utilization or asked.scale_down_after_minutes < defaults.scale_down_after_minutes
+        spec: AutoscalerSpec = {
+            "scale_down_utilization": asked.scale_down_utilization,
+            "scale_down_after_minutes": asked.scale_down_after_minutes,
+            "profile": "OPTIMIZE_UTILIZATION" if sooner else "BALANCED",
+        }
+        return spec, problems
 
     def zone_pattern(self, region: str) -> tuple[str, str] | None:
         return re.escape(region) + "-[a-z]", f"{region}-a"

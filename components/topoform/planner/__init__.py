@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from .catalog import Catalog, load_catalog
-from .errors import Path, Problem, TopologyError
-from .model import (
+from ..catalog import Catalog, load_catalog
+from ..errors import Path, Problem, TopologyError
+from ..model import (
     CLOUDS,
     PRIVATE_RANGES,
     AwsSite,
@@ -35,10 +35,11 @@ from .model import (
     Topology,
     covers_world,
 )
-from .naming import account_id, physical
-from .providers import profile
-from .providers.base import Capability, CloudProfile, PoolChoice, api_networks
-from .specs import (
+from ..naming import account_id, physical
+from ..providers import profile
+from .cluster import autoscaler
+from ..providers.base import Capability, CloudProfile, PoolChoice, api_networks
+from ..specs import (
     GPU_TAINT_EFFECT,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
@@ -585,6 +586,10 @@ def _cluster(
     if resource_group:
         out["resource_group"] = resource_group
     out.update(prof.cluster_extras(cluster))  # type: ignore[typeddict-item]
+    scaler, scaler_problems = autoscaler(base, cluster, pools, prof, version, cat)
+    problems.extend(scaler_problems)
+    if scaler is not None:
+        out["autoscaler"] = scaler
     return out
 
 
