@@ -44,7 +44,12 @@ def test_each_eks_cluster_runs_a_cluster_autoscaler_for_its_own_node_groups(prod
         assert container["env"] == [{"name": "AWS_REGION", "value": region}]
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
         # It runs where system pods run: nothing lets it past the GPU taint.
-        assert "tolerations" not in deployments[f"{prefix}-autoscaler-deployment"]["inputs"]["spec"]["template"]["spec"]
+        pod = deployments[f"{prefix}-autoscaler-deployment"]["inputs"]["spec"]["template"]
+        assert "tolerations" not in pod["spec"]
+        # it starts after its Pod Identity association is in effect, and restarts with a new one
+        assert "topoform.io/pod-identity-association" in pod["metadata"]["annotations"]
+        waits = [r for r in prod_recording.by_type("time:index/sleep:Sleep") if r["name"] == f"{prefix}-autoscaler-wait"]
+        assert len(waits) == 1 and waits[0]["urn"] in deployments[f"{prefix}-autoscaler-deployment"]["options"]["dependsOn"]
 
 
 def test_the_eks_autoscaler_may_change_only_its_own_clusters_groups(prod_recording: Any) -> None:
@@ -70,13 +75,15 @@ def test_eks_gpu_nodes_are_labelled_for_the_autoscaler_and_pools_at_zero_can_gro
         assert labels.get("k8s.amazonaws.com/accelerator") == gpu  # both or neither
         if gpu and scaling["minSize"] == 0:
             assert scaling["maxSize"] > 0
+            # what a node of the empty pool would offer pods that ask for local disk
+            assert group["inputs"]["tags"]["k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage"].endswith("G")
             assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"} in group["inputs"]["taints"]
 
 
 def test_gke_and_aks_clusters_get_their_own_autoscaler_settings(prod_recording: Any) -> None:
     (gke,) = prod_recording.by_type("gcp:container/cluster:Cluster")
-    # prod asks to remove idle nodes after 5 minutes: sooner than GKE's balanced profile does
-    assert gke["inputs"]["clusterAutoscaling"] == {"enabled": False, "autoscalingProfile": "OPTIMIZE_UTILIZATION"}
+    # serving keeps GKE's balanced profile (optimize-utilization is meant for batch work)
+    assert gke["inputs"]["clusterAutoscaling"] == {"enabled": False, "autoscalingProfile": "BALANCED"}
     (aks,) = prod_recording.by_type("azure-native:containerservice:ManagedCluster")
     assert aks["inputs"]["autoScalerProfile"] == {"scaleDownUtilizationThreshold": "0.5", "scaleDownUnneededTime": "10m", "expander": "least-waste"}
     for pool in prod_recording.by_type("azure-native:containerservice:AgentPool"):

@@ -328,3 +328,16 @@ def test_access_entries_of_teams_whose_groups_share_a_local_part_do_not_collide(
     assert entries["arn:aws:iam::123456789012:role/research-a"]["inputs"]["kubernetesGroups"] == ["research@a.example"]
     assert entries["arn:aws:iam::123456789012:role/research-b"]["inputs"]["kubernetesGroups"] == ["ops@b.example", "research@b.example"]
     assert len({e["name"] for e in entries.values()}) == len(entries) == 3  # the two roles and the deployer
+
+
+def test_image_layers_come_through_the_s3_endpoint_from_the_bucket_registry_k8s_io_uses_in_the_region() -> None:
+    """registry.k8s.io (the Cluster Autoscaler's image) redirects AWS clients to a regional S3
+    bucket, named prod-registry-k8s-io-<region> except in eu-west-2; the endpoint must admit it."""
+    from topoform.providers.aws.cluster import s3_endpoint_policy
+
+    def layers(region: str) -> list[str]:
+        return json.loads(s3_endpoint_policy("aws", region, [], []))["Statement"][0]["Resource"]  # type: ignore[no-any-return]
+
+    assert "arn:aws:s3:::prod-registry-k8s-io-us-east-1/*" in layers("us-east-1")
+    assert "arn:aws:s3:::767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2/*" in layers("eu-west-2")
+    assert not any("prod-registry-k8s-io" in r for r in layers("eu-west-2"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, RESERVED_NAMESPACES, NodePoolSpec
+from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, PLATFORM_CAPACITY_LABEL, RESERVED_NAMESPACES, NodePoolSpec
 
 __all__ = ["AUTOSCALER", "DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "cluster_autoscaler", "RESERVED_NAMESPACES", "device_plugin", "label_existing_nodes", "namespace", "namespace_guardrails"]
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
@@ -207,11 +207,19 @@ def _rules(rules: list[tuple[list[str], list[str], list[str], list[str]]]) -> li
 
 
 def cluster_autoscaler(
-    prefix: str, image: str, flags: list[str], env: dict[str, pulumi.Input[str]], provider: k8s.Provider, parent: pulumi.Resource, depends_on: list[pulumi.Resource]
+    prefix: str,
+    image: str,
+    flags: list[str],
+    env: dict[str, pulumi.Input[str]],
+    provider: k8s.Provider,
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource],
+    annotations: dict[str, pulumi.Input[str]] | None = None,
 ) -> k8s.apps.v1.Deployment:
     """The Cluster Autoscaler where the cloud runs none of its own (EKS): its service account,
-    the chart's RBAC and one replica on the system pool (GPU nodes are tainted), hardened, with
-    ``flags`` after the binary and ``env`` (the region it cannot read from the metadata service)."""
+    the chart's RBAC and one replica on a CPU node (GPU nodes are tainted), on-demand where there
+    is one, hardened, with ``flags`` after the binary, ``env`` (the region it cannot read from the
+    metadata service) and pod ``annotations`` (a change rolls the pod)."""
     opts = pulumi.ResourceOptions(parent=parent, provider=provider)
     labels = {"app.kubernetes.io/name": AUTOSCALER, **MANAGED_BY}
     meta = k8s.meta.v1.ObjectMetaArgs(name=AUTOSCALER, namespace="kube-system", labels=labels)
@@ -243,10 +251,23 @@ def cluster_autoscaler(
             replicas=1,
             selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": AUTOSCALER}),
             template=k8s.core.v1.PodTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels, annotations=annotations),
                 spec=k8s.core.v1.PodSpecArgs(
                     service_account_name=AUTOSCALER,
                     priority_class_name="system-cluster-critical",
+                    # A spot node may go at any time, and with the autoscaler on it.
+                    affinity=k8s.core.v1.AffinityArgs(
+                        node_affinity=k8s.core.v1.NodeAffinityArgs(
+                            preferred_during_scheduling_ignored_during_execution=[
+                                k8s.core.v1.PreferredSchedulingTermArgs(
+                                    weight=100,
+                                    preference=k8s.core.v1.NodeSelectorTermArgs(
+                                        match_expressions=[k8s.core.v1.NodeSelectorRequirementArgs(key=PLATFORM_CAPACITY_LABEL, operator="In", values=["on-demand"])]
+                                    ),
+                                )
+                            ]
+                        )
+                    ),
                     security_context=k8s.core.v1.PodSecurityContextArgs(
                         run_as_non_root=True,
                         run_as_user=65534,

@@ -91,12 +91,23 @@ ENDPOINT_POLICY_LIMIT = 20_480
 """The most characters a VPC endpoint policy may have (Amazon VPC quotas)."""
 
 
+REGISTRY_K8S_IO_BUCKETS = {"eu-west-2": "767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2"}
+"""Where registry.k8s.io sends AWS clients of a region for image layers, where it is not
+``prod-registry-k8s-io-<region>`` (registry.k8s.io, cmd/archeio/internal/app/buckets.go at
+093d55a6: every region maps to that name but eu-west-2)."""
+
+
+def registry_k8s_io_bucket(region: str) -> str:
+    """The S3 bucket registry.k8s.io redirects image-layer pulls from ``region`` to."""
+    return REGISTRY_K8S_IO_BUCKETS.get(region, f"prod-registry-k8s-io-{region}")
+
+
 def s3_endpoint_policy(partition: str, region: str, grants: list[tuple[str, str]], read_buckets: list[str]) -> str:
     """What S3 answers through the VPC's gateway endpoint: image layers of the registries that
     serve them from the region's S3 (ECR's, with a URL ECR signs, and registry.k8s.io's
     redirects), each granted store with the actions its grants allow, and the extra buckets
     the topology names for reading; nothing else in the region."""
-    layers = [f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*", f"arn:{partition}:s3:::prod-registry-k8s-io-{region}/*"]
+    layers = [f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*", f"arn:{partition}:s3:::{registry_k8s_io_bucket(region)}/*"]
     statements: list[dict[str, Any]] = [{"Sid": "ImageLayers", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": layers}]
     by_mode: dict[str, set[str]] = {}
     for mode, bucket in [*grants, *[("read", f"arn:{partition}:s3:::{b}") for b in read_buckets]]:
@@ -359,6 +370,12 @@ class AwsGpuCluster(GpuCluster):
             tags=args["tags"],
             opts=self.opts(depends_on=[policy]),
         )
+        import pulumiverse_time as time
+
+        # Associations "may take several seconds to be effective" and credentials are injected
+        # when a pod is admitted: a pod admitted before would never get any (hop limit 1 leaves
+        # it no fallback). Wait, and roll the pods whenever the association is replaced.
+        effective = time.Sleep(self.child("autoscaler-wait"), create_duration=ACCESS_WAIT, triggers={"association": association.association_id}, opts=self.opts(depends_on=[association]))
         cluster_autoscaler(
             self.child("autoscaler"),
             scaler["image"],
@@ -366,7 +383,8 @@ class AwsGpuCluster(GpuCluster):
             {"AWS_REGION": args["region"]},
             self.kubernetes_provider,
             self,
-            depends_on=[association, *cpu_groups],
+            depends_on=[effective, *cpu_groups],
+            annotations={"topoform.io/pod-identity-association": association.association_id},
         )
 
     def _access(self, cluster: aws.eks.Cluster, args: GpuClusterArgs) -> list[pulumi.Resource]:
@@ -595,6 +613,9 @@ class AwsGpuCluster(GpuCluster):
             # Cluster Autoscaler auto-discovery.
             "k8s.io/cluster-autoscaler/enabled": "true",
             f"k8s.io/cluster-autoscaler/{args['cluster_name']}": "owned",
+            # What a node of a pool at zero offers pods that ask for local disk: the autoscaler
+            # reads a managed node group's tags (DescribeNodegroup) for its template node.
+            "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage": f"{pool['disk_gb']}G",
         }
         template = aws.ec2.LaunchTemplate(
             **self.naming("aws:ec2/launchTemplate:LaunchTemplate", "pool", key),
