@@ -62,6 +62,13 @@ CASES: list[tuple[str, str, str, int, str, str]] = [
     ("autoscaling-utilization-above-1", "    site: aws-east\n    node_pools:", "    site: aws-east\n    autoscaling: {scale_down_utilization: 1.5}\n    node_pools:", 17, "clusters.train.autoscaling.scale_down_utilization", "less than or equal to 1"),
     ("autoscaling-zero-minutes", "    site: aws-east\n    node_pools:", "    site: aws-east\n    autoscaling: {scale_down_after_minutes: 0}\n    node_pools:", 17, "clusters.train.autoscaling.scale_down_after_minutes", "greater than or equal to 1"),
     ("autoscaling-price-expander", "    site: aws-east\n    node_pools:", "    site: aws-east\n    autoscaling: {expander: price}\n    node_pools:", 17, "clusters.train.autoscaling.expander", "least-waste"),
+    # interconnect: fast, on machines with a fabric, for nodes that can meet over it
+    ("fabric-machine-without-one", "{gpu: {type: H100, count: 8}, min: 0, max: 2}", "{gpu: {type: H100, count: 1}, min: 0, max: 2, interconnect: fast}", 19, "clusters.train.node_pools.h100.interconnect", "p5.4xlarge has no fabric in the catalog; on aws these do: g6e.48xlarge (L40S x8, efa x4)"),
+    ("fabric-one-node", "{gpu: {type: H100, count: 8}, min: 0, max: 2}", "{gpu: {type: H100, count: 8}, min: 0, max: 1, interconnect: fast}", 19, "clusters.train.node_pools.h100.interconnect", "give it max 2 or more"),
+    ("fabric-cpu-pool", "system: {instance: cpu-4x16, min: 1, max: 2}", "system: {instance: cpu-4x16, min: 1, max: 2, interconnect: fast}", 18, "clusters.train.node_pools.system.interconnect", "this is a CPU pool"),
+    ("fabric-on-prem", "a100: {gpu: {type: A100-80GB, count: 8}, nodes: 4}", "a100: {gpu: {type: A100-80GB, count: 8}, nodes: 4, interconnect: fast}", 23, "clusters.lab.node_pools.a100.interconnect", "onprem sites cannot join a pool's nodes with the machine's fabric"),
+    ("fabric-two-zones", "{gpu: {type: H100, count: 8}, min: 0, max: 2}", "{gpu: {type: H100, count: 8}, min: 0, max: 2, interconnect: fast, overrides: {aws: {zones: [use1-az1, use1-az2]}}}", 19, "clusters.train.node_pools.h100.overrides.aws.zones", "a fast interconnect reaches only nodes in its own zone"),
+    ("fabric-unknown-value", "{gpu: {type: H100, count: 8}, min: 0, max: 2}", "{gpu: {type: H100, count: 8}, min: 0, max: 2, interconnect: infiniband}", 19, "clusters.train.node_pools.h100.interconnect", "standard"),
     ("unknown-provider", "    provider: aws\n", "    provider: amazon\n", 6, "sites.aws-east.provider", "unknown provider 'amazon'; use one of: aws, gcp, azure, onprem"),
     ("missing-provider", "    provider: aws\n", "", 5, "sites.aws-east", "missing 'provider'"),
     ("missing-region", "    region: us-east-1\n", "", 5, "sites.aws-east.region", "required field is missing"),

@@ -293,6 +293,8 @@ CASES: list[tuple[str, str, Callable[[Recording], None] | None, dict[str, Any] |
     # autoscaling off on the AKS agent pool
     ("pools-have-an-autoscaler", "aws", remove("fx-c-autoscaler-deployment"), None),
     ("pools-have-an-autoscaler", "azure", set_prop("fx-c-pool-gpu", ("enableAutoScaling",), False), None),
+    # a two-node pool of p5s (EFA on every machine) whose launch template gives no EFA interface
+    ("gpu-pools-use-their-fabric", "aws", set_prop("fx-c-pool-gpu", ("instanceTypes",), ["p5.48xlarge"], "NodeGroup"), None),
     # a GPU pool allowed to grow to 1 000 nodes breaks a $100k budget the fixture fits easily
     ("budget-within-limit", "aws", set_prop("fx-c-pool-gpu", ("scalingConfig", "maxSize"), 1000, "NodeGroup"), {"budget-within-limit": {"monthly_usd": 100000}}),
     ("budget-within-limit", "gcp", set_prop("fx-c-pool-gpu", ("autoscaling", "totalMaxNodeCount"), 1000), {"budget-within-limit": {"monthly_usd": 100000}}),

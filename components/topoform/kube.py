@@ -8,12 +8,14 @@ node affinity and a hardened security context.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, PLATFORM_CAPACITY_LABEL, RESERVED_NAMESPACES, NodePoolSpec
+from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, PLATFORM_CAPACITY_LABEL, PLATFORM_FABRIC_LABEL, RESERVED_NAMESPACES, NodePoolSpec
 
-__all__ = ["AUTOSCALER", "DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "cluster_autoscaler", "RESERVED_NAMESPACES", "device_plugin", "label_existing_nodes", "namespace", "namespace_guardrails"]
+__all__ = ["AUTOSCALER", "DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "cluster_autoscaler", "RESERVED_NAMESPACES", "device_plugin", "efa_device_plugin", "label_existing_nodes", "namespace", "namespace_guardrails"]
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
@@ -22,70 +24,72 @@ DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "topoform"}
 
 
-def device_plugin(name: str, provider: k8s.Provider, parent: pulumi.Resource, tolerate: tuple[str, ...] = ()) -> k8s.apps.v1.DaemonSet:
-    """The NVIDIA device plugin on every node carrying the platform accelerator label, past the
-    GPU taint and the ``tolerate`` taint keys a cloud adds itself (AKS's spot taint)."""
-    labels = {"app.kubernetes.io/name": "nvidia-device-plugin", **MANAGED_BY}
+def _node_daemon(name: str, app: str, provider: k8s.Provider, parent: pulumi.Resource, **pod: Any) -> k8s.apps.v1.DaemonSet:
+    """A device plugin's DaemonSet in kube-system: node-critical, no API token, the runtime's
+    seccomp profile, rolling updates; ``pod`` is the rest of its pod spec."""
+    labels = {"app.kubernetes.io/name": app, **MANAGED_BY}
     return k8s.apps.v1.DaemonSet(
         name,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name="nvidia-device-plugin", namespace="kube-system", labels=labels),
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=app, namespace="kube-system", labels=labels),
         spec=k8s.apps.v1.DaemonSetSpecArgs(
-            selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": "nvidia-device-plugin"}),
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": app}),
             update_strategy=k8s.apps.v1.DaemonSetUpdateStrategyArgs(type="RollingUpdate"),
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                 spec=k8s.core.v1.PodSpecArgs(
                     priority_class_name="system-node-critical",
                     automount_service_account_token=False,
-                    security_context=k8s.core.v1.PodSecurityContextArgs(
-                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
-                    ),
-                    tolerations=[
-                        k8s.core.v1.TolerationArgs(key=key, operator="Exists", effect="NoSchedule") for key in (GPU_TAINT_KEY, *tolerate)
-                    ],
-                    affinity=k8s.core.v1.AffinityArgs(
-                        node_affinity=k8s.core.v1.NodeAffinityArgs(
-                            required_during_scheduling_ignored_during_execution=k8s.core.v1.NodeSelectorArgs(
-                                node_selector_terms=[
-                                    k8s.core.v1.NodeSelectorTermArgs(
-                                        match_expressions=[
-                                            k8s.core.v1.NodeSelectorRequirementArgs(key=PLATFORM_ACCELERATOR_LABEL, operator="Exists")
-                                        ]
-                                    )
-                                ]
-                            )
-                        )
-                    ),
-                    containers=[
-                        k8s.core.v1.ContainerArgs(
-                            name="nvidia-device-plugin",
-                            image=DEVICE_PLUGIN_IMAGE,
-                            image_pull_policy="IfNotPresent",
-                            security_context=k8s.core.v1.SecurityContextArgs(
-                                allow_privilege_escalation=False,
-                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                                # It writes only its socket, into the mounted device-plugins directory.
-                                read_only_root_filesystem=True,
-                            ),
-                            resources=k8s.core.v1.ResourceRequirementsArgs(
-                                requests={"cpu": "10m", "memory": "64Mi"},
-                                limits={"cpu": "100m", "memory": "256Mi"},
-                            ),
-                            volume_mounts=[
-                                k8s.core.v1.VolumeMountArgs(name="device-plugin", mount_path="/var/lib/kubelet/device-plugins")
-                            ],
-                        )
-                    ],
-                    volumes=[
-                        k8s.core.v1.VolumeArgs(
-                            name="device-plugin",
-                            host_path=k8s.core.v1.HostPathVolumeSourceArgs(path="/var/lib/kubelet/device-plugins", type="Directory"),
-                        )
-                    ],
+                    security_context=k8s.core.v1.PodSecurityContextArgs(seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")),
+                    **pod,
                 ),
             ),
         ),
         opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+    )
+
+
+_HARDENED = k8s.core.v1.SecurityContextArgs(
+    allow_privilege_escalation=False,
+    capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+    # A device plugin writes only its socket, into the mounted device-plugins directory.
+    read_only_root_filesystem=True,
+)
+_DEVICE_PLUGINS = "/var/lib/kubelet/device-plugins"
+
+
+def _host_path(name: str, path: str, **kwargs: Any) -> k8s.core.v1.VolumeArgs:
+    return k8s.core.v1.VolumeArgs(name=name, host_path=k8s.core.v1.HostPathVolumeSourceArgs(path=path, **kwargs))
+
+
+def device_plugin(name: str, provider: k8s.Provider, parent: pulumi.Resource, tolerate: tuple[str, ...] = ()) -> k8s.apps.v1.DaemonSet:
+    """The NVIDIA device plugin on every node carrying the platform accelerator label, past the
+    GPU taint and the ``tolerate`` taint keys a cloud adds itself (AKS's spot taint)."""
+    return _node_daemon(
+        name,
+        "nvidia-device-plugin",
+        provider,
+        parent,
+        tolerations=[k8s.core.v1.TolerationArgs(key=key, operator="Exists", effect="NoSchedule") for key in (GPU_TAINT_KEY, *tolerate)],
+        affinity=k8s.core.v1.AffinityArgs(
+            node_affinity=k8s.core.v1.NodeAffinityArgs(
+                required_during_scheduling_ignored_during_execution=k8s.core.v1.NodeSelectorArgs(
+                    node_selector_terms=[
+                        k8s.core.v1.NodeSelectorTermArgs(match_expressions=[k8s.core.v1.NodeSelectorRequirementArgs(key=PLATFORM_ACCELERATOR_LABEL, operator="Exists")])
+                    ]
+                )
+            )
+        ),
+        containers=[
+            k8s.core.v1.ContainerArgs(
+                name="nvidia-device-plugin",
+                image=DEVICE_PLUGIN_IMAGE,
+                image_pull_policy="IfNotPresent",
+                security_context=_HARDENED,
+                resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "10m", "memory": "64Mi"}, limits={"cpu": "100m", "memory": "256Mi"}),
+                volume_mounts=[k8s.core.v1.VolumeMountArgs(name="device-plugin", mount_path=_DEVICE_PLUGINS)],
+            )
+        ],
+        volumes=[_host_path("device-plugin", _DEVICE_PLUGINS, type="Directory")],
     )
 
 
@@ -296,4 +300,37 @@ def cluster_autoscaler(
             ),
         ),
         opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[account, *bindings, *depends_on]),
+    )
+
+
+def efa_device_plugin(name: str, image: str, provider: k8s.Provider, parent: pulumi.Resource) -> k8s.apps.v1.DaemonSet:
+    """AWS's EFA device plugin (``vpc.amazonaws.com/efa``) on the nodes of pools with a fabric,
+    past the GPU taint: the chart's DaemonSet (eks-charts aws-efa-k8s-device-plugin) without what
+    it needs only for Neuron devices (a privileged container and the Neuron tools mount, eks-charts
+    PR #1245), run as eksctl runs it: no privilege escalation, no capabilities."""
+    return _node_daemon(
+        name,
+        "aws-efa-k8s-device-plugin",
+        provider,
+        parent,
+        host_network=True,
+        node_selector={PLATFORM_FABRIC_LABEL: "efa"},
+        # Every taint: a fabric pool may carry taints of its own besides the GPU's.
+        tolerations=[k8s.core.v1.TolerationArgs(operator="Exists")],
+        containers=[
+            k8s.core.v1.ContainerArgs(
+                name="aws-efa-k8s-device-plugin",
+                image=image,
+                image_pull_policy="IfNotPresent",
+                # AWS's chart runs it privileged (for Neuron devices); eksctl runs it without
+                # capabilities. Not yet seen on a node read-only, so its root stays writable.
+                security_context=k8s.core.v1.SecurityContextArgs(allow_privilege_escalation=False, capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"])),
+                resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "10m", "memory": "20Mi"}, limits={"cpu": "500m", "memory": "512Mi"}),
+                volume_mounts=[
+                    k8s.core.v1.VolumeMountArgs(name="device-plugin", mount_path=_DEVICE_PLUGINS),
+                    k8s.core.v1.VolumeMountArgs(name="infiniband-volume", mount_path="/dev/infiniband/"),
+                ],
+            )
+        ],
+        volumes=[_host_path("device-plugin", _DEVICE_PLUGINS), _host_path("infiniband-volume", "/dev/infiniband/")],
     )

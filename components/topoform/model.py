@@ -504,6 +504,9 @@ class NodePool(_Frozen):
     """A fixed node count instead of min/max (on-prem pools: the existing nodes)."""
     spot: bool = False
     """Spot (preemptible) capacity."""
+    interconnect: Literal["standard", "fast"] = "standard"
+    """fast: join the nodes with the machine's fabric for multi-node training (AWS: EFA
+    interfaces, in one zone and a cluster placement group); the catalog says which machines have one."""
     disk_gb: Annotated[int, Field(ge=20, le=16384, strict=True)] | None = None
     """The node disk in GB (default 200 for GPU pools, 100 for CPU pools)."""
     labels: KubeLabels = {}

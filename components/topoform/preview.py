@@ -320,6 +320,8 @@ def _eks_cluster(fc: FakeCloud, args: mocks.MockResourceArgs, tag: str, state: d
     region = fc._region(args.provider)
     return {
         "endpoint": f"https://{tag.upper()}.gr7.{region}.eks.amazonaws.com",
+        # EKS makes the cluster security group: the nodes' and the API's.
+        "vpcConfig": {**(state.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{tag[:17]}"},
         "certificateAuthority": {"data": base64.b64encode(f"mock-ca-{tag}".encode()).decode()},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{tag.upper()}"}]}],
     }
@@ -445,6 +447,15 @@ def _zones(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
     return {"names": [z[0] for z in zones], "zoneIds": [z[1] for z in zones], "id": region}
 
 
+def _instance_type_offerings(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
+    """Where EC2 offers the instance types asked for, by zone ID: an account in which the largest
+    GPU machines (p-family) are not offered in its az1, as happens, and everything else everywhere."""
+    wanted = {str(v) for f in args.args.get("filters") or [] if f.get("name") == "instance-type" for v in f.get("values") or []}
+    zones = _zones(fc, mocks.MockCallArgs("aws:index/getAvailabilityZones:getAvailabilityZones", {"filters": [{"name": "opt-in-status", "values": ["opt-in-not-required"]}]}, args.provider))["zoneIds"]
+    pairs = [(t, z) for t in sorted(wanted) for z in zones if not (t.startswith("p") and z.endswith("-az1"))]
+    return {"id": "offerings", "locationType": "availability-zone-id", "instanceTypes": [t for t, _ in pairs], "locations": [z for _, z in pairs], "locationTypes": ["availability-zone-id"] * len(pairs)}
+
+
 def _node_groups(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
     cluster = str(args.args.get("clusterName"))
     if cluster not in fc.node_groups:
@@ -521,6 +532,7 @@ _CALLS: dict[str, Callable[[FakeCloud, mocks.MockCallArgs], dict[str, Any]]] = {
         "id": "Z" + digest(str(a.args.get("name")), 12).upper(),
     },
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
     "aws:eks/getNodeGroups:getNodeGroups": _node_groups,
     # EKS's default add-on version depends on the day; the preview names what it stands for.
     "aws:eks/getAddonVersion:getAddonVersion": lambda fc, a: {

@@ -20,6 +20,7 @@ __all__ = [
     "TeamSpec",
     "BackupTargetSpec",
     "ExistingNetworkSpec",
+    "FabricSpec",
     "GpuClusterSpec",
     "NetworkSpec",
     "NodePoolSpec",
@@ -32,6 +33,8 @@ PLATFORM_ACCELERATOR_LABEL = "topoform.io/accelerator"
 """Every GPU node carries this label with the logical GPU type; workloads select on it."""
 PLATFORM_POOL_LABEL = "topoform.io/pool"
 PLATFORM_CAPACITY_LABEL = "topoform.io/capacity"
+PLATFORM_FABRIC_LABEL = "topoform.io/fabric"
+"""On nodes of pools with ``interconnect: fast``: the fabric's kind (``efa``)."""
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 """Namespaces every cluster has: topoform never creates or guards them."""
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -45,6 +48,17 @@ class TaintSpec(TypedDict):
     key: str
     value: str
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class FabricSpec(TypedDict):
+    """A pool's fabric for multi-node training, resolved for its cloud."""
+
+    kind: str
+    """``efa`` (AWS)."""
+    interfaces: int
+    """Fabric interfaces per node (the machine's maximum)."""
+    vcpus: int
+    """The machine's vCPUs (what the host sets aside for the fabric scales with)."""
 
 
 class NodePoolSpec(TypedDict):
@@ -73,6 +87,8 @@ class NodePoolSpec(TypedDict):
     """The boot disk type (AWS EBS volume type, GCP disk type)."""
     reservation: NotRequired[str]
     """GCP: the reservation on-demand nodes consume."""
+    fabric: NotRequired[FabricSpec]
+    """The machine's fabric joining the pool's nodes (``interconnect: fast``)."""
     node_selector: NotRequired[dict[str, str]]
     """On-prem: labels that select the existing nodes of this pool."""
     node_names: NotRequired[list[str]]

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .base import Finding, StackRule, Subject
+from .base import Fact, Finding, Rule, StackRule, Subject
 from .readers import stack_facts
 
 __all__ = ["BUDGET", "HOURS_PER_MONTH", "seen_monthly_max"]
@@ -114,7 +114,11 @@ def _near_budget(subjects: Sequence[Subject], cfg: Mapping[str, Any]) -> Iterato
         yield Finding(_stack_urn(subjects), f"the maximum monthly estimate ${estimate:,.2f} is {estimate / budget:.0%} of the budget ${budget:,.2f} ({basis})")
 
 
-BUDGET: list[StackRule] = [
+def _fabric_unused(f: Fact, cfg: Mapping[str, Any]) -> str | None:
+    return None if f.value else f"a multi-node GPU pool without its fabric: {f.where}; its GPUs wait on the network (interconnect: fast)"
+
+
+BUDGET: list[Rule | StackRule] = [
     StackRule(
         "TF-C01", "budget-within-limit", "cost",
         "The maximum monthly estimate (every pool at its maximum) fits the budget.",
@@ -128,5 +132,12 @@ BUDGET: list[StackRule] = [
         "medium", "advisory",
         "Plan for growth: review `topoform cost <env>` before the budget is reached.",
         (), ("aws", "gcp", "azure"), _near_budget, HEADROOM_SCHEMA,
+    ),
+    Rule(
+        "TF-C03", "gpu-pools-use-their-fabric", "cost",
+        "A GPU pool of two or more nodes on machines with a fabric for multi-node training uses it, in one zone (EKS: EFA interfaces in the launch template, one subnet).",
+        "medium", "advisory",
+        "Set interconnect: fast on the pool (one zone and a cluster placement group come with it), or exempt pools that never run multi-node jobs.",
+        (), ("aws",), "pool.fabric", _fabric_unused, scope="stack",
     ),
 ]

@@ -163,6 +163,8 @@ PORTABLE_TYPES = (
     "aws:ec2/vpcEndpoint:*", "azure-native:network:PrivateEndpoint",
     # clusters and pools
     "aws:eks/*", "aws:ec2/launchTemplate:*", "gcp:container/*", "azure-native:containerservice*:*",
+    # a pool's nodes placed close together (multi-node training)
+    "aws:ec2/placementGroup:*", "gcp:compute/resourcePolicy:*", "azure-native:compute:ProximityPlacementGroup",
     # keys
     "aws:kms/*", "gcp:kms/*", "azure-native:keyvault:*",
     # storage and replication

@@ -56,6 +56,15 @@ class RegionalPrice(_Data):
     source: str
 
 
+class Fabric(_Data):
+    """A machine's network for multi-node training: what joins its GPUs to other nodes'."""
+
+    kind: Literal["efa", "gpudirect-tcpx", "gpudirect-tcpxo", "gpudirect-rdma", "infiniband"]
+    interfaces: int
+    """How many fabric interfaces a node has (AWS: EFA interfaces, its maximumEfaInterfaces)."""
+    source: str
+
+
 class Offering(_Data):
     """One machine type: a GPU offering (``gpu``/``gpus``) or a CPU size (``cpu``)."""
 
@@ -68,6 +77,8 @@ class Offering(_Data):
     """On-demand capacity only through a reservation (the machine is also sold as spot)."""
     boot_disk: str | None = None
     """The boot disk type this machine needs, where the cloud's default does not fit it."""
+    fabric: Fabric | None = None
+    """Its fabric for multi-node training, where it has one (``interconnect: fast``)."""
     cpu: str | None = None
     vcpus: int
     memory_gib: float
@@ -188,6 +199,7 @@ class CloudCatalog(_Data):
             *(p.source for o in self.offerings for p in o.prices.values()),
             *([self.gpu_zones_source] if self.gpu_zones_source else []),
             *([self.cluster_autoscaler.source] if self.cluster_autoscaler else []),
+            *(o.fabric.source for o in self.offerings if o.fabric is not None),
         ]
         for ref in refs:
             if ref not in known:

@@ -37,7 +37,7 @@ from ..model import (
 )
 from ..naming import account_id, physical
 from ..providers import profile
-from .cluster import autoscaler
+from .cluster import autoscaler, fabric
 from ..providers.base import Capability, CloudProfile, PoolChoice, api_networks
 from ..specs import (
     GPU_TAINT_EFFECT,
@@ -45,6 +45,7 @@ from ..specs import (
     GPU_TAINT_VALUE,
     PLATFORM_ACCELERATOR_LABEL,
     PLATFORM_CAPACITY_LABEL,
+    PLATFORM_FABRIC_LABEL,
     PLATFORM_POOL_LABEL,
     RESERVED_NAMESPACES,
     BindingSpec,
@@ -689,6 +690,11 @@ def _pool(
             problems.append(Problem((*base, "overrides", prof.name, "reservation"), f"a reservation lives in one zone: name it in overrides.{prof.name}.zones"))
     if override is not None and override.standby_zones and not t.clusters[base[1]].standby:  # type: ignore[index]
         problems.append(Problem((*base, "overrides", prof.name, "standby_zones"), "only used by a cluster with standby: true"))
+    joined, fabric_problems = fabric(base, pool, spec, choice, prof, cat)
+    problems.extend(fabric_problems)
+    if joined is not None:
+        spec["fabric"] = joined
+        spec["labels"] = dict(sorted({**spec["labels"], PLATFORM_FABRIC_LABEL: joined["kind"]}.items()))
     if pool.node_selector:
         spec["node_selector"] = dict(sorted(pool.node_selector.items()))
     if pool.node_names:

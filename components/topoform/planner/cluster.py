@@ -1,4 +1,4 @@
-"""Cluster planning by concept: how a cluster's pools scale (pure).
+"""Cluster planning by concept: how a cluster's pools scale and join (pure).
 
 The same file name as each provider folder's ``cluster.py``: what is planned here, the
 cloud's cluster component builds. Each cloud's own vocabulary comes from its profile
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..errors import Path, Problem
-from ..model import Cluster
-from ..providers.base import Capability, CloudProfile
-from ..specs import AutoscalerSpec, NodePoolSpec
+from ..model import Cluster, NodePool
+from ..providers.base import Capability, CloudProfile, PoolChoice
+from ..specs import AutoscalerSpec, FabricSpec, NodePoolSpec
 
-__all__ = ["autoscaled", "autoscaler"]
+__all__ = ["autoscaled", "autoscaler", "fabric"]
 
 
 def autoscaled(pools: dict[str, NodePoolSpec]) -> list[str]:
@@ -27,3 +27,26 @@ def autoscaler(base: Path, cluster: Cluster, pools: dict[str, NodePoolSpec], pro
     if not autoscaled(pools) or not prof.supports(Capability.AUTOSCALE):
         return None, []
     return prof.autoscaler((*base, "autoscaling"), cluster.autoscaling, version, catalog)
+
+
+def fabric(base: Path, pool: NodePool, spec: NodePoolSpec, choice: PoolChoice | None, prof: CloudProfile, catalog: Catalog) -> tuple[FabricSpec | None, list[Problem]]:
+    """The fabric a pool asking for ``interconnect: fast`` gets: its machine's (from the
+    catalog), for nodes that can meet it (a GPU pool of two or more nodes, in one zone). Sites
+    that cannot build one say so through their capabilities."""
+    if pool.interconnect != "fast" or not prof.supports(Capability.FABRIC):
+        return None, []
+    path = (*base, "interconnect")
+    if pool.gpu is None:
+        return None, [Problem(path, "a fast interconnect joins GPU nodes for multi-node training; this is a CPU pool")]
+    offering = choice.offering if choice is not None else None
+    if offering is None or offering.fabric is None:
+        machine = choice.machine_type if choice is not None else "its machine"
+        having = [f"{o.machine} ({o.gpu} x{o.gpus}, {o.fabric.kind} x{o.fabric.interfaces})" for o in catalog.clouds[prof.name].offerings if o.fabric is not None]
+        return None, [Problem(path, f"{machine} has no fabric in the catalog; on {prof.name} these do: {', '.join(having) or 'none'}")]
+    problems = []
+    if spec["max_nodes"] < 2:
+        problems.append(Problem(path, "a fast interconnect joins nodes of this pool to each other: give it max 2 or more"))
+    zones = spec.get("zones", [])
+    if len(zones) > 1:
+        problems.append(Problem((*base, "overrides", prof.name, "zones"), f"a fast interconnect reaches only nodes in its own zone: name one of {', '.join(zones)}"))
+    return {"kind": offering.fabric.kind, "interfaces": offering.fabric.interfaces, "vcpus": offering.vcpus}, problems

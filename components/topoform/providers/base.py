@@ -43,6 +43,7 @@ class Capability(StrEnum):
     REPLICATE_STORE = "replicate a store to a backup region"
     RESERVATION = "consume a named capacity reservation"
     CHOOSE_DISK_TYPE = "choose a node pool's disk type"
+    FABRIC = "join a pool's nodes with the machine's fabric (interconnect: fast)"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class CloudProfile:
             asks += [
                 (Capability.AUTOSCALE, (*p, "min"), pool.min is not None or pool.max is not None),
                 (Capability.SPOT, (*p, "spot"), pool.spot),
+                (Capability.FABRIC, (*p, "interconnect"), pool.interconnect == "fast"),
                 (Capability.SIZE_NODES, (*p, "disk_gb"), pool.disk_gb is not None),
                 (Capability.LABEL_EXISTING_NODES, (*p, "node_names"), bool(pool.node_names or pool.node_selector)),
             ]

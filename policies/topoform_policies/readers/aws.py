@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..base import Fact, Subject, get, mapping
-from .common import capacity, control_plane, gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
+from .common import capacity, control_plane, fabric_of, gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
 
 __all__ = ["READERS", "STACK_READERS", "policy_statements"]
 
@@ -350,4 +350,26 @@ def eks_pool_autoscaler(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, 
                 yield s, Fact("pool.autoscaler", cluster in discovered, f"scalingConfig {lo:g}-{hi:g}; no Cluster Autoscaler discovers cluster {cluster}")
 
 
-STACK_READERS = [bucket_companions, eks_network_policy, eks_pool_autoscaler]
+def eks_pool_fabric(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, Fact]]:
+    """A node group of two or more machines that have EFA is a multi-node training pool: its
+    launch template (a separate resource) should give the nodes their EFA interfaces, and its
+    subnets one zone (EFA reaches no further)."""
+    templates = {s.urn: s for s in subjects if s.type == "aws:ec2/launchTemplate:LaunchTemplate"}
+    for s in subjects:
+        if s.type != "aws:eks/nodeGroup:NodeGroup" or get(s.props, "scalingConfig", "maxSize", default=0) < 2:
+            continue
+        types = [str(t) for t in get(s.props, "instanceTypes", default=[]) or []]
+        if not types or fabric_of("aws", types[0]) != "efa":
+            continue
+        template = next((templates[u] for u in s.property_dependencies.get("launchTemplate", []) if u in templates), None)
+        kinds = {str(get(i, "interfaceType", default="")) for i in get(template.props, "networkInterfaces", default=[]) or []} if template else set()
+        subnets = get(s.props, "subnetIds", default=[]) or []
+        if not kinds & {"efa", "efa-only"}:
+            yield s, Fact("pool.fabric", False, f"{types[0]} has EFA; the launch template gives its nodes no EFA interface")
+        elif len(subnets) > 1:
+            yield s, Fact("pool.fabric", False, f"EFA spans one zone; the node group has {len(subnets)} subnets")
+        else:
+            yield s, Fact("pool.fabric", True, "EFA interfaces in one subnet")
+
+
+STACK_READERS = [bucket_companions, eks_network_policy, eks_pool_autoscaler, eks_pool_fabric]

@@ -25,6 +25,14 @@ def _gpu_machines() -> dict[str, frozenset[str]]:
     return {name: frozenset(o.machine for o in c.offerings if o.gpu) for name, c in catalog.clouds.items()}
 
 
+def fabric_of(cloud: str, machine: str) -> str | None:
+    """The fabric a machine has for multi-node training (``efa``...), per the catalog."""
+    from topoform.catalog import load_catalog
+
+    offering = next((o for o in load_catalog().clouds[cloud].offerings if o.machine == machine), None) if cloud in load_catalog().clouds else None
+    return offering.fabric.kind if offering is not None and offering.fabric is not None else None
+
+
 def is_gpu_machine(cloud: str, machine: str) -> bool:
     """A GPU machine type: in the catalog, or of a GPU family the catalog has not priced."""
     if machine in _gpu_machines().get(cloud, frozenset()):

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ...kube import AUTOSCALER, cluster_autoscaler
+from ...kube import AUTOSCALER, cluster_autoscaler, efa_device_plugin
 from ...naming import digest
 from ...program import offline
 from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
@@ -16,7 +16,7 @@ from ...specs import AutoscalerSpec, NetworkSpec, NodePoolSpec
 from ..base import api_networks
 from .identity import ACTIONS
 from .keys import kms_key
-from .profile import EKS_EXCLUDED_ZONE_IDS
+from .profile import EFA_PLUGIN_VERSION, EKS_EXCLUDED_ZONE_IDS, EKS_IMAGE_ACCOUNTS
 
 __all__ = ["AwsGpuCluster"]
 
@@ -189,6 +189,29 @@ def autoscaler_flags(cluster_name: str, scaler: AutoscalerSpec) -> list[str]:
     ]
 
 
+def efa_interfaces(count: int) -> list[tuple[int, int, str]]:
+    """(network card, device index, interface type) of a node with ``count`` EFA interfaces, as
+    EC2 and EKS lay them out: card 0's primary interface carries IP traffic, an EFA-only
+    interface beside it (device 1), and one EFA-only interface on each further card."""
+    return [(0, 0, "interface"), (0, 1, "efa-only"), *((card, 0, "efa-only") for card in range(1, count))]
+
+
+def efa_template_tags(interfaces: int, vcpus: int) -> dict[str, str]:
+    """What a node of an empty EFA pool offers pods, for the autoscaler's template node: its EFA
+    interfaces and the 2 MiB huge pages Bottlerocket reserves when EFA is attached (110 per
+    vCPU, its settings generator; libfabric uses them)."""
+    prefix = "k8s.io/cluster-autoscaler/node-template/resources/"
+    return {f"{prefix}vpc.amazonaws.com/efa": str(interfaces), f"{prefix}hugepages-2Mi": f"{110 * 2 * vcpus}Mi"}
+
+
+def efa_plugin_image(region: str) -> str:
+    """AWS's EFA device plugin from the EKS image registry of the region (the node role may pull
+    from it, and a private cluster's ECR endpoints reach only its own region)."""
+    account = EKS_IMAGE_ACCOUNTS.get(region, "602401143452")
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"{account}.dkr.ecr.{region}.{suffix}/eks/aws-efa-k8s-device-plugin:{EFA_PLUGIN_VERSION}"
+
+
 GPU_NODE_LABEL = "k8s.amazonaws.com/accelerator"
 """How the Cluster Autoscaler on AWS recognizes a GPU node ("label the node before it joins the cluster")."""
 
@@ -321,8 +344,9 @@ class AwsGpuCluster(GpuCluster):
         # Nodes need the CNI (with its credentials) to become ready: it comes first.
         networking = self._networking_addons(cluster, args)
         sizes = self._current_sizes(args["cluster_name"])
+        fabric_sg = self._fabric_security_group(vpc_id, args) if any("fabric" in p for p in args["node_pools"].values()) else None
         groups = {
-            key_: self._node_group(key_, pool, cluster, node_role, subnets, args, [*attachments, *networking], sizes.get(key_))
+            key_: self._node_group(key_, pool, cluster, node_role, subnets, args, [*attachments, *networking], sizes.get(key_), (sg, fabric_sg))
             for key_, pool in args["node_pools"].items()
         }
         cpu_groups = [g for k, g in groups.items() if "gpu_type" not in args["node_pools"][k]]
@@ -346,6 +370,47 @@ class AwsGpuCluster(GpuCluster):
         self.finish(cluster.name, cluster.endpoint, kubeconfig, oidc_issuer=issuer, authorized=authorized, identity=issuer)
         if "autoscaler" in args:
             self._autoscaler(cluster, args, cpu_groups)
+        if fabric_sg is not None:
+            # Bottlerocket carries EFA's host side; pods see the interfaces through AWS's device plugin.
+            efa_device_plugin(self.child("efa-device-plugin"), efa_plugin_image(args["region"]), self.kubernetes_provider, self)
+
+    def _fabric_subnet(self, key: str, pool: NodePoolSpec, subnets: list[_Subnet], args: GpuClusterArgs) -> pulumi.Input[str]:
+        """The one subnet of a fabric pool: in the first of its zones (by ID) where EC2 offers its
+        machine in this account (a zone without it makes EKS refuse the node group)."""
+        candidates = [(zone, subnet) for zone, subnet in subnets if zone in (pool.get("zones") or [zone])]
+        offered = aws.ec2.get_instance_type_offerings(
+            location_type="availability-zone-id",
+            filters=[aws.ec2.GetInstanceTypeOfferingsFilterArgs(name="instance-type", values=[pool["machine_type"]])],
+            opts=pulumi.InvokeOptions(parent=self),
+        )
+        usable = sorted((c for c in candidates if c[0] in set(offered.locations)), key=lambda c: (len(c[0]), c[0]))
+        if not usable:
+            zones = ", ".join(sorted({z for z, _ in candidates}))
+            raise pulumi.RunError(f"cluster {args['cluster_name']}, pool {key}: {pool['machine_type']} is not offered in its zones ({zones}); name one that has it in overrides.aws.zones")
+        return usable[0][1]
+
+    def _fabric_security_group(self, vpc_id: pulumi.Input[str], args: GpuClusterArgs) -> pulumi.Output[str]:
+        """EFA's OS-bypass traffic needs "all inbound and outbound traffic to and from itself":
+        a group of its own for the fabric interfaces (beside the cluster's, which EKS no longer
+        adds once interfaces name groups), untagged for load balancers."""
+        group = aws.ec2.SecurityGroup(
+            **self.naming("aws:ec2/securityGroup:SecurityGroup", "fabric"),
+            vpc_id=vpc_id,
+            description=f"EFA traffic between the nodes of {args['cluster_name']}",
+            tags=args["tags"],
+            opts=self.opts(),
+        )
+        for direction, rule in (("in", aws.vpc.SecurityGroupIngressRule), ("out", aws.vpc.SecurityGroupEgressRule)):
+            rule(
+                self.child("fabric", direction),
+                security_group_id=group.id,
+                referenced_security_group_id=group.id,
+                ip_protocol="-1",
+                description="EFA between fabric interfaces",
+                tags=args["tags"],
+                opts=self.opts(),
+            )
+        return group.id
 
     def _autoscaler(self, cluster: aws.eks.Cluster, args: GpuClusterArgs, cpu_groups: list[aws.eks.NodeGroup]) -> None:
         """EKS scales no node group itself: the Cluster Autoscaler, with a role of its own
@@ -606,7 +671,9 @@ class AwsGpuCluster(GpuCluster):
         args: GpuClusterArgs,
         attachments: list[pulumi.Resource],
         current: int | None,
+        security_groups: tuple[pulumi.Input[str], pulumi.Input[str] | None],
     ) -> aws.eks.NodeGroup:
+        fabric = pool.get("fabric")
         tags = {
             **args["tags"],
             "topoform-pool": key,
@@ -616,7 +683,25 @@ class AwsGpuCluster(GpuCluster):
             # What a node of a pool at zero offers pods that ask for local disk: the autoscaler
             # reads a managed node group's tags (DescribeNodegroup) for its template node.
             "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage": f"{pool['disk_gb']}G",
+            **(efa_template_tags(fabric["interfaces"], fabric["vcpus"]) if fabric else {}),
         }
+        efa: dict[str, Any] = {}
+        subnet_ids = _subnets_in(args["cluster_name"], key, subnets, pool.get("zones"))
+        if fabric:
+            # One zone (EFA reaches no further) and a cluster placement group; every interface
+            # names the cluster's group and the fabric's (EKS adds none once interfaces name some).
+            subnet_ids = [self._fabric_subnet(key, pool, subnets, args)]
+            placement = aws.ec2.PlacementGroup(**self.naming("aws:ec2/placementGroup:PlacementGroup", "pool", key), strategy="cluster", tags=tags, opts=self.opts())
+            groups = [g for g in security_groups if g is not None]
+            efa = {
+                "placement": aws.ec2.LaunchTemplatePlacementArgs(group_name=placement.name),
+                "network_interfaces": [
+                    aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                        network_card_index=card, device_index=device, interface_type=kind, security_groups=groups, delete_on_termination="true"
+                    )
+                    for card, device, kind in efa_interfaces(fabric["interfaces"])
+                ],
+            }
         template = aws.ec2.LaunchTemplate(
             **self.naming("aws:ec2/launchTemplate:LaunchTemplate", "pool", key),
             description=f"Nodes of pool {key} in {args['cluster_name']}",
@@ -649,12 +734,13 @@ class AwsGpuCluster(GpuCluster):
             ],
             tags=tags,
             opts=self.opts(),
+            **efa,
         )
         return aws.eks.NodeGroup(
             **self.naming("aws:eks/nodeGroup:NodeGroup", "pool", key),
             cluster_name=cluster.name,
             node_role_arn=node_role.arn,
-            subnet_ids=_subnets_in(args["cluster_name"], key, subnets, pool.get("zones")),
+            subnet_ids=subnet_ids,
             instance_types=[pool["machine_type"]],
             ami_type=pool.get("image"),
             capacity_type="SPOT" if pool["spot"] else "ON_DEMAND",

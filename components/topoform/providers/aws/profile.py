@@ -20,6 +20,16 @@ INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "eks-auth")
 """Interface endpoints of a private cluster's VPC: image manifests and pull tokens (ECR),
 credentials (STS; EKS Pod Identity's ``eks-auth``). Image layers come from S3, through the
 gateway endpoint every created VPC gets."""
+EKS_IMAGE_ACCOUNTS = {
+    "af-south-1": "877085696533", "ap-east-1": "800184023465", "ap-south-2": "900889452093", "ap-southeast-3": "296578399912",
+    "ap-southeast-4": "491585149902", "ca-west-1": "761377655185", "eu-central-2": "900612956339", "eu-south-1": "590381155156",
+    "eu-south-2": "455263428931", "il-central-1": "066635153087", "me-central-1": "759879836304", "me-south-1": "558608220178",
+    "us-gov-east-1": "151742754352", "us-gov-west-1": "013241004608", "cn-north-1": "918309763551", "cn-northwest-1": "961992271922",
+}
+"""The account of each region's EKS image registry where it is not 602401143452 (EKS User Guide,
+"View Amazon container image registries for Amazon EKS add-ons")."""
+EFA_PLUGIN_VERSION = "v0.5.20"
+"""AWS's EFA Kubernetes device plugin (eks-charts aws-efa-k8s-device-plugin chart v0.5.30's image, 2026-08-03)."""
 _DIRECTIONS = {
     "east": "e", "west": "w", "north": "n", "south": "s", "central": "c",
     "northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw", "gov": "g",

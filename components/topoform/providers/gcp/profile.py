@@ -25,7 +25,10 @@ class GcpProfile(CloudProfile):
     own device plugin on GPU nodes, so no in-cluster DaemonSet is needed."""
 
     name: ClassVar[str] = "gcp"
-    unsupported = {k: v for k, v in CloudProfile.cloud_unsupported.items() if k is not Capability.RESERVATION}
+    unsupported = {
+        **{k: v for k, v in CloudProfile.cloud_unsupported.items() if k is not Capability.RESERVATION},
+        Capability.FABRIC: "topoform does not yet build GPUDirect networking (an extra VPC per GPU NIC, multi-networking, the NCCL plugin)",
+    }
     cluster_name_limit = 40
     device_plugin = False
 

@@ -26,6 +26,7 @@ class OnPremProfile(CloudProfile):
         Capability.PUBLIC_STORE: "on-prem stores are volumes inside the cluster",
         Capability.CHOOSE_STORE_ENCRYPTION: "on-prem volumes are encrypted by their storage class",
         Capability.REPLICATE_STORE: "on-prem stores are backed up to the site's backup_target (a cloud store)",
+        Capability.FABRIC: "existing nodes keep the network they are cabled to",
     }
     device_plugin = True
 

@@ -1,0 +1,95 @@
+"""Fabrics for multi-node training: `interconnect: fast` on a pool, read from what `topoform
+preview prod` records (prod's H100 training pool on AWS), and refused where it cannot be built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import run_cli
+from topoform.catalog import load_catalog
+from topoform.providers.aws.cluster import efa_interfaces
+
+
+def _one(rec: Any, type_: str, name: str) -> dict[str, Any]:
+    (found,) = [r for r in rec.by_type(type_) if r["name"] == name]
+    return found  # type: ignore[no-any-return]
+
+
+def test_every_efa_interface_of_the_machine_is_laid_out_as_ec2_and_eks_say() -> None:
+    for count in (4, 16, 32):
+        layout = efa_interfaces(count)
+        assert layout[0] == (0, 0, "interface")  # the primary carries IP traffic
+        assert layout[1] == (0, 1, "efa-only")  # an EFA-only interface beside it on card 0
+        assert [card for card, device, _ in layout[2:]] == list(range(1, count))
+        assert sum(kind == "efa-only" for _, _, kind in layout) == count
+        assert len({(card, device) for card, device, _ in layout}) == len(layout)
+
+
+@pytest.mark.parametrize("prefix", ["vision-train", "vision-train-standby"])
+def test_the_h100_training_pool_gets_efa_one_zone_and_a_placement_group(prod_recording: Any, prefix: str) -> None:
+    template = _one(prod_recording, "aws:ec2/launchTemplate:LaunchTemplate", f"{prefix}-pool-h100")["inputs"]
+    group = _one(prod_recording, "aws:eks/nodeGroup:NodeGroup", f"{prefix}-pool-h100")["inputs"]
+    efa = load_catalog().clouds["aws"]
+    p5 = next(o for o in efa.offerings if o.machine == group["instanceTypes"][0])
+    assert p5.fabric is not None and p5.fabric.kind == "efa"
+    interfaces = template["networkInterfaces"]
+    assert [(i["networkCardIndex"], i["deviceIndex"], i["interfaceType"]) for i in interfaces] == efa_interfaces(p5.fabric.interfaces)
+    cluster = _one(prod_recording, "aws:eks/cluster:Cluster", f"{prefix}-eks")
+    fabric_sg = _one(prod_recording, "aws:ec2/securityGroup:SecurityGroup", f"{prefix}-fabric")
+    for i in interfaces:
+        # EKS adds no group once interfaces name some: the cluster's, and the fabric's own
+        assert len(i["securityGroups"]) == 2 and i["securityGroups"][0].startswith("sg-"), i
+        assert i["deleteOnTermination"] == "true" and "subnetId" not in i
+    assert "vpcSecurityGroupIds" not in template and cluster["type"] == "aws:eks/cluster:Cluster"
+    rules = [r for r in prod_recording.resources if r["name"] in (f"{prefix}-fabric-in", f"{prefix}-fabric-out")]
+    assert {r["type"].split(":")[-1] for r in rules} == {"SecurityGroupIngressRule", "SecurityGroupEgressRule"}
+    for rule in rules:  # all traffic, between the fabric's interfaces only
+        assert rule["inputs"]["ipProtocol"] == "-1"
+        assert rule["inputs"]["securityGroupId"] == rule["inputs"]["referencedSecurityGroupId"]
+    placement = _one(prod_recording, "aws:ec2/placementGroup:PlacementGroup", f"{prefix}-pool-h100")["inputs"]
+    assert placement["strategy"] == "cluster"
+    assert template["placement"]["groupName"].startswith(f"{prefix}-pool-h100")
+    assert len(group["subnetIds"]) == 1  # one zone: EFA reaches no further
+    # ... the first zone (by ID) where EC2 offers the machine: the fake account has no p5 in az1
+    subnets = {r["name"]: r["inputs"] for r in prod_recording.by_type("aws:ec2/subnet:Subnet")}
+    (subnet,) = [s for name, s in subnets.items() if name.startswith(f"{prefix}-private-") and f"{prefix}-private-" in group["subnetIds"][0] and group["subnetIds"][0].startswith(name)]
+    assert subnet["availabilityZoneId"].endswith("-az2")
+    assert group["labels"]["topoform.io/fabric"] == "efa"
+    # a pending pod asking for EFA and huge pages can make the empty pool grow
+    resources = "k8s.io/cluster-autoscaler/node-template/resources/"
+    assert group["tags"][f"{resources}vpc.amazonaws.com/efa"] == str(p5.fabric.interfaces)
+    assert group["tags"][f"{resources}hugepages-2Mi"] == f"{110 * 2 * p5.vcpus}Mi"
+
+
+def test_the_efa_device_plugin_runs_on_fabric_nodes_past_the_gpu_taint(prod_recording: Any) -> None:
+    for prefix, region in (("vision-train", "us-east-1"), ("vision-train-standby", "us-west-2")):
+        pod = _one(prod_recording, "kubernetes:apps/v1:DaemonSet", f"{prefix}-efa-device-plugin")["inputs"]["spec"]["template"]["spec"]
+        assert pod["nodeSelector"] == {"topoform.io/fabric": "efa"}
+        assert pod["tolerations"] == [{"operator": "Exists"}]  # the GPU taint and any the pool adds
+        (container,) = pod["containers"]
+        assert container["image"] == f"602401143452.dkr.ecr.{region}.amazonaws.com/eks/aws-efa-k8s-device-plugin:v0.5.20"
+        assert {v["hostPath"]["path"] for v in pod["volumes"]} == {"/var/lib/kubelet/device-plugins", "/dev/infiniband/"}
+    # only clusters with a fabric pool run it
+    assert {r["name"] for r in prod_recording.by_type("kubernetes:apps/v1:DaemonSet") if "efa" in r["name"]} == {"vision-train-efa-device-plugin", "vision-train-standby-efa-device-plugin"}
+
+
+@pytest.mark.parametrize(
+    ("site", "pool", "fragment"),
+    [
+        ("{provider: gcp, project: acme-ml, region: us-central1}", "{gpu: {type: H100, count: 8}, min: 0, max: 4, interconnect: fast}", "gcp sites cannot join a pool's nodes with the machine's fabric (interconnect: fast): topoform does not yet build GPUDirect"),
+        ("{provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}", "{gpu: {type: H100, count: 8}, min: 0, max: 4, interconnect: fast}", "azure sites cannot join a pool's nodes with the machine's fabric (interconnect: fast): topoform does not yet expose ND-series InfiniBand"),
+    ],
+)
+def test_a_fabric_the_cloud_cannot_have_yet_is_refused_naming_the_field(tmp_path: Path, site: str, pool: str, fragment: str) -> None:
+    path = tmp_path / "t.topology.yaml"
+    path.write_text(
+        "name: s\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
+        f"sites:\n  x: {site}\n"
+        f"clusters:\n  c:\n    site: x\n    node_pools:\n      system: {{instance: cpu-4x16, min: 1, max: 2}}\n      gpu: {pool}\n"
+    )
+    result = run_cli("validate", str(path))
+    assert result.code == 2 and "Traceback" not in result.err
+    assert f"{path}:11: clusters.c.node_pools.gpu.interconnect: {fragment}" in result.err, result.err
