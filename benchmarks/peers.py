@@ -79,11 +79,20 @@ class Run:
         return self.rss_kib / 1024
 
 
+GNU_TIME = "/usr/bin/time"
+"""Where available, the peak RSS comes from GNU time wrapped around the command: Linux carries a
+parent's high-water RSS into a child across exec, so a child of this (SDK-laden) process would
+report at least this process's peak through ``ru_maxrss``; a child of the small ``time`` does not."""
+
+
 def run(cmd: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, stdout: Path | None = None, ok: Collection[int] = (0,)) -> Run:
-    """Start ``cmd`` as a new process and measure it once it has finished (``os.wait4``)."""
-    with open(stdout if stdout is not None else os.devnull, "wb") as out, tempfile.TemporaryFile() as err:
+    """Start ``cmd`` as a new process and measure it once it has finished: CPU (user+sys, the
+    process and what it waited for) and wall from ``os.wait4``, the peak RSS from GNU time."""
+    wrapped = os.access(GNU_TIME, os.X_OK)
+    with open(stdout if stdout is not None else os.devnull, "wb") as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as peak:
         start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdout=out, stderr=err)
+        full = [GNU_TIME, "-f", "%M", "-o", peak.name, *cmd] if wrapped else list(cmd)
+        proc = subprocess.Popen(full, cwd=cwd, env=env, stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = rc = os.waitstatus_to_exitcode(status)
@@ -91,7 +100,9 @@ def run(cmd: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, std
             err.seek(0)
             tail = err.read()[-3000:].decode(errors="replace")
             raise RuntimeError(f"{' '.join(cmd)} exited {rc} (expected {sorted(ok)}):\n{tail}")
-    return Run(cpu=usage.ru_utime + usage.ru_stime, wall=wall, rss_kib=usage.ru_maxrss, rcs=(rc,))
+        reported = peak.read().strip().splitlines() if wrapped else []
+    rss = int(reported[-1]) if reported and reported[-1].isdigit() else usage.ru_maxrss
+    return Run(cpu=usage.ru_utime + usage.ru_stime, wall=wall, rss_kib=rss, rcs=(rc,))
 
 
 def combine(runs: Iterable[Run]) -> Run:

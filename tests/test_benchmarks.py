@@ -5,6 +5,7 @@ benchmarks`, never asserted here)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,15 @@ def test_the_verdicts_name_every_target() -> None:
     assert not any("944 resources (target" in line for line in lines if "preview / typed" in line)  # no target at 4 cells
     assert sum(line.startswith("met: growth") for line in lines) == 3
     assert lines[-1].startswith("met: cold validate 0.40 s CPU (1.20 s wall)")
+
+
+@pytest.mark.skipif(not os.access("/usr/bin/time", os.X_OK), reason="GNU time is not installed")
+def test_a_childs_peak_memory_is_its_own_not_the_benchmarks() -> None:
+    """Linux carries a parent's high-water RSS into an exec'd child: a 50 MiB child of a
+    process holding 300 MiB must still be reported at about 50 MiB."""
+    from benchmarks.peers import run
+
+    held = bytearray(300 * 1024 * 1024)
+    measured = run([sys.executable, "-c", "x = bytearray(50 * 1024 * 1024)"], cwd=Path.cwd())
+    assert 50 <= measured.rss_mib < 200, measured
+    del held
