@@ -93,3 +93,60 @@ def test_a_fabric_the_cloud_cannot_have_yet_is_refused_naming_the_field(tmp_path
     result = run_cli("validate", str(path))
     assert result.code == 2 and "Traceback" not in result.err
     assert f"{path}:11: clusters.c.node_pools.gpu.interconnect: {fragment}" in result.err, result.err
+
+
+# --------------------------------------------------------------------------- scratch: local-nvme
+
+
+def test_the_training_pool_keeps_pod_scratch_on_the_instance_store(prod_recording: Any) -> None:
+    """prod's p5 pool: Bottlerocket puts the kubelet's, the runtime's and pod logs' directories
+    on a RAID 0 of the instance-store NVMe (merged into EKS's user data), and the autoscaler's
+    template of the empty pool offers that much ephemeral storage."""
+    import base64
+
+    for prefix in ("vision-train", "vision-train-standby"):
+        template = _one(prod_recording, "aws:ec2/launchTemplate:LaunchTemplate", f"{prefix}-pool-h100")["inputs"]
+        toml = base64.b64decode(template["userData"]).decode()
+        assert '[settings.bootstrap-commands.000-local-nvme-scratch]' in toml
+        assert '["apiclient", "ephemeral-storage", "init"]' in toml
+        assert '"/var/lib/kubelet"' in toml and '"/var/lib/containerd"' in toml and "essential = true" in toml
+        group = _one(prod_recording, "aws:eks/nodeGroup:NodeGroup", f"{prefix}-pool-h100")["inputs"]
+        assert group["tags"]["k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage"] == "30400G"
+    # the CPU pool keeps its disk
+    system = _one(prod_recording, "aws:ec2/launchTemplate:LaunchTemplate", "vision-train-pool-system")["inputs"]
+    assert "userData" not in system
+
+
+def test_a_gke_pool_takes_its_machines_local_ssds_for_scratch(tmp_path: Path) -> None:
+    from topoform.preview import record
+
+    path = tmp_path / "t.topology.yaml"
+    path.write_text(
+        "name: s\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
+        "sites:\n  g: {provider: gcp, project: acme-ml, region: us-central1}\n"
+        "clusters:\n  c:\n    site: g\n    node_pools:\n      system: {instance: cpu-4x16, min: 1, max: 2}\n"
+        "      h100: {gpu: {type: H100, count: 8}, min: 0, max: 4, scratch: local-nvme}\n"
+    )
+    rec = record(str(path), stack="dev")
+    pools = {r["name"]: r["inputs"]["nodeConfig"] for r in rec.by_type("gcp:container/nodePool:NodePool")}
+    assert pools["s-c-pool-h100"]["ephemeralStorageLocalSsdConfig"] == {"localSsdCount": 16}  # a3-highgpu-8g's
+    assert "ephemeralStorageLocalSsdConfig" not in pools["s-c-pool-system"]
+
+
+@pytest.mark.parametrize(
+    ("site", "pool", "fragment"),
+    [
+        ("{provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}", "{gpu: {type: L4, count: 1}, min: 0, max: 4, scratch: local-nvme}", "g6.xlarge has no local NVMe in the catalog; on aws these do: p4d.24xlarge, p5.48xlarge, p5en.48xlarge"),
+        ("{provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}", "{gpu: {type: H100, count: 8}, min: 0, max: 4, scratch: local-nvme}", "azure sites cannot put pods' scratch space on the machine's local NVMe (scratch: local-nvme): AKS puts kubelet storage on the NVMe disks only through Azure Container Storage"),
+    ],
+)
+def test_local_nvme_scratch_where_there_is_none_is_refused_naming_the_field(tmp_path: Path, site: str, pool: str, fragment: str) -> None:
+    path = tmp_path / "t.topology.yaml"
+    path.write_text(
+        "name: s\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
+        f"sites:\n  x: {site}\n"
+        f"clusters:\n  c:\n    site: x\n    node_pools:\n      system: {{instance: cpu-4x16, min: 1, max: 2}}\n      gpu: {pool}\n"
+    )
+    result = run_cli("validate", str(path))
+    assert result.code == 2 and "Traceback" not in result.err
+    assert f"{path}:11: clusters.c.node_pools.gpu.scratch: {fragment}" in result.err, result.err

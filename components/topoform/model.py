@@ -507,6 +507,9 @@ class NodePool(_Frozen):
     interconnect: Literal["standard", "fast"] = "standard"
     """fast: join the nodes with the machine's fabric for multi-node training (AWS: EFA
     interfaces, in one zone and a cluster placement group); the catalog says which machines have one."""
+    scratch: Literal["disk", "local-nvme"] = "disk"
+    """Where pods' scratch space (emptyDir, images, logs) lives: the node disk (disk_gb), or the
+    machine's local NVMe disks, fast and gone with the node (AWS instance store, GCP local SSD)."""
     disk_gb: Annotated[int, Field(ge=20, le=16384, strict=True)] | None = None
     """The node disk in GB (default 200 for GPU pools, 100 for CPU pools)."""
     labels: KubeLabels = {}

@@ -25,6 +25,7 @@ __all__ = [
     "NetworkSpec",
     "NodePoolSpec",
     "ReplicaSpec",
+    "ScratchSpec",
     "StoreSpec",
     "TaintSpec",
 ]
@@ -61,6 +62,15 @@ class FabricSpec(TypedDict):
     """The machine's vCPUs (what the host sets aside for the fabric scales with)."""
 
 
+class ScratchSpec(TypedDict):
+    """A pool's pod scratch space on the machine's local NVMe, resolved for its cloud."""
+
+    disks: NotRequired[int]
+    """How many local disks (GKE attaches them by count)."""
+    gb: NotRequired[int]
+    """Their total size, where the catalog knows it (what an empty pool's node offers pods)."""
+
+
 class NodePoolSpec(TypedDict):
     """One node pool, resolved for its cloud: machine type, size, labels and taints."""
 
@@ -89,6 +99,8 @@ class NodePoolSpec(TypedDict):
     """GCP: the reservation on-demand nodes consume."""
     fabric: NotRequired[FabricSpec]
     """The machine's fabric joining the pool's nodes (``interconnect: fast``)."""
+    scratch: NotRequired[ScratchSpec]
+    """Pods' scratch space on the machine's local NVMe (``scratch: local-nvme``)."""
     node_selector: NotRequired[dict[str, str]]
     """On-prem: labels that select the existing nodes of this pool."""
     node_names: NotRequired[list[str]]

@@ -65,6 +65,16 @@ class Fabric(_Data):
     source: str
 
 
+class LocalNvme(_Data):
+    """A machine's local NVMe disks (instance store, local SSD): fast, and gone with the node."""
+
+    disks: int | None = None
+    """How many (GKE attaches them by count); None where only the total is known."""
+    gb: int | None = None
+    """Their total size in GB, where the source gives it."""
+    source: str
+
+
 class Offering(_Data):
     """One machine type: a GPU offering (``gpu``/``gpus``) or a CPU size (``cpu``)."""
 
@@ -79,6 +89,8 @@ class Offering(_Data):
     """The boot disk type this machine needs, where the cloud's default does not fit it."""
     fabric: Fabric | None = None
     """Its fabric for multi-node training, where it has one (``interconnect: fast``)."""
+    local_nvme: LocalNvme | None = None
+    """Its local NVMe disks, where it has them (``scratch: local-nvme``)."""
     cpu: str | None = None
     vcpus: int
     memory_gib: float
@@ -200,6 +212,7 @@ class CloudCatalog(_Data):
             *([self.gpu_zones_source] if self.gpu_zones_source else []),
             *([self.cluster_autoscaler.source] if self.cluster_autoscaler else []),
             *(o.fabric.source for o in self.offerings if o.fabric is not None),
+            *(o.local_nvme.source for o in self.offerings if o.local_nvme is not None),
         ]
         for ref in refs:
             if ref not in known:

@@ -37,7 +37,7 @@ from ..model import (
 )
 from ..naming import account_id, physical
 from ..providers import profile
-from .cluster import autoscaler, fabric
+from .cluster import autoscaler, fabric, scratch
 from ..providers.base import Capability, CloudProfile, PoolChoice, api_networks
 from ..specs import (
     GPU_TAINT_EFFECT,
@@ -695,6 +695,10 @@ def _pool(
     if joined is not None:
         spec["fabric"] = joined
         spec["labels"] = dict(sorted({**spec["labels"], PLATFORM_FABRIC_LABEL: joined["kind"]}.items()))
+    local, scratch_problems = scratch(base, pool, choice, prof, cat)
+    problems.extend(scratch_problems)
+    if local is not None:
+        spec["scratch"] = local
     if pool.node_selector:
         spec["node_selector"] = dict(sorted(pool.node_selector.items()))
     if pool.node_names:

@@ -1,4 +1,4 @@
-"""Cluster planning by concept: how a cluster's pools scale and join (pure).
+"""Cluster planning by concept: how a cluster's pools scale, join and keep scratch data (pure).
 
 The same file name as each provider folder's ``cluster.py``: what is planned here, the
 cloud's cluster component builds. Each cloud's own vocabulary comes from its profile
@@ -11,9 +11,9 @@ from ..catalog import Catalog
 from ..errors import Path, Problem
 from ..model import Cluster, NodePool
 from ..providers.base import Capability, CloudProfile, PoolChoice
-from ..specs import AutoscalerSpec, FabricSpec, NodePoolSpec
+from ..specs import AutoscalerSpec, FabricSpec, NodePoolSpec, ScratchSpec
 
-__all__ = ["autoscaled", "autoscaler", "fabric"]
+__all__ = ["autoscaled", "autoscaler", "fabric", "scratch"]
 
 
 def autoscaled(pools: dict[str, NodePoolSpec]) -> list[str]:
@@ -50,3 +50,21 @@ def fabric(base: Path, pool: NodePool, spec: NodePoolSpec, choice: PoolChoice | 
     if len(zones) > 1:
         problems.append(Problem((*base, "overrides", prof.name, "zones"), f"a fast interconnect reaches only nodes in its own zone: name one of {', '.join(zones)}"))
     return {"kind": offering.fabric.kind, "interfaces": offering.fabric.interfaces, "vcpus": offering.vcpus}, problems
+
+
+def scratch(base: Path, pool: NodePool, choice: PoolChoice | None, prof: CloudProfile, catalog: Catalog) -> tuple[ScratchSpec | None, list[Problem]]:
+    """Pods' scratch space on the machine's local NVMe (``scratch: local-nvme``), from the
+    catalog's record of the machine's disks; a machine without them is refused by name."""
+    if pool.scratch != "local-nvme" or not prof.supports(Capability.LOCAL_NVME):
+        return None, []
+    offering = choice.offering if choice is not None else None
+    if offering is None or offering.local_nvme is None:
+        machine = choice.machine_type if choice is not None else "its machine"
+        having = [o.machine for o in catalog.clouds[prof.name].offerings if o.local_nvme is not None]
+        return None, [Problem((*base, "scratch"), f"{machine} has no local NVMe in the catalog; on {prof.name} these do: {', '.join(having) or 'none'}")]
+    out: ScratchSpec = {}
+    if offering.local_nvme.disks is not None:
+        out["disks"] = offering.local_nvme.disks
+    if offering.local_nvme.gb is not None:
+        out["gb"] = offering.local_nvme.gb
+    return out, []

@@ -44,6 +44,7 @@ class Capability(StrEnum):
     RESERVATION = "consume a named capacity reservation"
     CHOOSE_DISK_TYPE = "choose a node pool's disk type"
     FABRIC = "join a pool's nodes with the machine's fabric (interconnect: fast)"
+    LOCAL_NVME = "put pods' scratch space on the machine's local NVMe (scratch: local-nvme)"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class CloudProfile:
                 (Capability.AUTOSCALE, (*p, "min"), pool.min is not None or pool.max is not None),
                 (Capability.SPOT, (*p, "spot"), pool.spot),
                 (Capability.FABRIC, (*p, "interconnect"), pool.interconnect == "fast"),
+                (Capability.LOCAL_NVME, (*p, "scratch"), pool.scratch == "local-nvme"),
                 (Capability.SIZE_NODES, (*p, "disk_gb"), pool.disk_gb is not None),
                 (Capability.LABEL_EXISTING_NODES, (*p, "node_names"), bool(pool.node_names or pool.node_selector)),
             ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -187,6 +188,17 @@ def autoscaler_flags(cluster_name: str, scaler: AutoscalerSpec) -> list[str]:
         "--stderrthreshold=info",
         "--v=4",
     ]
+
+
+SCRATCH_ON_NVME = """[settings.bootstrap-commands.000-local-nvme-scratch]
+commands = [["apiclient", "ephemeral-storage", "init"], ["apiclient", "ephemeral-storage", "bind", "--dirs", "/var/lib/containerd", "/var/lib/kubelet", "/var/log/pods"]]
+essential = true
+mode = "always"
+"""
+"""Bottlerocket settings (TOML user data) putting pods' scratch space on the instance store:
+``apiclient ephemeral-storage init`` makes its NVMe disks one RAID 0 array (a single disk is
+mounted as is) and ``bind`` moves these directories onto it; essential, so a node whose disks
+fail to mount does not join."""
 
 
 def efa_interfaces(count: int) -> list[tuple[int, int, str]]:
@@ -682,10 +694,14 @@ class AwsGpuCluster(GpuCluster):
             f"k8s.io/cluster-autoscaler/{args['cluster_name']}": "owned",
             # What a node of a pool at zero offers pods that ask for local disk: the autoscaler
             # reads a managed node group's tags (DescribeNodegroup) for its template node.
-            "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage": f"{pool['disk_gb']}G",
+            "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage": f"{pool['scratch'].get('gb', pool['disk_gb']) if 'scratch' in pool else pool['disk_gb']}G",
             **(efa_template_tags(fabric["interfaces"], fabric["vcpus"]) if fabric else {}),
         }
-        efa: dict[str, Any] = {}
+        extra: dict[str, Any] = {}  # what the launch template adds for scratch space and the fabric
+        if "scratch" in pool:
+            # Bottlerocket merges this into EKS's own settings: the instance-store disks become
+            # one RAID 0 array, and the kubelet's, the runtime's and pod logs' directories live on it.
+            extra["user_data"] = base64.b64encode(SCRATCH_ON_NVME.encode()).decode()
         subnet_ids = _subnets_in(args["cluster_name"], key, subnets, pool.get("zones"))
         if fabric:
             # One zone (EFA reaches no further) and a cluster placement group; every interface
@@ -693,7 +709,7 @@ class AwsGpuCluster(GpuCluster):
             subnet_ids = [self._fabric_subnet(key, pool, subnets, args)]
             placement = aws.ec2.PlacementGroup(**self.naming("aws:ec2/placementGroup:PlacementGroup", "pool", key), strategy="cluster", tags=tags, opts=self.opts())
             groups = [g for g in security_groups if g is not None]
-            efa = {
+            extra |= {
                 "placement": aws.ec2.LaunchTemplatePlacementArgs(group_name=placement.name),
                 "network_interfaces": [
                     aws.ec2.LaunchTemplateNetworkInterfaceArgs(
@@ -734,7 +750,7 @@ class AwsGpuCluster(GpuCluster):
             ],
             tags=tags,
             opts=self.opts(),
-            **efa,
+            **extra,
         )
         return aws.eks.NodeGroup(
             **self.naming("aws:eks/nodeGroup:NodeGroup", "pool", key),

@@ -31,6 +31,7 @@ class AzureProfile(CloudProfile):
         **CloudProfile.cloud_unsupported,
         Capability.CHOOSE_DISK_TYPE: "AKS gives node pools managed OS disks of the size asked (disk_gb)",
         Capability.FABRIC: "topoform does not yet expose ND-series InfiniBand to pods (the AKSInfinibandSupport feature and NVIDIA's Network Operator)",
+        Capability.LOCAL_NVME: "AKS puts kubelet storage on the NVMe disks only through Azure Container Storage, which topoform does not yet install",
     }
     cluster_name_limit = 63
     api_cidr_limit = 2000  # authorized IP ranges with API Server VNet Integration (200 without)

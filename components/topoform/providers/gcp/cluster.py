@@ -284,6 +284,10 @@ class GcpGpuCluster(GpuCluster):
                     for t in pool["taints"]
                 ],
                 guest_accelerators=accelerators,
+                # scratch: local-nvme: emptyDir, images and logs on the machine's local SSDs.
+                ephemeral_storage_local_ssd_config=gcp.container.NodePoolNodeConfigEphemeralStorageLocalSsdConfigArgs(local_ssd_count=pool["scratch"]["disks"])
+                if "scratch" in pool and "disks" in pool["scratch"]
+                else None,
                 service_account=sa.email,
                 oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
                 workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),

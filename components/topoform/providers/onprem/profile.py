@@ -27,6 +27,7 @@ class OnPremProfile(CloudProfile):
         Capability.CHOOSE_STORE_ENCRYPTION: "on-prem volumes are encrypted by their storage class",
         Capability.REPLICATE_STORE: "on-prem stores are backed up to the site's backup_target (a cloud store)",
         Capability.FABRIC: "existing nodes keep the network they are cabled to",
+        Capability.LOCAL_NVME: "existing nodes keep the storage they were set up with",
     }
     device_plugin = True
 
