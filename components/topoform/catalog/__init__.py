@@ -74,6 +74,12 @@ class LocalNvme(_Data):
     """Their total size in GB, where the source gives it."""
     source: str
 
+    @model_validator(mode="after")
+    def _known(self) -> LocalNvme:
+        if self.disks is None and self.gb is None:
+            raise ValueError("local_nvme needs its disk count or its size in GB")
+        return self
+
 
 class Offering(_Data):
     """One machine type: a GPU offering (``gpu``/``gpus``) or a CPU size (``cpu``)."""

@@ -53,11 +53,13 @@ def fabric(base: Path, pool: NodePool, spec: NodePoolSpec, choice: PoolChoice | 
 
 
 def scratch(base: Path, pool: NodePool, choice: PoolChoice | None, prof: CloudProfile, catalog: Catalog) -> tuple[ScratchSpec | None, list[Problem]]:
-    """Pods' scratch space on the machine's local NVMe (``scratch: local-nvme``), from the
-    catalog's record of the machine's disks; a machine without them is refused by name."""
-    if pool.scratch != "local-nvme" or not prof.supports(Capability.LOCAL_NVME):
-        return None, []
+    """Pods' scratch space on the machine's local NVMe (``scratch: local-nvme``, or always where
+    the cloud keeps it there on machines that come with local disks), from the catalog's record
+    of the machine's disks; a machine without them is refused by name."""
     offering = choice.offering if choice is not None else None
+    bundled = prof.scratch_bundled and offering is not None and offering.local_nvme is not None and offering.local_nvme.disks is not None
+    if (pool.scratch != "local-nvme" and not bundled) or not prof.supports(Capability.LOCAL_NVME):
+        return None, []
     if offering is None or offering.local_nvme is None:
         machine = choice.machine_type if choice is not None else "its machine"
         having = [o.machine for o in catalog.clouds[prof.name].offerings if o.local_nvme is not None]

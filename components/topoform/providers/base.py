@@ -67,6 +67,9 @@ class CloudProfile:
     """How many CIDR blocks the cluster's public API endpoint admits at most."""
     device_plugin: ClassVar[bool] = False
     """Whether GPU nodes need our NVIDIA device plugin DaemonSet (no managed one)."""
+    scratch_bundled: ClassVar[bool] = False
+    """Whether machines that come with local disks keep pods' scratch space on them whatever the
+    pool says (GKE's own default on A3 and A2 Ultra), so the pool states their count always."""
     default_disk_gb: ClassVar[dict[bool, int]] = {True: 200, False: 100}
     cloud_unsupported: ClassVar[Mapping[Capability, str]] = {
         Capability.LABEL_EXISTING_NODES: "cloud node pools get their labels and taints when they are created",

@@ -201,6 +201,12 @@ mounted as is) and ``bind`` moves these directories onto it; essential, so a nod
 fail to mount does not join."""
 
 
+def allocatable_storage(gb: int) -> str:
+    """What pods may use of a node's scratch filesystem of ``gb``: the kubelet evicts below 10%
+    free (its default nodefs.available) and Bottlerocket reserves 1 GiB for the system."""
+    return f"{int(gb * 0.9) - 1}G"
+
+
 def efa_interfaces(count: int) -> list[tuple[int, int, str]]:
     """(network card, device index, interface type) of a node with ``count`` EFA interfaces, as
     EC2 and EKS lay them out: card 0's primary interface carries IP traffic, an EFA-only
@@ -694,7 +700,7 @@ class AwsGpuCluster(GpuCluster):
             f"k8s.io/cluster-autoscaler/{args['cluster_name']}": "owned",
             # What a node of a pool at zero offers pods that ask for local disk: the autoscaler
             # reads a managed node group's tags (DescribeNodegroup) for its template node.
-            "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage": f"{pool['scratch'].get('gb', pool['disk_gb']) if 'scratch' in pool else pool['disk_gb']}G",
+            "k8s.io/cluster-autoscaler/node-template/resources/ephemeral-storage": allocatable_storage(pool["scratch"].get("gb", pool["disk_gb"]) if "scratch" in pool else pool["disk_gb"]),
             **(efa_template_tags(fabric["interfaces"], fabric["vcpus"]) if fabric else {}),
         }
         extra: dict[str, Any] = {}  # what the launch template adds for scratch space and the fabric

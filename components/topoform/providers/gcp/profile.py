@@ -31,6 +31,9 @@ class GcpProfile(CloudProfile):
     }
     cluster_name_limit = 40
     device_plugin = False
+    # GKE puts pods' scratch space on the local SSDs a machine comes with, and the node pool's
+    # count of them is create-only: left unset, the pool would be replaced on every update.
+    scratch_bundled = True
 
     def network(self, base: Path, net: SiteNetwork) -> tuple[NetworkSpec | None, list[Problem]]:
         spec: NetworkSpec = {
