@@ -55,15 +55,21 @@ def test_prod_json_gives_a_range_whose_totals_add_up() -> None:
 
 
 def test_an_on_demand_pool_by_hand_to_the_cent() -> None:
-    """prod's train/h100: on-demand p5.48xlarge, from min to max nodes."""
+    """prod's train/h100: on-demand p5.48xlarge after its reservation, from min to max nodes
+    less the reserved ones (which are billed at the on-demand price whether they run or not)."""
     topo = yaml.safe_load((STACKS / "base.topology.yaml").read_text())
     pool = topo["clusters"]["train"]["node_pools"]["h100"]
+    (reservation, step) = yaml.safe_load((STACKS / "prod.topology.yaml").read_text())["clusters"]["train"]["node_pools"]["h100"]["capacity"]
+    assert step == "on-demand"
     price = catalog_price("aws", "p5.48xlarge", "on_demand")
-    line = items(run_cli("cost", "prod", "--json").out)["clusters.train.node_pools.h100"]
+    lines = items(run_cli("cost", "prod", "--json").out)
+    line = lines["clusters.train.node_pools.h100.capacity.1"]
     assert line["pricing"] == "on-demand"
     assert line["unit_usd"] == float(price)
     assert line["monthly_usd"]["min"] == cents(price * pool["min"] * HOURS_PER_MONTH)
-    assert line["monthly_usd"]["max"] == cents(price * pool["max"] * HOURS_PER_MONTH)
+    assert line["monthly_usd"]["max"] == cents(price * (pool["max"] - reservation["nodes"]) * HOURS_PER_MONTH)
+    held = lines["clusters.train.node_pools.h100.capacity.0"]
+    assert held["monthly_usd"]["min"] == held["monthly_usd"]["max"] == cents(price * reservation["nodes"] * HOURS_PER_MONTH)
 
 
 def test_a_spot_pool_is_priced_at_the_spot_price() -> None:

@@ -132,7 +132,7 @@ def test_reservations_that_cannot_be_consumed_are_refused(tmp_path: Path, pools:
     assert message in _refused(_topology(tmp_path, pools))
 
 
-def test_a_pool_names_its_disk_type_and_aws_has_no_reservations_yet(tmp_path: Path) -> None:
+def test_a_pool_names_its_disk_type_and_aws_takes_reservations_as_capacity_steps(tmp_path: Path) -> None:
     rec = record(str(_topology(tmp_path, "l4: {gpu: {type: L4}, min: 0, max: 2, overrides: {gcp: {disk_type: pd-ssd}}}")), stack="dev")
     assert _pools(rec)["gt-c-pool-l4"]["inputs"]["nodeConfig"]["diskType"] == "pd-ssd"
     aws = tmp_path / "a.topology.yaml"
@@ -141,7 +141,7 @@ def test_a_pool_names_its_disk_type_and_aws_has_no_reservations_yet(tmp_path: Pa
         "sites:\n  a: {provider: aws, region: us-east-1, admins: ['arn:aws:iam::123456789012:role/x']}\n"
         "clusters:\n  c: {site: a, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}, h: {gpu: {type: H100, count: 8}, min: 0, max: 1, overrides: {aws: {reservation: cr-1}}}}}\n"
     )
-    assert "clusters.c.node_pools.h.overrides.aws.reservation: aws sites cannot consume a named capacity reservation" in _refused(aws)
+    assert "clusters.c.node_pools.h.overrides.aws.reservation: on AWS a reservation is a capacity step: capacity: [{reservation: cr-..." in _refused(aws)
 
 
 # ------------------------------------------------------------------ S1 no default compute account

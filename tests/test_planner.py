@@ -189,9 +189,11 @@ def test_capability_gaps_are_data_with_a_reason() -> None:
     table = {row["capability"]: row for row in capability_table()}
     assert table["autoscale node pools (min/max)"]["onprem"].startswith("on-prem pools are existing nodes")
     assert table["autoscale node pools (min/max)"]["aws"] is None
-    assert all(row["aws"] is None for name, row in table.items() if "existing nodes" not in name and "reservation" not in name)
+    assert all(row["aws"] is None for name, row in table.items() if "existing nodes" not in name and "flex-start" not in name)
     # what a cloud lacks is a reason in the table, shown where a topology asks for it
-    assert table["consume a named capacity reservation"]["gcp"] is None and table["consume a named capacity reservation"]["aws"]
+    assert table["use flex-start capacity (GCP's Dynamic Workload Scheduler)"]["aws"].startswith("flex-start is GCP's")
+    assert table["consume a named capacity reservation"]["gcp"] is None and table["consume a named capacity reservation"]["aws"] is None
+    assert table["consume a named capacity reservation"]["azure"].startswith("AKS pools consume capacity reservation groups, which take no ND-series")
     assert table["choose a node pool's disk type"]["azure"].startswith("AKS gives node pools managed OS disks")
 
 

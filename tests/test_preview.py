@@ -52,7 +52,7 @@ def test_aws_gpu_node_group_has_nvidia_ami_taint_and_label(prod_recording: Any) 
     assert ng["instanceTypes"] == ["p5.48xlarge"]
     assert {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"} in ng["taints"]
     assert ng["labels"][ACCEL_LABEL] == "H100"
-    assert ng["scalingConfig"] == {"minSize": 0, "maxSize": 16, "desiredSize": 0}
+    assert ng["scalingConfig"] == {"minSize": 0, "maxSize": 12, "desiredSize": 0}  # 16 less the 4 reserved
     assert ng["capacityType"] == "ON_DEMAND"
     system = _one(prod_recording, "aws:eks/nodeGroup:NodeGroup", "vision-train-pool-system")["inputs"]
     assert system["amiType"] == "BOTTLEROCKET_x86_64"
@@ -291,7 +291,8 @@ def test_readable_preview_shows_a_tree_per_site_and_cluster(cli) -> None:  # typ
     out = result.out
     assert "site aws-east (aws us-east-1, backup us-west-2)" in out
     assert "  cluster train: AwsGpuCluster vision-train," in out
-    assert "pool h100: p5.48xlarge (8x H100), 0..16 nodes, on-demand, taint nvidia.com/gpu=present:NoSchedule" in out
+    assert "pool h100: p5.48xlarge (8x H100), 0..12 nodes, on-demand, capacity step 2, taint nvidia.com/gpu=present:NoSchedule" in out
+    assert "pool h100-reserved: p5.48xlarge (8x H100), 0..4 nodes, reservation cr-0a1b2c3d4e5f67890 (4 held), capacity step 1, taint nvidia.com/gpu=present:NoSchedule" in out
     assert "site dc1 (onprem)" in out and "notice: site dc1:" in out
 
 

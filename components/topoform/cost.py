@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from .catalog import Catalog, CloudCatalog, load_catalog
 from .planner import ClusterPlan, Plan
 from .specs import NodePoolSpec
 
-__all__ = ["HOURS_PER_MONTH", "NOT_PRICED", "Change", "Estimate", "Line", "Range", "cents", "diff", "estimate", "totals"]
+__all__ = ["HOURS_PER_MONTH", "NOT_PRICED", "Change", "Estimate", "Line", "Range", "cents", "diff", "estimate", "pool_path", "totals"]
 
 HOURS_PER_MONTH = 730
 """The hours in an average month (8 760 / 12), the convention of the clouds' own calculators."""
@@ -77,7 +77,8 @@ class Line:
     quantity_min: Decimal
     quantity_max: Decimal
     pricing: str
-    """``on-demand``, ``spot`` or ``list`` (a service's list price); ``not priced`` on-prem."""
+    """``on-demand``, ``spot``, a capacity step's kind (``reservation``, ``capacity-block``,
+    ``flex-start``) or ``list`` (a service's list price); ``not priced`` on-prem."""
     source: str
     """The source's URL (and its date) the unit price comes from."""
     note: str = ""
@@ -176,23 +177,70 @@ def _where(p: _Pricer, cloud: str, region: str) -> str:
     return f"{ref} price" if region and region != ref else ""
 
 
+def pool_path(cluster: str, key: str, pool: NodePoolSpec) -> str:
+    """Where a pool's cost line comes from in the topology: the pool, or its capacity step."""
+    step = pool.get("capacity")
+    if step is None:
+        return f"clusters.{cluster}.node_pools.{key}"
+    return f"clusters.{cluster}.node_pools.{step['pool']}.capacity.{step['step']}"
+
+
+FLEX_START_NOTE = "the on-demand price as a ceiling: flex-start is discounted (GKE: up to 53%)"
+"""GKE's Dynamic Workload Scheduler page gives its discount as a ceiling, no price to multiply."""
+
+
 def _pool_line(p: _Pricer, cluster: ClusterPlan, site: str, key: str, pool: NodePoolSpec) -> Line:
-    path = f"clusters.{cluster.key}.node_pools.{key}"
+    """A pool's (or capacity step's) nodes at their price. Reserved capacity is billed for all
+    the nodes it holds whether they run or not; flex-start at most at the on-demand price; a
+    Capacity Block is priced when bought, so the catalog has no price for it."""
+    path = pool_path(cluster.key, key, pool)
     region = cluster.spec.get("region", "")
     gpus = f" ({pool['gpu_count']}x {pool['gpu_type']})" if "gpu_type" in pool else ""
     what = f"{pool['machine_type']}{gpus}"
-    capacity = "spot" if pool["spot"] else "on-demand"
+    step = pool.get("capacity")
+    capacity = step["kind"] if step is not None else "spot" if pool["spot"] else "on-demand"
     lo, hi = Decimal(pool["min_nodes"]), Decimal(pool["max_nodes"])
     if cluster.provider == "onprem":
         what = f"{pool['gpu_count']}x {pool['gpu_type']} per node" if "gpu_type" in pool else "CPU nodes"
         return Line(path, "pool", site, "onprem", "", f"{what}, existing nodes", Decimal(0), "node-hour", lo, hi, "not priced", "", "owned hardware")
+    note = ""
+    if step is not None and "ref" in step:
+        what += f", {capacity} {step['ref']}"
+        lo = hi = Decimal(step.get("nodes", pool["max_nodes"]))  # billed whether they run or not
+        note = "billed whether its nodes run or not"
+    if capacity == "capacity-block":
+        p.unpriced.append(f"{path}: a Capacity Block is priced when it is bought (AWS sets the price by supply and demand); not counted")
+        return Line(path, "pool", site, cluster.provider, region, what, Decimal(0), "node-hour", lo, hi, capacity, "", "priced when bought")
     offering = p.catalog.offering(cluster.provider, pool["machine_type"])
     usd, priced_region, ref = offering.hourly(region, pool["spot"]) if offering else (None, "", "")
-    note = "" if not offering or priced_region == region else f"{priced_region} price"
+    where = "" if not offering or priced_region == region else f"{priced_region} price"
+    note = "; ".join(n for n in (note, FLEX_START_NOTE if capacity == "flex-start" else "", where) if n)
     if usd is None:
-        p.unpriced.append(f"{path}: no {capacity} price for {pool['machine_type']} in the catalog")
+        p.unpriced.append(f"{path}: no {'spot' if pool['spot'] else 'on-demand'} price for {pool['machine_type']} in the catalog")
         return Line(path, "pool", site, cluster.provider, region, what, Decimal(0), "node-hour", lo, hi, capacity, "", "unpriced")
     return Line(path, "pool", site, cluster.provider, region, what, Decimal(str(usd)), "node-hour", lo, hi, capacity, p.source(cluster.provider, ref), note)
+
+
+def _pool_lines(p: _Pricer, cluster: ClusterPlan, site: str, pools: dict[str, NodePoolSpec]) -> Iterator[Line]:
+    """Every pool's line, capacity steps in their order. The steps after the reserved ones are
+    alternatives for the same nodes (the autoscaler turns to one when the one before has none):
+    the dearest of them counts at the maximum, the others at their minimum."""
+    lines = [(pools[key], _pool_line(p, cluster, site, key, pools[key])) for key in sorted(pools)]
+    lines.sort(key=lambda pl: pl[1].path)
+    dearest: dict[str, Line] = {}
+    for pool, line in lines:
+        step = pool.get("capacity")
+        if step is not None and "ref" not in step:
+            best = dearest.get(step["pool"])
+            if best is None or line.unit_usd > best.unit_usd:
+                dearest[step["pool"]] = line
+    for pool, line in lines:
+        step = pool.get("capacity")
+        best = dearest.get(step["pool"]) if step is not None and "ref" not in step else None
+        if best is not None and best is not line:
+            instead = best.path.rsplit(".", 1)[-1]
+            line = replace(line, quantity_max=line.quantity_min, note="; ".join(n for n in (line.note, f"its maximum counted at step {int(instead) + 1}, the dearer") if n))
+        yield line
 
 
 def _cluster_lines(p: _Pricer, plan: Plan, cluster: ClusterPlan) -> Iterator[Line]:
@@ -201,8 +249,7 @@ def _cluster_lines(p: _Pricer, plan: Plan, cluster: ClusterPlan) -> Iterator[Lin
     spec = cluster.spec
     region = spec.get("region", "")
     pools = spec["node_pools"]
-    for key in sorted(pools):
-        yield _pool_line(p, cluster, site, key, pools[key])
+    yield from _pool_lines(p, cluster, site, pools)
     if cloud == "onprem":
         return
     base = f"clusters.{cluster.key}"

@@ -8,6 +8,7 @@ node affinity and a hardened security context.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -15,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, PLATFORM_CAPACITY_LABEL, PLATFORM_FABRIC_LABEL, RESERVED_NAMESPACES, NodePoolSpec
 
-__all__ = ["AUTOSCALER", "DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "cluster_autoscaler", "RESERVED_NAMESPACES", "device_plugin", "efa_device_plugin", "label_existing_nodes", "namespace", "namespace_guardrails"]
+__all__ = ["AUTOSCALER", "DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "cluster_autoscaler", "RESERVED_NAMESPACES", "device_plugin", "efa_device_plugin", "label_existing_nodes", "namespace", "namespace_guardrails", "priority_config", "priority_expander"]
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
@@ -208,6 +209,32 @@ _AUTOSCALER_ROLE_RULES: list[tuple[list[str], list[str], list[str], list[str]]] 
 
 def _rules(rules: list[tuple[list[str], list[str], list[str], list[str]]]) -> list[k8s.rbac.v1.PolicyRuleArgs]:
     return [k8s.rbac.v1.PolicyRuleArgs(api_groups=g, resources=r, resource_names=n or None, verbs=v) for g, r, n, v in rules]
+
+
+PRIORITY_EXPANDER = "cluster-autoscaler-priority-expander"
+"""The ConfigMap the autoscaler's priority expander reads, in the autoscaler's namespace."""
+
+
+def priority_config(priorities: dict[str, int], patterns: dict[str, str]) -> str:
+    """The priority expander's ``priorities`` (YAML): each capacity step's node-group pattern
+    under its priority, and every other group at 0 (a group no pattern matches would never be
+    chosen while one that matches could be)."""
+    levels: dict[int, list[str]] = {0: [".*"]}
+    for key, level in priorities.items():
+        if patterns.get(key):
+            levels.setdefault(level, []).append(patterns[key])
+    return "".join(f"{level}:\n" + "".join(f"  - {json.dumps(p)}\n" for p in sorted(found)) for level, found in sorted(levels.items(), reverse=True))
+
+
+def priority_expander(prefix: str, config: pulumi.Input[str], provider: k8s.Provider, parent: pulumi.Resource) -> k8s.core.v1.ConfigMap:
+    """The order in which the autoscaler takes capacity steps (kube-system, where the autoscaler
+    runs on EKS and AKS)."""
+    return k8s.core.v1.ConfigMap(
+        f"{prefix}-priorities",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=PRIORITY_EXPANDER, namespace="kube-system", labels={"app.kubernetes.io/name": AUTOSCALER, **MANAGED_BY}),
+        data={"priorities": config},
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+    )
 
 
 def cluster_autoscaler(

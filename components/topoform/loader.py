@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from .catalog import Catalog
 from .errors import Path, Problem, TopologyError
 from .lock import check_lock
-from .model import Topology, check_references
+from .model import CAPACITY_TAGS, Topology, check_references
 from .planner import Plan, plan
 from .source import Source, read_source
 
@@ -129,6 +129,7 @@ PATTERN_RULES = {
     r"^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$": "an Azure ID (a lowercase GUID: 8-4-4-4-12 hex digits)",
     r"^[A-Za-z][A-Za-z0-9_-]*$": "a Pulumi config key (letters, digits, '_' and '-', a letter first)",
     r"^gke-security-groups@[a-z0-9.-]+$": "the gke-security-groups@<your domain> group",
+    r"^cr-[0-9a-f]{17}$": "a Capacity Block's reservation ID (cr- and 17 hex digits)",
     r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$": "an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
     r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$": "an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')",
     r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/reservations/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?(/reservationBlocks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?)?$": (
@@ -195,6 +196,8 @@ def _doc_path(loc: tuple[Any, ...], data: Any) -> tuple[Path, bool]:
             break
         if isinstance(node, dict) and isinstance(part, str) and part not in node and node.get("provider") == part:
             continue  # a discriminated union's tag, not a document key
+        if part in CAPACITY_TAGS and not (isinstance(node, dict) and part in node):
+            continue  # a capacity step's tag (plain or reserved)
         path.append(part)
         if isinstance(node, dict):
             node = node.get(part) if isinstance(part, str) else None

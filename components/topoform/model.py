@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from .errors import Path, Problem
 
@@ -27,6 +27,7 @@ __all__ = [
     "AzureSite",
     "Backup",
     "Budget",
+    "CapacityStep",
     "Cluster",
     "Deployer",
     "Endpoint",
@@ -36,6 +37,7 @@ __all__ = [
     "OnPremSite",
     "GcpSite",
     "Placement",
+    "Reserved",
     "Site",
     "Store",
     "Team",
@@ -424,6 +426,10 @@ class Taint(_Frozen):
     """NoSchedule, PreferNoSchedule or NoExecute."""
 
 
+GCP_RESERVATION = r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/reservations/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?(/reservationBlocks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?)?$"
+"""A Compute Engine reservation: its name, or a shared one's path, either with a block of it."""
+
+
 class PoolOverride(_Frozen):
     """Escape hatch: the cloud's own machine vocabulary for one pool."""
 
@@ -438,9 +444,7 @@ class PoolOverride(_Frozen):
     disk_type: str | None = None
     """The node boot disk type (AWS: an EBS volume type such as ``gp3``; GCP: ``pd-balanced``,
     ``hyperdisk-balanced``...); default: the catalog's for the machine."""
-    reservation: Annotated[
-        str, Field(pattern=r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/reservations/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?(/reservationBlocks/[a-z]([-a-z0-9]{0,61}[a-z0-9])?)?$")
-    ] | None = None
+    reservation: Annotated[str, Field(pattern=GCP_RESERVATION)] | None = None
     """GCP: the Compute Engine reservation the pool's on-demand nodes consume (its name,
     ``projects/<project>/reservations/<name>`` for a shared one, with ``/reservationBlocks/<block>``
     for one block of it); name its zone in ``zones``."""
@@ -489,6 +493,68 @@ class Autoscaling(_Frozen):
     cheapest fit; GKE chooses for itself, so it cannot be set there)."""
 
 
+PLAIN_CAPACITY = ("on-demand", "spot", "flex-start")
+"""The capacity steps that name no reservation."""
+
+
+class Reserved(_Frozen):
+    """A step of capacity held for the pool: a reservation, or an AWS Capacity Block."""
+
+    model_config = ConfigDict(**{**_Frozen.model_config, "json_schema_extra": {"oneOf": [{"required": ["reservation"]}, {"required": ["capacity_block"]}]}})
+
+    reservation: Annotated[str, Field(min_length=1)] | None = None
+    """The reservation the step's nodes consume: AWS an On-Demand Capacity Reservation
+    (``cr-`` and 17 hex digits) or a capacity reservation group's ARN; GCP a reservation's name
+    (``projects/<project>/reservations/<name>`` for a shared one)."""
+    capacity_block: Annotated[str, Field(pattern=r"^cr-[0-9a-f]{17}$")] | None = None
+    """AWS: a Capacity Block for ML (its reservation ID, ``cr-`` and 17 hex digits)."""
+    zone: Annotated[str, Field(min_length=1)]
+    """The zone the reservation is in (AWS: its Availability Zone ID such as use1-az4; GCP:
+    us-central1-a): the step's nodes run there."""
+    nodes: PositiveInt
+    """How many of the pool's machines it holds: the most nodes the step adds, and what `topoform
+    cost` bills whether they run or not."""
+
+    def kind(self) -> str:
+        return "capacity-block" if self.capacity_block is not None else "reservation"
+
+    def ref(self) -> str:
+        return self.capacity_block or self.reservation or ""
+
+
+def _exactly_one(step: Reserved) -> Reserved:
+    if (step.reservation is None) == (step.capacity_block is None):
+        raise ValueError("give exactly one of reservation or capacity_block")
+    return step
+
+
+def _step_tag(value: Any) -> str:
+    return "reserved" if isinstance(value, (dict, Reserved)) else "plain"
+
+
+def _plain_step(value: Any) -> Any:
+    if isinstance(value, str) and value not in PLAIN_CAPACITY:
+        raise ValueError(f"unknown capacity {value!r}; use one of: {', '.join(PLAIN_CAPACITY)}, or a mapping with reservation or capacity_block")
+    return value
+
+
+CapacityStep = Annotated[
+    Annotated[Literal["on-demand", "spot", "flex-start"], BeforeValidator(_plain_step), Tag("plain")]
+    | Annotated[Reserved, AfterValidator(_exactly_one), Tag("reserved")],
+    Discriminator(_step_tag),
+]
+"""One step of a pool's capacity list: ``on-demand``, ``spot``, ``flex-start`` (GCP's Dynamic
+Workload Scheduler), or a :class:`Reserved` mapping."""
+
+CAPACITY_TAGS = ("plain", "reserved")
+"""The capacity union's tags (not document keys)."""
+
+
+def step_kind(step: str | Reserved) -> str:
+    """``on-demand``, ``spot``, ``flex-start``, ``reservation`` or ``capacity-block``."""
+    return step if isinstance(step, str) else step.kind()
+
+
 class NodePool(_Frozen):
     """A set of identical nodes: CPU (``instance``) or GPU (``gpu``), autoscaled or fixed."""
 
@@ -503,7 +569,11 @@ class NodePool(_Frozen):
     nodes: PositiveInt | None = None
     """A fixed node count instead of min/max (on-prem pools: the existing nodes)."""
     spot: bool = False
-    """Spot (preemptible) capacity."""
+    """Spot (preemptible) capacity (the same as ``capacity: [spot]``)."""
+    capacity: list[CapacityStep] = []
+    """Where the pool's nodes come from, in order: the autoscaler takes the first step that can
+    give a node (reserved capacity first: it is billed whether used or not), then the next.
+    Default: on-demand (spot with ``spot: true``)."""
     interconnect: Literal["standard", "fast"] = "standard"
     """fast: join the nodes with the machine's fabric for multi-node training (AWS: EFA
     interfaces, in one zone and a cluster placement group); the catalog says which machines have one."""

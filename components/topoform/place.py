@@ -6,6 +6,10 @@ cloud and in every region the catalog has a price for, keeps the offerings the c
 allows (clouds, regions, jurisdictions, spot), ranks them by hourly price, and says why each
 other offering loses. The pool keeps its capacity type: an on-demand pool is compared with
 on-demand prices, a spot pool with spot prices (on-demand where ``placement.spot`` is false).
+
+A pool with a capacity list is weighed step by step: its reserved nodes are billed wherever the
+rest run, so only the nodes beyond them are compared, at the price of the first step after the
+reservations; every step is listed with its price.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from .catalog import Catalog, load_catalog
 from .cost import HOURS_PER_MONTH, cents
 from .model import Placement
 from .planner import Plan
+from .specs import NodePoolSpec
 
-__all__ = ["Constraints", "Offer", "PoolPlacement", "Rejected", "constraints", "place", "to_json"]
+__all__ = ["Constraints", "Offer", "PoolPlacement", "Rejected", "Step", "constraints", "place", "to_json"]
 
 CLOUDS = ("aws", "gcp", "azure")
 """Where new capacity can be bought (on-prem sites cannot create nodes)."""
@@ -56,6 +61,27 @@ class Rejected:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One step of a pool's capacity list where the pool is now, priced."""
+
+    kind: str
+    ref: str
+    nodes: int
+    """The nodes it holds (reserved) or may add at most."""
+    hourly_usd: Decimal | None
+    """Per node; ``None`` where the catalog has no price (a Capacity Block is priced when bought)."""
+    monthly_usd: Decimal | None
+    """Reserved: what it bills every month; otherwise its nodes at most, for a month."""
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("hourly_usd", "monthly_usd"):
+            d[k] = None if d[k] is None else float(d[k])
+        return d
+
+
+@dataclass(frozen=True)
 class PoolPlacement:
     """The comparison for one GPU pool."""
 
@@ -71,6 +97,10 @@ class PoolPlacement:
     rejected: list[Rejected] = field(default_factory=list)
     unpriced_regions: dict[str, list[str]] = field(default_factory=dict)
     """Per cloud: regions where the machine is offered but the catalog has no price."""
+    steps: list[Step] = field(default_factory=list)
+    """The pool's capacity list where it is now, priced (empty without one)."""
+    held: int = 0
+    """Nodes its reservations hold: billed wherever the others run, so not compared."""
 
     @property
     def best(self) -> Offer | None:
@@ -103,6 +133,8 @@ class PoolPlacement:
             "ranked": [{**o.to_dict(), "why_not": self.why_not(o)} for o in self.ranked],
             "rejected": [asdict(r) for r in self.rejected],
             "unpriced_regions": self.unpriced_regions,
+            "held": self.held,
+            "steps": [step.to_dict() for step in self.steps],
         }
 
 
@@ -135,15 +167,42 @@ def constraints(plan: Plan, placement: Placement) -> Constraints:
     return Constraints(clouds, tuple(placement.regions), jurisdictions, placement.spot)
 
 
-def _pools(plan: Plan) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+def _pools(plan: Plan) -> Iterator[tuple[str, str, str, NodePoolSpec, list[NodePoolSpec]]]:
+    """Each GPU pool of the topology (a capacity list's steps together, in order)."""
     for key in sorted(plan.clusters):
         cluster = plan.clusters[key]
         if key.endswith(".standby"):
             continue  # a standby follows its primary
-        for pool_key in sorted(cluster.spec["node_pools"]):
-            pool = cluster.spec["node_pools"][pool_key]
+        steps: dict[str, list[NodePoolSpec]] = {}
+        for pool_key, pool in cluster.spec["node_pools"].items():
             if "gpu_type" in pool:
-                yield f"clusters.{key}.node_pools.{pool_key}", cluster.provider, cluster.spec.get("region", ""), dict(pool)
+                steps.setdefault(pool["capacity"]["pool"] if "capacity" in pool else pool_key, []).append(pool)
+        for pool_key in sorted(steps):
+            ordered = sorted(steps[pool_key], key=lambda p: p["capacity"]["step"] if "capacity" in p else 0)
+            # the pool as compared: its first step after the reservations (the first, without any)
+            compared = next((p for p in ordered if "ref" not in p.get("capacity", {})), ordered[0])
+            yield f"clusters.{key}.node_pools.{pool_key}", cluster.provider, cluster.spec.get("region", ""), compared, ordered if "capacity" in ordered[0] else []
+
+
+def _steps(cat: Catalog, provider: str, region: str, ordered: list[NodePoolSpec], extra: int) -> list[Step]:
+    """The capacity list where the pool is, each step at its price: reserved steps billed for
+    every node they hold, the others for the ``extra`` nodes beyond them at most."""
+    out = []
+    offering = cat.offering(provider, ordered[0]["machine_type"]) if ordered and provider in CLOUDS else None
+    for pool in ordered:
+        step = pool["capacity"]
+        held = "ref" in step
+        nodes = step.get("nodes", 0) if held else extra
+        usd = None if offering is None or step["kind"] == "capacity-block" else offering.hourly(region, step["kind"] == "spot")[0]
+        hourly = None if usd is None else Decimal(str(usd))
+        note = {
+            "reservation": "billed whether its nodes run or not",
+            "capacity-block": "priced when bought",
+            "flex-start": "at most: flex-start is discounted (GKE: up to 53%)",
+        }.get(step["kind"], "")
+        monthly = None if hourly is None else cents(hourly * nodes * HOURS_PER_MONTH)
+        out.append(Step(step["kind"], step.get("ref", ""), nodes, hourly, monthly, note))
+    return out
 
 
 def _current(cat: Catalog, provider: str, region: str, machine: str, spot: bool, nodes: int) -> Offer | None:
@@ -163,10 +222,12 @@ def place(plan: Plan, allowed: Constraints, catalog: Catalog | None = None) -> l
     """Compare every GPU pool of ``plan`` across the clouds and regions ``allowed``."""
     cat = catalog or load_catalog()
     out = []
-    for path, provider, region, pool in _pools(plan):
+    for path, provider, region, pool, ordered in _pools(plan):
         spot = bool(pool["spot"]) and allowed.spot
         capacity = "spot" if spot else "on-demand"
-        nodes = int(pool["max_nodes"])
+        held = sum(int(p["capacity"].get("nodes", 0)) for p in ordered if "ref" in p["capacity"])
+        # the nodes compared: those beyond the reservations (none if the list holds nothing else)
+        nodes = 0 if "ref" in pool.get("capacity", {}) else int(pool["max_nodes"])
         ranked: list[Offer] = []
         rejected: list[Rejected] = []
         unpriced: dict[str, list[str]] = {}
@@ -198,7 +259,7 @@ def place(plan: Plan, allowed: Constraints, catalog: Catalog | None = None) -> l
         # cheapest first; on a tie the pool stays where it is, then by cloud, region and machine
         here = (current.cloud, current.region, current.machine) if current else None
         ranked.sort(key=lambda o: (o.hourly_usd, (o.cloud, o.region, o.machine) != here, o.cloud, o.region, o.machine))
-        out.append(PoolPlacement(path, pool["gpu_type"], int(pool["gpu_count"]), nodes, capacity, current, ranked, rejected, unpriced))
+        out.append(PoolPlacement(path, pool["gpu_type"], int(pool["gpu_count"]), nodes + held, capacity, current, ranked, rejected, unpriced, _steps(cat, provider, region, ordered, nodes), held))
     return out
 
 

@@ -419,6 +419,8 @@ _FAKES: dict[str, Callable[[FakeCloud, mocks.MockResourceArgs, str, dict[str, An
     "azure-native:storage:ObjectReplicationPolicy": _replication_policy,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:ec2/launchTemplate:LaunchTemplate": lambda fc, a, t, s: {"latestVersion": 1},
+    # EKS names a managed node group's Auto Scaling group itself (eks-<node group>-<UUID>).
+    "aws:eks/nodeGroup:NodeGroup": lambda fc, a, t, s: {"resources": [{"autoscalingGroups": [{"name": f"eks-{s.get('nodeGroupName') or a.name}-{_uuid(t)}"}]}]},
     "aws:kms/key:Key": lambda fc, a, t, s: {"keyId": _uuid(t)},
     "gcp:container/cluster:Cluster": _gke_cluster,
     "gcp:kms/keyRing:KeyRing": _gcp_self_id("keyRing"),

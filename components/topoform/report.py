@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from .cost import Change, Estimate, Line, Range, totals
+from .cost import Change, Estimate, Line, Range, pool_path, totals
 from .place import Constraints, PoolPlacement
 from .planner import Plan
+from .specs import capacity_of
 
 if TYPE_CHECKING:  # the check imports the Pulumi SDK; cost, place and report do not need it
     from .check import CheckResult
@@ -79,7 +80,7 @@ def cost_text(est: Estimate) -> str:
         lines = [line for line in est.lines if line.site == site]
         rows.append((f"site {site} ({lines[0].cloud})", "", ""))
         for line in lines:
-            what = f"{line.description}, {line.pricing}" if line.pricing in ("spot", "on-demand") else line.description
+            what = f"{line.description}, {line.pricing}" if line.pricing in ("spot", "on-demand", "flex-start") else line.description
             detail = quantity(line) if line.pricing != "not priced" else "not priced"
             rows.append((f"  {line.path}", f"{what}; {detail}" + (f" [{line.note}]" if line.note else ""), span(line.monthly)))
         rows.append(("  site total", "", span(by_site[site])))
@@ -194,6 +195,12 @@ def place_text(placements: list[PoolPlacement], allowed: Constraints, top: int =
         out.append("no GPU pools to place")
     for p in placements:
         out.append(f"{p.path}: {p.max_nodes} x {p.gpus_per_node}x {p.gpu}, {p.capacity}")
+        for i, step in enumerate(p.steps, 1):
+            price = f"{hourly(step.hourly_usd)}, {usd(step.monthly_usd)} a month" if step.hourly_usd is not None and step.monthly_usd is not None else "not priced"
+            held = f"{step.nodes} held" if step.ref else f"up to {step.nodes}"
+            out.append(f"  step {i} {step.kind}{' ' + step.ref if step.ref else ''}: {held}, {price}" + (f" ({step.note})" if step.note else ""))
+        if p.held:
+            out.append(f"  (the {p.held} reserved nodes are billed wherever the others run: the comparison below is for the other {p.max_nodes - p.held})")
         if p.current:
             c = p.current
             out.append(f"  now   {c.cloud} {c.region} {c.machine}: {hourly(c.hourly_usd)}, {usd(c.monthly_max_usd)} a month")
@@ -247,8 +254,8 @@ def _rows(plan: Plan, est: Estimate) -> dict[str, Any]:
                     "machine": p["machine_type"],
                     "gpus": f"{p['gpu_count']}x {p['gpu_type']}" if "gpu_type" in p else "",
                     "nodes": size,
-                    "capacity": "spot" if p["spot"] else "on-demand",
-                    "monthly": monthly.get(f"clusters.{key}.node_pools.{pk}"),
+                    "capacity": capacity_of(p),
+                    "monthly": monthly.get(pool_path(key, pk, p)),
                 }
             )
         clusters.append({"key": key, "site": c.site, "version": c.spec.get("kubernetes_version"), "api": c.spec.get("api_access", "existing"), "pools": pools})

@@ -71,6 +71,25 @@ class ScratchSpec(TypedDict):
     """Their total size, where the catalog knows it (what an empty pool's node offers pods)."""
 
 
+CapacityKind = Literal["reservation", "capacity-block", "flex-start", "on-demand", "spot"]
+
+
+class CapacitySpec(TypedDict):
+    """One step of a pool's capacity list, resolved: what it is and where it stands."""
+
+    kind: CapacityKind
+    pool: str
+    """The topology pool (its key) this step serves."""
+    step: int
+    """Its place in the pool's list (0 first)."""
+    priority: int
+    """The autoscaler's priority for it: the first step highest."""
+    ref: NotRequired[str]
+    """The reservation or Capacity Block it consumes."""
+    nodes: NotRequired[int]
+    """How many machines the reservation holds (billed whether they run or not)."""
+
+
 class NodePoolSpec(TypedDict):
     """One node pool, resolved for its cloud: machine type, size, labels and taints."""
 
@@ -97,6 +116,8 @@ class NodePoolSpec(TypedDict):
     """The boot disk type (AWS EBS volume type, GCP disk type)."""
     reservation: NotRequired[str]
     """GCP: the reservation on-demand nodes consume."""
+    capacity: NotRequired[CapacitySpec]
+    """Where this pool's nodes come from, when the topology pool gives a capacity list."""
     fabric: NotRequired[FabricSpec]
     """The machine's fabric joining the pool's nodes (``interconnect: fast``)."""
     scratch: NotRequired[ScratchSpec]
@@ -152,6 +173,9 @@ class AutoscalerSpec(TypedDict):
     """GKE: its autoscaling profile, BALANCED or OPTIMIZE_UTILIZATION."""
     image: NotRequired[str]
     """EKS: the Cluster Autoscaler image matching the cluster's Kubernetes minor."""
+    priorities: NotRequired[dict[str, int]]
+    """Pools (their keys) the autoscaler takes in order, highest first: the steps of capacity
+    lists (EKS, AKS: the priority expander)."""
 
 
 class GpuClusterSpec(TypedDict):
@@ -328,3 +352,12 @@ class EndpointSpec(TypedDict):
     """A failover target reached by DNS: who serves the domain's certificate on port 443."""
     secondary_address: NotRequired[str]
     """A primary: the secondary's public address where its load balancer's is private (on-prem)."""
+
+
+def capacity_of(pool: NodePoolSpec) -> str:
+    """Where a pool's nodes come from, in words: spot, on-demand, or its capacity step."""
+    step = pool.get("capacity")
+    if step is None:
+        return "spot" if pool["spot"] else "on-demand"
+    held = f" {step['ref']} ({step['nodes']} held)" if "ref" in step else ""
+    return f"{step['kind']}{held}, capacity step {step['step'] + 1}"

@@ -10,7 +10,7 @@ from typing import Any
 
 from .planner import Plan
 from .providers import profile
-from .specs import NodePoolSpec
+from .specs import NodePoolSpec, capacity_of
 
 __all__ = ["preview_text"]
 
@@ -38,7 +38,7 @@ def _pool_line(key: str, pool: NodePoolSpec) -> str:
     what = pool["machine_type"]
     if "gpu_type" in pool:
         what += f" ({pool['gpu_count']}x {pool['gpu_type']})"
-    capacity = "spot" if pool["spot"] else "on-demand"
+    capacity = capacity_of(pool)
     taints = ", ".join(f"{t['key']}={t['value']}:{t['effect']}" for t in pool["taints"])
     return f"pool {key}: {what}, {size} nodes, {capacity}" + (f", taint {taints}" if taints else "")
 

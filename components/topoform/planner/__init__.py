@@ -37,6 +37,7 @@ from ..model import (
 )
 from ..naming import account_id, physical
 from ..providers import profile
+from . import capacity
 from .cluster import autoscaler, fabric, scratch
 from ..providers.base import Capability, CloudProfile, PoolChoice, api_networks
 from ..specs import (
@@ -535,24 +536,31 @@ def _cluster(
     pools: dict[str, NodePoolSpec] = {}
     names: dict[str, str] = {}
     for pool_key, pool in cluster.node_pools.items():
-        spec = _pool(t, (*base, "node_pools", pool_key), pool_key, pool, site, prof, cat, problems)
-        if spec is None:
+        pool_base: Path = (*base, "node_pools", pool_key)
+        planned = _pool(t, pool_base, pool_key, pool, site, prof, cat, problems)
+        if planned is None:
             continue
-        if "name" in spec:
-            other = names.get(spec["name"])
-            if other is not None:
-                problems.append(
-                    Problem((*base, "node_pools", pool_key), f"its {site.provider} pool name '{spec['name']}' collides with pool '{other}'; rename one")
+        logical, choice = planned
+        expanded, capacity_problems = capacity.steps(pool_base, pool_key, pool, logical, choice, prof, _step_zones(logical, site, prof, cat, choice))
+        problems.extend(capacity_problems)
+        for step_key, spec in expanded.items():
+            where: Path = (*pool_base, "capacity", spec["capacity"]["step"]) if "capacity" in spec else pool_base
+            if step_key != pool_key and (step_key in cluster.node_pools or step_key in pools):
+                problems.append(Problem(where, f"its pool key '{step_key}' is another pool's; rename one"))
+            if "name" in spec:
+                other = names.get(spec["name"])
+                if other is not None:
+                    problems.append(Problem(where, f"its {site.provider} pool name '{spec['name']}' collides with pool '{other}'; rename one"))
+                names[spec["name"]] = step_key
+            pinned = network.get("zone_ids") if network else None
+            if pinned:
+                zone_field: Path = (*where, "zone") if where != pool_base else (*pool_base, "overrides", prof.name, "zones")
+                problems.extend(
+                    Problem(zone_field if where != pool_base else (*zone_field, i), f"'{zone}' is not one of the site's zones ({', '.join(pinned)})")
+                    for i, zone in enumerate(spec.get("zones", []))
+                    if zone not in pinned
                 )
-            names[spec["name"]] = pool_key
-        pinned = network.get("zone_ids") if network else None
-        if pinned:
-            problems.extend(
-                Problem((*base, "node_pools", pool_key, "overrides", prof.name, "zones", i), f"'{zone}' is not one of the site's zones ({', '.join(pinned)})")
-                for i, zone in enumerate(spec.get("zones", []))
-                if zone not in pinned
-            )
-        pools[pool_key] = spec
+            pools[step_key] = spec
     if len(problems) > before:
         return None
 
@@ -608,7 +616,9 @@ def _pool(
     prof: CloudProfile,
     cat: Catalog,
     problems: list[Problem],
-) -> NodePoolSpec | None:
+) -> tuple[NodePoolSpec, PoolChoice | None] | None:
+    """One topology pool resolved for its cloud (its capacity steps come after), and the
+    machine chosen for it."""
     gpu = pool.gpu is not None
     for label in pool.labels:
         if label.startswith(RESERVED_LABEL_PREFIX):
@@ -703,7 +713,23 @@ def _pool(
         spec["node_selector"] = dict(sorted(pool.node_selector.items()))
     if pool.node_names:
         spec["node_names"] = list(pool.node_names)
-    return spec
+    return spec, choice
+
+
+def _step_zones(spec: NodePoolSpec, site: SitePlan, prof: CloudProfile, cat: Catalog, choice: PoolChoice | None) -> capacity.ZoneCheck:
+    """How a reserved step's zone is checked: a zone of the pool's region, and for GPUs one
+    that offers the pool's accelerator."""
+
+    def check(path: Path, zones: list[str]) -> list[Problem]:
+        problems = _zone_problems(path[:-1], zones, site.region or "", prof)
+        if problems:
+            return [Problem(path, p.message) for p in problems]
+        if "gpu_type" in spec and site.provider != "onprem":
+            _, offered = prof.gpu_zones(path, choice.accelerator if choice else None, site.region or "", zones, cat)
+            return offered
+        return []
+
+    return check
 
 
 def _front_door_origin_problems(endpoints: dict[str, EndpointPlan]) -> Iterator[Problem]:
@@ -769,23 +795,43 @@ def _standby(
         return None
     before = len(problems)
     pools: dict[str, NodePoolSpec] = {}
-    for pool_key, pool in cluster.node_pools.items():
+    steps: dict[str, list[str]] = {}
+    choices: dict[str, PoolChoice | None] = {}
+    for step_key, step in primary["node_pools"].items():
+        steps.setdefault(step["capacity"]["pool"] if "capacity" in step else step_key, []).append(step_key)
+    for step_key, primary_spec in primary["node_pools"].items():
+        pool_key = primary_spec["capacity"]["pool"] if "capacity" in primary_spec else step_key
+        pool = cluster.node_pools[pool_key]
         base: Path = ("clusters", key, "node_pools", pool_key)
-        choice, choice_problems = prof.choose_machine(("clusters", key, "standby"), pool, region, cat)
-        problems.extend(choice_problems)
+        if _kind(primary_spec) in capacity.RESERVED_KINDS:
+            # Reservations and Capacity Blocks hold capacity in the primary's region only.
+            if step_key == steps[pool_key][0] and all(_kind(primary["node_pools"][k]) in capacity.RESERVED_KINDS for k in steps[pool_key]):
+                problems.append(
+                    Problem(
+                        (*base, "capacity"),
+                        "the standby cannot use reserved capacity, which is in the primary's region: add a step it can (on-demand or spot), or run without a standby",
+                    )
+                )
+            continue
+        if pool_key not in choices:
+            choices[pool_key], choice_problems = prof.choose_machine(("clusters", key, "standby"), pool, region, cat)
+            problems.extend(choice_problems)
+        choice = choices[pool_key]
         if choice is None:
             continue
-        spec = dict(primary["node_pools"][pool_key])
+        spec: NodePoolSpec = {**primary_spec}
         spec["machine_type"] = choice.machine_type
         if choice.accelerator:
             spec["accelerator"] = choice.accelerator
         if pool.gpu is not None:
             spec["min_nodes"] = 0
+        if "capacity" in spec and pool.max is not None:
+            spec["max_nodes"] = pool.max  # no reservation holds nodes in the backup region
         # The primary's zones and reservation are in another region; the standby's zones are its
         # own (or, for GPUs, those of the backup region that offer them; else the cloud's choice).
         spec.pop("zones", None)
         spec.pop("reservation", None)
-        if choice.offering is not None and choice.offering.reservation_only and not pool.spot:
+        if choice.offering is not None and choice.offering.reservation_only and not spec["spot"] and _kind(spec) != "flex-start":
             problems.append(
                 Problem(
                     ("clusters", key, "standby"),
@@ -807,7 +853,7 @@ def _standby(
             problems.extend(gpu_zone_problems)
             if zones:
                 spec["zones"] = zones
-        pools[pool_key] = spec  # type: ignore[assignment]
+        pools[step_key] = spec
     standby: GpuClusterSpec = {**primary}
     if net is not None and "network" in primary:
         network, net_problems = _backup_network(("sites", cluster.site, "network"), net, prof)
@@ -819,8 +865,20 @@ def _standby(
     standby["cluster_name"] = physical(t.name, t.environment, key, STANDBY, limit=prof.cluster_name_limit)
     standby["region"] = region
     standby["node_pools"] = pools
+    if "autoscaler" in primary:
+        scaler = {**primary["autoscaler"]}
+        ordered = capacity.priorities(pools)
+        scaler.pop("priorities", None)
+        if ordered:
+            scaler["priorities"] = ordered
+        standby["autoscaler"] = scaler  # type: ignore[typeddict-item]
     standby["tags"] = dict(sorted({**primary["tags"], "topoform-role": STANDBY}.items()))
     return standby
+
+
+def _kind(spec: NodePoolSpec) -> str:
+    """A pool's capacity: its step's kind, else spot or on-demand."""
+    return spec["capacity"]["kind"] if "capacity" in spec else "spot" if spec["spot"] else "on-demand"
 
 
 def _backup_network(base: Path, net: SiteNetwork, prof: CloudProfile) -> tuple[NetworkSpec | None, list[Problem]]:

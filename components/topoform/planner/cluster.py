@@ -11,6 +11,7 @@ from ..catalog import Catalog
 from ..errors import Path, Problem
 from ..model import Cluster, NodePool
 from ..providers.base import Capability, CloudProfile, PoolChoice
+from .capacity import priorities
 from ..specs import AutoscalerSpec, FabricSpec, NodePoolSpec, ScratchSpec
 
 __all__ = ["autoscaled", "autoscaler", "fabric", "scratch"]
@@ -26,7 +27,16 @@ def autoscaler(base: Path, cluster: Cluster, pools: dict[str, NodePoolSpec], pro
     at ``min: 0`` must be able to get its first node, so every cloud that can scale gets one)."""
     if not autoscaled(pools) or not prof.supports(Capability.AUTOSCALE):
         return None, []
-    return prof.autoscaler((*base, "autoscaling"), cluster.autoscaling, version, catalog)
+    spec, problems = prof.autoscaler((*base, "autoscaling"), cluster.autoscaling, version, catalog)
+    ordered = priorities(pools)
+    if spec is not None and ordered:
+        spec["priorities"] = ordered
+        if not prof.chains_expanders:
+            # One expander only: the capacity lists' order wins, and says so if asked otherwise.
+            if cluster.autoscaling.expander is not None:
+                problems = [*problems, Problem((*base, "autoscaling", "expander"), f"{prof.name} runs one expander, and the capacity lists need priority: remove expander")]
+            spec["expander"] = "priority"
+    return spec, problems
 
 
 def fabric(base: Path, pool: NodePool, spec: NodePoolSpec, choice: PoolChoice | None, prof: CloudProfile, catalog: Catalog) -> tuple[FabricSpec | None, list[Problem]]:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from ..catalog import Catalog, Offering
 from ..errors import Path, Problem
-from ..model import Autoscaling, Cluster, NodePool, OnPremSite, SiteNetwork, is_private
+from ..model import Autoscaling, Cluster, NodePool, OnPremSite, SiteNetwork, is_private, step_kind
 from ..specs import AutoscalerSpec, GpuClusterSpec, NetworkSpec, NodePoolSpec
 
 __all__ = ["ApiNetworks", "Capability", "CloudProfile", "PoolChoice", "api_networks"]
@@ -42,9 +42,21 @@ class Capability(StrEnum):
     CHOOSE_STORE_ENCRYPTION = "choose a store's encryption keys"
     REPLICATE_STORE = "replicate a store to a backup region"
     RESERVATION = "consume a named capacity reservation"
+    CAPACITY_BLOCK = "use a Capacity Block for ML (capacity_block)"
+    FLEX_START = "use flex-start capacity (GCP's Dynamic Workload Scheduler)"
+    CAPACITY_ORDER = "obtain a pool's capacity in a stated order (a capacity list of two or more steps)"
+    CHOOSE_CAPACITY = "choose where a pool's nodes come from (capacity)"
     CHOOSE_DISK_TYPE = "choose a node pool's disk type"
     FABRIC = "join a pool's nodes with the machine's fabric (interconnect: fast)"
     LOCAL_NVME = "put pods' scratch space on the machine's local NVMe (scratch: local-nvme)"
+
+
+_STEP_CAPABILITY = {
+    "reservation": Capability.RESERVATION,
+    "capacity-block": Capability.CAPACITY_BLOCK,
+    "flex-start": Capability.FLEX_START,
+    "spot": Capability.SPOT,
+}
 
 
 @dataclass(frozen=True)
@@ -71,9 +83,14 @@ class CloudProfile:
     """Whether machines that come with local disks keep pods' scratch space on them whatever the
     pool says (GKE's own default on A3 and A2 Ultra), so the pool states their count always."""
     default_disk_gb: ClassVar[dict[bool, int]] = {True: 200, False: 100}
+    chains_expanders: ClassVar[bool] = True
+    """Whether the autoscaler takes a chain of expanders (``priority,least-waste``); else the
+    priority expander alone orders capacity lists (AKS takes one)."""
     cloud_unsupported: ClassVar[Mapping[Capability, str]] = {
         Capability.LABEL_EXISTING_NODES: "cloud node pools get their labels and taints when they are created",
         Capability.RESERVATION: "topoform does not yet place its pools in this cloud's reservations",
+        Capability.CAPACITY_BLOCK: "Capacity Blocks for ML are AWS's; reserve capacity here with a reservation step",
+        Capability.FLEX_START: "flex-start is GCP's Dynamic Workload Scheduler; on AWS a Capacity Block holds GPUs for a planned run",
     }
 
     def supports(self, capability: Capability) -> bool:
@@ -96,7 +113,10 @@ class CloudProfile:
                 (Capability.LOCAL_NVME, (*p, "scratch"), pool.scratch == "local-nvme"),
                 (Capability.SIZE_NODES, (*p, "disk_gb"), pool.disk_gb is not None),
                 (Capability.LABEL_EXISTING_NODES, (*p, "node_names"), bool(pool.node_names or pool.node_selector)),
+                (Capability.CHOOSE_CAPACITY, (*p, "capacity"), bool(pool.capacity)),
+                (Capability.CAPACITY_ORDER, (*p, "capacity"), len(pool.capacity) > 1),
             ]
+            asks += [(_STEP_CAPABILITY[kind], (*p, "capacity", i), True) for i, kind in enumerate(map(step_kind, pool.capacity)) if kind in _STEP_CAPABILITY]
             own = pool.overrides.get(self.name)  # type: ignore[call-overload]
             if own is not None:
                 asks += [
@@ -131,6 +151,10 @@ class CloudProfile:
             "scale_down_after_minutes": asked.scale_down_after_minutes,
             "expander": asked.expander or "least-waste",
         }, []
+
+    def reservation_problem(self, kind: str, ref: str) -> str | None:
+        """What is wrong with a reservation's (or Capacity Block's) name on this cloud, if anything."""
+        return None
 
     def pool_image(self, gpu: bool) -> str | None:
         """The node image family for a CPU or GPU pool."""
@@ -217,14 +241,15 @@ class CloudProfile:
                     f"{gpu} x{count} is not offered in {self.name} {region}; {_offered(catalog, gpu, count)}",
                 )
             ]
-        usable = [o for o in here if pool.spot or not o.spot_only]
+        spot = pool.spot or "spot" in pool.capacity
+        usable = [o for o in here if spot or not o.spot_only]
         if not usable:
             machines = ", ".join(o.machine for o in here)
             return None, [Problem((*base, "spot"), f"{machines} ({gpu} x{count}) is sold only as spot capacity on {self.name}; set spot: true")]
         choice = usable[0]
         override = pool.overrides.get(self.name)  # type: ignore[call-overload]
         reservation = override.reservation if override is not None else None
-        if choice.reservation_only and not pool.spot and reservation is None:
+        if choice.reservation_only and not pool.spot and reservation is None and not pool.capacity:
             return None, [
                 Problem(
                     (*base, "overrides", self.name, "reservation"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from ...kube import AUTOSCALER, cluster_autoscaler, efa_device_plugin
+from ...kube import AUTOSCALER, cluster_autoscaler, efa_device_plugin, priority_config, priority_expander
 from ...naming import digest
 from ...program import offline
 from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
@@ -171,6 +172,10 @@ def autoscaler_policy(cluster_name: str, region: str, partition: str, account: s
     }
 
 
+CAPACITY_TYPES = {"spot": "SPOT", "capacity-block": "CAPACITY_BLOCK", "on-demand": "ON_DEMAND", "reservation": "ON_DEMAND"}
+"""A node group's capacity type by its step (an ODCR serves on-demand launches that target it)."""
+
+
 def autoscaler_flags(cluster_name: str, scaler: AutoscalerSpec) -> list[str]:
     """Cluster Autoscaler flags: discover this cluster's node groups by the tags EKS puts on their
     Auto Scaling groups, and scale down as the topology's ``autoscaling`` says (GPU nodes judged
@@ -180,7 +185,9 @@ def autoscaler_flags(cluster_name: str, scaler: AutoscalerSpec) -> list[str]:
         "--cloud-provider=aws",
         "--namespace=kube-system",
         f"--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/{cluster_name}",
-        f"--expander={scaler.get('expander', 'least-waste')}",
+        # With capacity lists, the priority expander takes their steps in order, and the
+        # topology's expander chooses among pools of equal priority.
+        f"--expander={'priority,' if scaler.get('priorities') else ''}{scaler.get('expander', 'least-waste')}",
         f"--scale-down-utilization-threshold={utilization}",
         f"--scale-down-gpu-utilization-threshold={utilization}",
         f"--scale-down-unneeded-time={scaler['scale_down_after_minutes']}m",
@@ -232,6 +239,12 @@ def efa_plugin_image(region: str) -> str:
 
 GPU_NODE_LABEL = "k8s.amazonaws.com/accelerator"
 """How the Cluster Autoscaler on AWS recognizes a GPU node ("label the node before it joins the cluster")."""
+
+
+def _group_name(resources: Sequence[aws.eks.outputs.NodeGroupResource]) -> str | None:
+    """A managed node group's Auto Scaling group (EKS makes one), once it exists."""
+    groups = resources[0].autoscaling_groups if resources else None
+    return groups[0].name if groups else None
 
 
 def _principal_name(arn: str) -> str:
@@ -387,7 +400,7 @@ class AwsGpuCluster(GpuCluster):
         # The OIDC issuer is the cluster's own for its whole life (a new cluster of the same name gets another).
         self.finish(cluster.name, cluster.endpoint, kubeconfig, oidc_issuer=issuer, authorized=authorized, identity=issuer)
         if "autoscaler" in args:
-            self._autoscaler(cluster, args, cpu_groups)
+            self._autoscaler(cluster, args, groups, cpu_groups)
         if fabric_sg is not None:
             # Bottlerocket carries EFA's host side; pods see the interfaces through AWS's device plugin.
             efa_device_plugin(self.child("efa-device-plugin"), efa_plugin_image(args["region"]), self.kubernetes_provider, self)
@@ -430,7 +443,7 @@ class AwsGpuCluster(GpuCluster):
             )
         return group.id
 
-    def _autoscaler(self, cluster: aws.eks.Cluster, args: GpuClusterArgs, cpu_groups: list[aws.eks.NodeGroup]) -> None:
+    def _autoscaler(self, cluster: aws.eks.Cluster, args: GpuClusterArgs, groups: dict[str, aws.eks.NodeGroup], cpu_groups: list[aws.eks.NodeGroup]) -> None:
         """EKS scales no node group itself: the Cluster Autoscaler, with a role of its own
         through EKS Pod Identity (hop limit 1 keeps pods off the node role), the region given
         (it cannot read it from the metadata service), on the CPU pools."""
@@ -459,6 +472,12 @@ class AwsGpuCluster(GpuCluster):
         # when a pod is admitted: a pod admitted before would never get any (hop limit 1 leaves
         # it no fallback). Wait, and roll the pods whenever the association is replaced.
         effective = time.Sleep(self.child("autoscaler-wait"), create_duration=ACCESS_WAIT, triggers={"association": association.association_id}, opts=self.opts(depends_on=[association]))
+        ordered = scaler.get("priorities", {})
+        if ordered:
+            # The priority expander matches Auto Scaling group names, which EKS makes up.
+            names = {k: groups[k].resources.apply(_group_name) for k in ordered}
+            config = pulumi.Output.all(**names).apply(lambda n: priority_config(ordered, {k: f"^{v}$" for k, v in n.items() if v}))
+            priority_expander(self.child("autoscaler"), config, self.kubernetes_provider, self)
         cluster_autoscaler(
             self.child("autoscaler"),
             scaler["image"],
@@ -709,14 +728,34 @@ class AwsGpuCluster(GpuCluster):
             # one RAID 0 array, and the kubelet's, the runtime's and pod logs' directories live on it.
             extra["user_data"] = base64.b64encode(SCRATCH_ON_NVME.encode()).decode()
         subnet_ids = _subnets_in(args["cluster_name"], key, subnets, pool.get("zones"))
+        capacity = pool.get("capacity")
+        kind = capacity["kind"] if capacity else "spot" if pool["spot"] else "on-demand"
+        if capacity is not None and "ref" in capacity:
+            # Reserved capacity: the launch template targets the reservation (or Capacity Block)
+            # alone, in its zone (the step's one zone); a Capacity Block also needs its market
+            # type and its instance type in the template (EKS User Guide, ML node groups).
+            ref = capacity["ref"]
+            target = (
+                aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(capacity_reservation_resource_group_arn=ref)
+                if ref.startswith("arn:")
+                else aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(capacity_reservation_id=ref)
+            )
+            extra["capacity_reservation_specification"] = aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(capacity_reservation_target=target)
+            if kind == "capacity-block":
+                extra["instance_market_options"] = aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(market_type="capacity-block")
+                extra["instance_type"] = pool["machine_type"]
         if fabric:
             # One zone (EFA reaches no further) and a cluster placement group; every interface
             # names the cluster's group and the fabric's (EKS adds none once interfaces name some).
-            subnet_ids = [self._fabric_subnet(key, pool, subnets, args)]
-            placement = aws.ec2.PlacementGroup(**self.naming("aws:ec2/placementGroup:PlacementGroup", "pool", key), strategy="cluster", tags=tags, opts=self.opts())
             groups = [g for g in security_groups if g is not None]
+            if capacity is None or "ref" not in capacity:
+                subnet_ids = [self._fabric_subnet(key, pool, subnets, args)]
+                placement = aws.ec2.PlacementGroup(**self.naming("aws:ec2/placementGroup:PlacementGroup", "pool", key), strategy="cluster", tags=tags, opts=self.opts())
+                extra["placement"] = aws.ec2.LaunchTemplatePlacementArgs(group_name=placement.name)
+            # else no placement group: EC2 launches into a reservation only with the placement
+            # group it was made in (if any), and a Capacity Block's instances are already close
+            # together ("no need to use a cluster placement group with a Capacity Block").
             extra |= {
-                "placement": aws.ec2.LaunchTemplatePlacementArgs(group_name=placement.name),
                 "network_interfaces": [
                     aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                         network_card_index=card, device_index=device, interface_type=kind, security_groups=groups, delete_on_termination="true"
@@ -763,9 +802,10 @@ class AwsGpuCluster(GpuCluster):
             cluster_name=cluster.name,
             node_role_arn=node_role.arn,
             subnet_ids=subnet_ids,
-            instance_types=[pool["machine_type"]],
+            # A Capacity Block's instance type is its launch template's, never the node group's.
+            instance_types=None if kind == "capacity-block" else [pool["machine_type"]],
             ami_type=pool.get("image"),
-            capacity_type="SPOT" if pool["spot"] else "ON_DEMAND",
+            capacity_type=CAPACITY_TYPES[kind],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=pool["min_nodes"],
                 max_size=pool["max_nodes"],

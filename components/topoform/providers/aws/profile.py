@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from ...catalog import Catalog
 from ...errors import Path, Problem
 from ...model import Autoscaling, Cluster, SiteNetwork
 from ...specs import AutoscalerSpec, GpuClusterSpec, NetworkSpec
-from ..base import CloudProfile, overlap_problems, api_networks, split_cidr
+from ..base import Capability, CloudProfile, overlap_problems, api_networks, split_cidr
 
 __all__ = ["AwsProfile", "EKS_EXCLUDED_ZONE_IDS", "INTERFACE_ENDPOINTS", "zone_id_prefix"]
 
@@ -30,6 +31,9 @@ EKS_IMAGE_ACCOUNTS = {
 "View Amazon container image registries for Amazon EKS add-ons")."""
 EFA_PLUGIN_VERSION = "v0.5.20"
 """AWS's EFA Kubernetes device plugin (eks-charts aws-efa-k8s-device-plugin chart v0.5.30's image, 2026-08-03)."""
+RESERVATION_ID = re.compile(r"cr-[0-9a-f]{17}")
+RESERVATION_GROUP = re.compile(r"arn:aws[a-z-]*:resource-groups:[a-z0-9-]+:\d{12}:group/[A-Za-z0-9._-]{1,128}")
+"""A launch template targets one Capacity Reservation by ID or a group of them by its ARN."""
 _DIRECTIONS = {
     "east": "e", "west": "w", "north": "n", "south": "s", "central": "c",
     "northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw", "gov": "g",
@@ -50,10 +54,24 @@ class AwsProfile(CloudProfile):
     NVIDIA device plugin, so no in-cluster DaemonSet is needed."""
 
     name: ClassVar[str] = "aws"
-    unsupported = CloudProfile.cloud_unsupported
+    unsupported = {k: v for k, v in CloudProfile.cloud_unsupported.items() if k not in (Capability.RESERVATION, Capability.CAPACITY_BLOCK)}
     cluster_name_limit = 100
     api_cidr_limit = 40  # EKS public access CIDR blocks (not adjustable)
     device_plugin = False
+
+    def cluster_problems(self, base: Path, cluster: Cluster) -> Iterator[Problem]:
+        for key, pool in cluster.node_pools.items():
+            own = pool.overrides.get("aws")
+            if own is not None and own.reservation is not None:
+                yield Problem(
+                    (*base, "node_pools", key, "overrides", "aws", "reservation"),
+                    "on AWS a reservation is a capacity step: capacity: [{reservation: cr-..., zone: <zone ID>, nodes: N}, ...]",
+                )
+
+    def reservation_problem(self, kind: str, ref: str) -> str | None:
+        if kind == "reservation" and not (RESERVATION_ID.fullmatch(ref) or RESERVATION_GROUP.fullmatch(ref)):
+            return f"{ref!r} is not an On-Demand Capacity Reservation (cr- and 17 hex digits) or a capacity reservation group's ARN"
+        return None
 
     def autoscaler(self, base: Path, asked: Autoscaling, version: str, catalog: Catalog) -> tuple[AutoscalerSpec | None, list[Problem]]:
         # EKS runs no autoscaler of its own: topoform installs the Cluster Autoscaler release of

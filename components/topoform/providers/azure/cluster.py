@@ -11,7 +11,7 @@ import pulumi
 import pulumi_azure_native as azure
 import yaml
 
-from ...kube import device_plugin
+from ...kube import device_plugin, priority_config, priority_expander
 from ...naming import physical
 from ...resources import GpuCluster, GpuClusterArgs
 from .keys import GRANT_WAIT, role_assignment, vault_key, wait
@@ -294,6 +294,10 @@ class AzureGpuCluster(GpuCluster):
         issuer = cluster.oidc_issuer_profile.apply(lambda p: (p.issuer_url or "") if p else "")
         # The OIDC issuer is the cluster's own for its whole life, whatever its API endpoint.
         self.finish(cluster.name, endpoint, kubeconfig, oidc_issuer=issuer, authorized=authorized, identity=issuer)
+        ordered = args["autoscaler"].get("priorities", {}) if "autoscaler" in args else {}
+        if ordered:
+            # The priority expander matches scale set names: AKS names a pool's aks-<pool>-<n>-vmss.
+            priority_expander(self.child("autoscaler"), priority_config(ordered, {k: f"^aks-{pools[k]['name']}-[0-9]+-vmss$" for k in ordered}), self.kubernetes_provider, self)
         if args.get("device_plugin"):
             # AKS taints every spot node with its own key; without it, spot GPUs would never be advertised.
             device_plugin(self.child("nvidia-device-plugin"), self.kubernetes_provider, self, tolerate=(SPOT_TAINT_KEY,))

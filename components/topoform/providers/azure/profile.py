@@ -32,10 +32,15 @@ class AzureProfile(CloudProfile):
         Capability.CHOOSE_DISK_TYPE: "AKS gives node pools managed OS disks of the size asked (disk_gb)",
         Capability.FABRIC: "topoform does not yet expose ND-series InfiniBand to pods (the AKSInfinibandSupport feature and NVIDIA's Network Operator)",
         Capability.LOCAL_NVME: "AKS puts kubelet storage on the NVMe disks only through Azure Container Storage, which topoform does not yet install",
+        Capability.RESERVATION: (
+            "AKS pools consume capacity reservation groups, which take no ND-series (nor NCads H100 v5) and no spot VMs, "
+            "and need the cluster's identity granted Contributor on the group's resource group; topoform does not yet make that grant"
+        ),
     }
     cluster_name_limit = 63
     api_cidr_limit = 2000  # authorized IP ranges with API Server VNet Integration (200 without)
     device_plugin = True
+    chains_expanders = False  # autoScalerProfile.expander is one of least-waste, most-pods, priority, random
 
     def network(self, base: Path, net: SiteNetwork) -> tuple[NetworkSpec | None, list[Problem]]:
         cidr = ipaddress.ip_network(net.cidr)
@@ -77,6 +82,8 @@ class AzureProfile(CloudProfile):
         hard = sorted(k for k, t in pool.taints.items() if t.effect != "PreferNoSchedule")
         if hard:
             yield Problem((*base, "node_pools", key, "taints", hard[0]), f"AKS runs system pods on pool '{key}', which they could not run on tainted: remove the taint, or key another CPU pool `system`")
+        if pool.capacity and pool.capacity != ["on-demand"]:
+            yield Problem((*base, "node_pools", key, "capacity"), f"AKS runs system pods on pool '{key}', which takes regular on-demand VMs: remove its capacity list (or key another CPU pool `system`)")
         if pool.spot:
             # "A Spot node pool can't be a default node pool, it can only be used as a secondary pool."
             yield Problem(

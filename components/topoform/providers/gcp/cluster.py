@@ -249,6 +249,9 @@ class GcpGpuCluster(GpuCluster):
                 )
             ]
         named = self.named("gcp:container/nodePool:NodePool", "pool", key)
+        capacity = pool.get("capacity")
+        flex = capacity is not None and capacity["kind"] == "flex-start"
+        reservation = capacity["ref"] if capacity is not None and "ref" in capacity else pool.get("reservation")
         return gcp.container.NodePool(
             named.name,
             **named.kwargs,
@@ -261,9 +264,11 @@ class GcpGpuCluster(GpuCluster):
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
                 total_min_node_count=pool["min_nodes"],
                 total_max_node_count=pool["max_nodes"],
-                location_policy="ANY" if pool["spot"] else "BALANCED",
+                # Spot and flex-start nodes come from wherever there are some.
+                location_policy="ANY" if pool["spot"] or flex else "BALANCED",
             ),
-            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            # Flex-start nodes run up to seven days and are not repaired (GKE's flex-start recipe).
+            management=gcp.container.NodePoolManagementArgs(auto_repair=not flex, auto_upgrade=True),
             upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(max_surge=1, max_unavailable=0),
             node_config=gcp.container.NodePoolNodeConfigArgs(
                 machine_type=pool["machine_type"],
@@ -271,12 +276,15 @@ class GcpGpuCluster(GpuCluster):
                 disk_size_gb=pool["disk_gb"],
                 disk_type=pool.get("disk_type", "pd-balanced"),
                 spot=pool["spot"],
+                flex_start=True if flex else None,
                 reservation_affinity=gcp.container.NodePoolNodeConfigReservationAffinityArgs(
                     consume_reservation_type="SPECIFIC_RESERVATION",
                     key="compute.googleapis.com/reservation-name",
-                    values=[pool["reservation"]],
+                    values=[reservation],
                 )
-                if "reservation" in pool
+                if reservation
+                else gcp.container.NodePoolNodeConfigReservationAffinityArgs(consume_reservation_type="NO_RESERVATION")
+                if flex
                 else None,
                 labels=pool["labels"],
                 taints=[

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from ...catalog import Catalog
 from ...errors import Path, Problem
-from ...model import Autoscaling, Cluster, SiteNetwork
+from ...model import GCP_RESERVATION, Autoscaling, Cluster, SiteNetwork
 from ...naming import physical
 from ...specs import AutoscalerSpec, GpuClusterSpec, NetworkSpec
 from ..base import Capability, CloudProfile, overlap_problems, api_networks
@@ -26,7 +26,8 @@ class GcpProfile(CloudProfile):
 
     name: ClassVar[str] = "gcp"
     unsupported = {
-        **{k: v for k, v in CloudProfile.cloud_unsupported.items() if k is not Capability.RESERVATION},
+        **{k: v for k, v in CloudProfile.cloud_unsupported.items() if k not in (Capability.RESERVATION, Capability.FLEX_START)},
+        Capability.CAPACITY_ORDER: "GKE's autoscaler picks among node pools itself; an ordered list needs a custom compute class, which topoform does not yet make (give one step)",
         Capability.FABRIC: "topoform does not yet build GPUDirect networking (an extra VPC per GPU NIC, multi-networking, the NCCL plugin)",
     }
     cluster_name_limit = 40
@@ -34,6 +35,11 @@ class GcpProfile(CloudProfile):
     # GKE puts pods' scratch space on the local SSDs a machine comes with, and the node pool's
     # count of them is create-only: left unset, the pool would be replaced on every update.
     scratch_bundled = True
+
+    def reservation_problem(self, kind: str, ref: str) -> str | None:
+        if not re.fullmatch(GCP_RESERVATION, ref):
+            return f"{ref!r} is not a reservation: its name, projects/<project>/reservations/<name>, or either with /reservationBlocks/<block>"
+        return None
 
     def network(self, base: Path, net: SiteNetwork) -> tuple[NetworkSpec | None, list[Problem]]:
         spec: NetworkSpec = {

@@ -28,6 +28,8 @@ class OnPremProfile(CloudProfile):
         Capability.REPLICATE_STORE: "on-prem stores are backed up to the site's backup_target (a cloud store)",
         Capability.FABRIC: "existing nodes keep the network they are cabled to",
         Capability.LOCAL_NVME: "existing nodes keep the storage they were set up with",
+        Capability.CHOOSE_CAPACITY: "existing nodes are the capacity; a cloud pool takes a capacity list",
+        Capability.CAPACITY_ORDER: "existing nodes are the capacity; a cloud pool takes a capacity list",
     }
     device_plugin = True
 

@@ -1,0 +1,125 @@
+"""Capacity planning by concept (pure): where a pool's nodes come from, in the order asked.
+
+A pool's ``capacity`` list (a reservation or Capacity Block, flex-start, on-demand, spot)
+becomes one pool of the cloud per step, each keyed by what it is (``h100`` for on-demand,
+``h100-spot``, ``h100-reserved``...), so reordering the list renames nothing; the cluster's
+autoscaler takes them in the stated order (the priority of each step is in its spec). The
+same file name as each provider folder's ``cluster.py`` builds from these specs; what a cloud
+cannot do is its profile's capability data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
+
+from ..errors import Path, Problem
+from ..model import NodePool, Reserved, step_kind
+from ..providers.base import CloudProfile, PoolChoice
+from ..specs import PLATFORM_CAPACITY_LABEL, CapacityKind as Kind, CapacitySpec, NodePoolSpec
+
+__all__ = ["RESERVED_KINDS", "SUFFIX", "priorities", "steps"]
+
+SUFFIX = {"on-demand": "", "spot": "spot", "flex-start": "flex", "reservation": "reserved", "capacity-block": "block"}
+"""What a step's pool key adds to the pool's key (on-demand keeps the pool's own)."""
+
+RESERVED_KINDS = ("reservation", "capacity-block")
+"""Steps that hold capacity for the pool, billed whether their nodes run or not."""
+
+ZERO_FLOOR = ("capacity-block", "flex-start")
+"""Steps that keep no minimum: a Capacity Block's nodes exist only while it is active (EKS
+scales its group to zero before it ends), and flex-start nodes come when pods wait for them."""
+
+ZoneCheck = Callable[[Path, list[str]], list[Problem]]
+"""Checks a step's zone against the pool's region (and the zones offering its GPU)."""
+
+
+def step_key(key: str, kind: str, nth: int) -> str:
+    """The key of a step's pool: the pool's own for on-demand, else the pool's and the kind's
+    (``-2`` and on for a second reservation or block)."""
+    suffix = SUFFIX[kind]
+    if not suffix:
+        return key
+    return f"{key}-{suffix}" + (f"-{nth}" if nth > 1 else "")
+
+
+def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: PoolChoice | None, prof: CloudProfile, zone_check: ZoneCheck) -> tuple[dict[str, NodePoolSpec], list[Problem]]:
+    """The cloud pools of one topology pool: itself without a capacity list, else one per step,
+    nodes filled in order (the minimum into the first steps that keep one; each reserved step
+    holds at most its ``nodes``, each later step the rest of ``max``)."""
+    if not pool.capacity:
+        return {key: spec}, []
+    path: Path = (*base, "capacity")
+    problems: list[Problem] = []
+    kinds = [cast(Kind, step_kind(s)) for s in pool.capacity]
+    if pool.spot:
+        problems.append(Problem((*base, "spot"), "spot: true is the same as capacity: [spot]; list spot among the steps instead"))
+    override = pool.overrides.get(prof.name)  # type: ignore[call-overload]
+    if override is not None and override.reservation:
+        problems.append(Problem((*base, "overrides", prof.name, "reservation"), "with a capacity list, name the reservation as one of its steps ({reservation: ..., zone: ..., nodes: ...})"))
+    if len(kinds) > 1 and pool.nodes is not None:
+        problems.append(Problem((*base, "nodes"), "a later capacity step serves only nodes the autoscaler adds: give the pool min and max instead of nodes"))
+    offering = choice.offering if choice is not None else None
+    machine = choice.machine_type if choice is not None else "its machine"
+    seen: dict[str, int] = {}
+    for i, (step, kind) in enumerate(zip(pool.capacity, kinds)):
+        here: Path = (*path, i)
+        ref = step.ref() if isinstance(step, Reserved) else kind
+        if ref in seen:
+            problems.append(Problem(here, f"the same step as capacity[{seen[ref]}]; name each once"))
+        seen.setdefault(ref, i)
+        if kind in RESERVED_KINDS and any(k not in RESERVED_KINDS for k in kinds[:i]):
+            problems.append(Problem(here, "reserved capacity is billed whether its nodes run or not: list it before on-demand, spot and flex-start"))
+        if offering is not None and offering.spot_only and kind != "spot":
+            problems.append(Problem(here, f"{machine} is sold only as spot capacity on {prof.name}"))
+        if offering is not None and offering.reservation_only and kind == "on-demand":
+            problems.append(Problem(here, f"{machine} is sold on {prof.name} only reserved, as spot or through flex-start, not on demand"))
+        if kind == "flex-start" and pool.gpu is None:
+            problems.append(Problem(here, "flex-start obtains GPUs for jobs that wait for them; this is a CPU pool"))
+        if isinstance(step, Reserved):
+            field = "capacity_block" if step.capacity_block is not None else "reservation"
+            wrong = prof.reservation_problem(kind, step.ref())
+            if wrong:
+                problems.append(Problem((*here, field), wrong))
+            problems.extend(zone_check((*here, "zone"), [step.zone]))
+    if problems:
+        return {}, problems
+
+    lo, hi = spec["min_nodes"], spec["max_nodes"]
+    reserved = sum(s.nodes for s in pool.capacity if isinstance(s, Reserved))
+    if any(k not in RESERVED_KINDS for k in kinds) and reserved >= hi:
+        problems.append(Problem((*base, "max" if pool.max is not None else "nodes"), f"the reserved steps hold {reserved} nodes, all the pool may have ({hi}): raise it, or drop the steps after them"))
+        return {}, problems
+    out: dict[str, NodePoolSpec] = {}
+    counts: dict[str, int] = {}
+    left = lo
+    for i, (step, kind) in enumerate(zip(pool.capacity, kinds)):
+        counts[kind] = counts.get(kind, 0) + 1
+        top = min(step.nodes, hi) if isinstance(step, Reserved) else hi - reserved
+        floor = 0 if kind in ZERO_FLOOR else min(left, top)
+        left -= floor
+        capacity: CapacitySpec = {"kind": kind, "pool": key, "step": i, "priority": len(kinds) - i}
+        one: NodePoolSpec = {**spec, "min_nodes": floor, "max_nodes": top, "spot": kind == "spot", "capacity": capacity}
+        one["labels"] = dict(sorted({**spec["labels"], PLATFORM_CAPACITY_LABEL: kind}.items()))
+        if isinstance(step, Reserved):
+            capacity["ref"] = step.ref()
+            capacity["nodes"] = step.nodes
+            one["zones"] = [step.zone]
+        name_key = step_key(key, kind, counts[kind])
+        name = prof.pool_name(name_key)
+        if name:
+            one["name"] = name
+        out[name_key] = one
+    if left > 0:
+        problems.append(Problem((*base, "min"), f"the steps that keep nodes hold {lo - left} of the {lo} asked: lower min, or add a step that keeps nodes"))
+    return out, problems
+
+
+def priorities(pools: dict[str, NodePoolSpec]) -> dict[str, int]:
+    """The order the autoscaler takes the steps of pools with two or more, by step key (higher
+    first); empty when no pool has a list to order."""
+    ordered = {k: p["capacity"]["priority"] for k, p in pools.items() if "capacity" in p}
+    lists = [p["capacity"]["pool"] for p in pools.values() if "capacity" in p]
+    if all(lists.count(pool) < 2 for pool in lists):
+        return {}
+    return dict(sorted(ordered.items()))

@@ -1,0 +1,245 @@
+"""Capacity in a stated order: a pool's `capacity` list becomes one pool of the cloud per step,
+taken in order by the cluster's autoscaler, priced step by step. Read from what `topoform
+preview prod` records (the H100 training pool on AWS: a reservation, then on demand; the A100
+pool on Azure: on demand, then spot), from variants, and from `cost` and `place`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import run_cli
+from topoform.kube import priority_config
+from topoform.loader import load_plan
+from topoform.preview import Recording, record
+
+RESERVATION = "cr-0a1b2c3d4e5f67890"
+AWS_SITE = "{provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}"
+GCP_SITE = "{provider: gcp, project: acme-ml, region: us-central1}"
+AZURE_SITE = "{provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}"
+
+
+def _one(rec: Recording, type_: str, name: str) -> dict[str, Any]:
+    (found,) = [r for r in rec.by_type(type_) if r["name"] == name]
+    return found["inputs"]  # type: ignore[no-any-return]
+
+
+def _topology(tmp_path: Path, site: str, pool: str, cluster: str = "") -> Path:
+    path = tmp_path / "t.topology.yaml"
+    path.write_text(
+        "name: s\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
+        f"sites:\n  x: {site}\n"
+        f"clusters:\n  c:\n    site: x\n{cluster}    node_pools:\n      system: {{instance: cpu-4x16, min: 1, max: 2}}\n      gpu: {pool}\n"
+    )
+    return path
+
+
+def _priorities(config_map: dict[str, Any]) -> dict[int, list[str]]:
+    return yaml.safe_load(config_map["data"]["priorities"])  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------- AWS (prod)
+
+
+def test_the_reserved_step_launches_into_its_reservation_in_its_zone_without_a_placement_group(prod_recording: Recording) -> None:
+    template = _one(prod_recording, "aws:ec2/launchTemplate:LaunchTemplate", "vision-train-pool-h100-reserved")
+    group = _one(prod_recording, "aws:eks/nodeGroup:NodeGroup", "vision-train-pool-h100-reserved")
+    assert template["capacityReservationSpecification"] == {"capacityReservationTarget": {"capacityReservationId": RESERVATION}}
+    # EC2 places a reservation's instances where it was made: a placement group would fail them
+    # (terraform-aws-eks PR #3730); the fabric is still there
+    assert "placement" not in template and len(template["networkInterfaces"]) == 33
+    assert group["capacityType"] == "ON_DEMAND" and group["instanceTypes"] == ["p5.48xlarge"]
+    assert (group["scalingConfig"]["minSize"], group["scalingConfig"]["maxSize"]) == (0, 4)  # the nodes it holds
+    subnets = {r["name"]: r["inputs"] for r in prod_recording.by_type("aws:ec2/subnet:Subnet")}
+    (subnet,) = [s for name, s in subnets.items() if group["subnetIds"][0].startswith(name + "-")]
+    assert subnet["availabilityZoneId"] == "use1-az2"  # the reservation's zone
+    assert group["labels"]["topoform.io/capacity"] == "reservation" and group["labels"]["topoform.io/pool"] == "h100"
+
+
+def test_the_on_demand_step_takes_the_rest_of_max_in_a_placement_group(prod_recording: Recording) -> None:
+    template = _one(prod_recording, "aws:ec2/launchTemplate:LaunchTemplate", "vision-train-pool-h100")
+    group = _one(prod_recording, "aws:eks/nodeGroup:NodeGroup", "vision-train-pool-h100")
+    assert "capacityReservationSpecification" not in template and template["placement"]["groupName"].startswith("vision-train-pool-h100")
+    assert group["scalingConfig"]["maxSize"] == 16 - 4  # max, less what the reservation holds
+    assert group["labels"]["topoform.io/capacity"] == "on-demand" and group["labels"]["topoform.io/pool"] == "h100"
+
+
+def test_the_eks_autoscaler_takes_the_steps_in_order_by_their_auto_scaling_groups(prod_recording: Recording) -> None:
+    flags = _one(prod_recording, "kubernetes:apps/v1:Deployment", "vision-train-autoscaler-deployment")["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert "--expander=priority,least-waste" in flags  # the topology's expander among equals
+    config = _one(prod_recording, "kubernetes:core/v1:ConfigMap", "vision-train-autoscaler-priorities")
+    assert (config["metadata"]["name"], config["metadata"]["namespace"]) == ("cluster-autoscaler-priority-expander", "kube-system")
+    levels = _priorities(config)
+    groups = {r["name"]: r for r in prod_recording.resources if r["type"] == "aws:eks/nodeGroup:NodeGroup"}
+    assert sorted(levels, reverse=True) == [2, 1, 0]
+    # each step's exact Auto Scaling group (EKS names it: eks-<node group>-<UUID>) ...
+    (reserved,) = levels[2]
+    (on_demand,) = levels[1]
+    assert reserved.startswith("^eks-vision-train-pool-h100-reserved-") and reserved.endswith("$")
+    assert on_demand.startswith("^eks-vision-train-pool-h100-") and "reserved" not in on_demand
+    # ... and every other group still eligible below them (unmatched groups would never grow)
+    assert levels[0] == [".*"] and len(groups) > 3
+    # the standby's pool has one step left (the reservation is in us-east-1): no order to keep
+    standby = _one(prod_recording, "kubernetes:apps/v1:Deployment", "vision-train-standby-autoscaler-deployment")["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert "--expander=least-waste" in standby
+    assert not [r for r in prod_recording.by_type("kubernetes:core/v1:ConfigMap") if r["name"].startswith("vision-train-standby-autoscaler")]
+    assert "vision-train-standby-pool-h100-reserved" not in groups
+
+
+def test_priority_config_puts_each_pattern_under_its_priority_and_the_rest_at_zero() -> None:
+    text = priority_config({"a": 3, "b": 1, "c": 3, "gone": 2}, {"a": "^x$", "b": "^y$", "c": "^w$"})
+    assert yaml.safe_load(text) == {3: ["^w$", "^x$"], 1: ["^y$"], 0: [".*"]}  # a step without a group yet is left out
+    assert text.index("3:") < text.index("1:") < text.index("0:")
+
+
+# --------------------------------------------------------------------------- AWS variants
+
+
+def test_a_capacity_block_step_is_launched_as_eks_requires(tmp_path: Path) -> None:
+    block = "cr-0123456789abcdef0"
+    path = _topology(tmp_path, AWS_SITE, f"{{gpu: {{type: H100, count: 8}}, min: 1, max: 6, interconnect: fast, capacity: [{{capacity_block: {block}, zone: use1-az2, nodes: 2}}, spot]}}")
+    rec = record(str(path), stack="dev")
+    template = _one(rec, "aws:ec2/launchTemplate:LaunchTemplate", "s-c-pool-gpu-block")
+    group = _one(rec, "aws:eks/nodeGroup:NodeGroup", "s-c-pool-gpu-block")
+    assert template["instanceMarketOptions"] == {"marketType": "capacity-block"}
+    assert template["capacityReservationSpecification"] == {"capacityReservationTarget": {"capacityReservationId": block}}
+    assert template["instanceType"] == "p5.48xlarge" and "instanceTypes" not in group  # in the template only
+    assert group["capacityType"] == "CAPACITY_BLOCK" and "placement" not in template
+    # a block's nodes exist only while it is active: min goes to the step that keeps nodes
+    assert group["scalingConfig"]["minSize"] == 0 and group["scalingConfig"]["maxSize"] == 2
+    spot = _one(rec, "aws:eks/nodeGroup:NodeGroup", "s-c-pool-gpu-spot")
+    assert spot["capacityType"] == "SPOT" and (spot["scalingConfig"]["minSize"], spot["scalingConfig"]["maxSize"]) == (1, 4)
+    assert "placement" in _one(rec, "aws:ec2/launchTemplate:LaunchTemplate", "s-c-pool-gpu-spot")
+
+
+def test_a_reservation_group_is_targeted_by_its_arn(tmp_path: Path) -> None:
+    arn = "arn:aws:resource-groups:us-east-1:123456789012:group/h100-reservations"
+    rec = record(str(_topology(tmp_path, AWS_SITE, f"{{gpu: {{type: H100, count: 8}}, min: 0, max: 4, capacity: [{{reservation: '{arn}', zone: use1-az4, nodes: 4}}]}}")), stack="dev")
+    template = _one(rec, "aws:ec2/launchTemplate:LaunchTemplate", "s-c-pool-gpu-reserved")
+    assert template["capacityReservationSpecification"] == {"capacityReservationTarget": {"capacityReservationResourceGroupArn": arn}}
+    # one step: nothing to order
+    assert not rec.by_type("kubernetes:core/v1:ConfigMap") or all("priorities" not in r["name"] for r in rec.by_type("kubernetes:core/v1:ConfigMap"))
+
+
+def test_steps_keep_their_keys_when_the_list_is_reordered_and_fill_min_in_order(tmp_path: Path) -> None:
+    def pools(steps: str, lo: int = 0) -> dict[str, Any]:
+        path = _topology(tmp_path, AWS_SITE, f"{{gpu: {{type: H100, count: 8}}, min: {lo}, max: 8, capacity: [{steps}]}}")
+        return load_plan(str(path))[1].clusters["c"].spec["node_pools"]
+
+    reserved = "{reservation: cr-0123456789abcdef0, zone: use1-az2, nodes: 3}"
+    one, two = pools(f"{reserved}, on-demand, spot"), pools(f"{reserved}, spot, on-demand")
+    assert set(one) == set(two) == {"system", "gpu-reserved", "gpu", "gpu-spot"}
+    assert (one["gpu"]["capacity"]["priority"], one["gpu-spot"]["capacity"]["priority"]) == (2, 1)
+    assert (two["gpu"]["capacity"]["priority"], two["gpu-spot"]["capacity"]["priority"]) == (1, 2)
+    filled = pools(f"{reserved}, on-demand, spot", lo=5)
+    assert [(filled[k]["min_nodes"], filled[k]["max_nodes"]) for k in ("gpu-reserved", "gpu", "gpu-spot")] == [(3, 3), (2, 5), (0, 5)]
+
+
+# --------------------------------------------------------------------------- Azure and GCP
+
+
+def test_aks_takes_on_demand_first_then_spot_through_its_priority_expander(tmp_path: Path) -> None:
+    rec = record(str(_topology(tmp_path, AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 8, capacity: [on-demand, spot]}")), stack="dev")
+    pools = {r["inputs"]["agentPoolName"]: r["inputs"] for r in rec.by_type("azure-native:containerservice:AgentPool")}
+    (spot_name,) = [name for name in pools if name.startswith("gpuspot")]
+    assert pools["gpu"]["scaleSetPriority"] == "Regular" and pools[spot_name]["scaleSetPriority"] == "Spot"
+    assert pools[spot_name]["nodeLabels"]["topoform.io/pool"] == pools["gpu"]["nodeLabels"]["topoform.io/pool"] == "gpu"
+    assert pools[spot_name]["nodeLabels"]["topoform.io/capacity"] == "spot"
+    (cluster,) = rec.by_type("azure-native:containerservice:ManagedCluster")
+    assert cluster["inputs"]["autoScalerProfile"]["expander"] == "priority"  # AKS runs one expander
+    config = _one(rec, "kubernetes:core/v1:ConfigMap", "s-c-autoscaler-priorities")
+    assert (config["metadata"]["name"], config["metadata"]["namespace"]) == ("cluster-autoscaler-priority-expander", "kube-system")
+    assert _priorities(config) == {2: ["^aks-gpu-[0-9]+-vmss$"], 1: [f"^aks-{spot_name}-[0-9]+-vmss$"], 0: [".*"]}
+
+
+def test_a_gke_pool_takes_a_reservation_or_flex_start(tmp_path: Path) -> None:
+    rec = record(str(_topology(tmp_path, GCP_SITE, "{gpu: {type: H100, count: 8}, min: 0, max: 4, capacity: [{reservation: h100-block, zone: us-central1-b, nodes: 4}]}")), stack="dev")
+    reserved = _one(rec, "gcp:container/nodePool:NodePool", "s-c-pool-gpu-reserved")
+    assert reserved["nodeConfig"]["reservationAffinity"] == {"consumeReservationType": "SPECIFIC_RESERVATION", "key": "compute.googleapis.com/reservation-name", "values": ["h100-block"]}
+    assert reserved["nodeLocations"] == ["us-central1-b"]
+    (tmp_path / "flex").mkdir()
+    rec = record(str(_topology(tmp_path / "flex", GCP_SITE, "{gpu: {type: H100, count: 8}, min: 0, max: 4, capacity: [flex-start]}")), stack="dev")
+    flex = _one(rec, "gcp:container/nodePool:NodePool", "s-c-pool-gpu-flex")
+    # GKE's flex-start recipe: no reservation, not repaired, nodes from any zone, none to start with
+    assert flex["nodeConfig"]["flexStart"] is True and flex["nodeConfig"]["reservationAffinity"] == {"consumeReservationType": "NO_RESERVATION"}
+    assert flex["management"]["autoRepair"] is False and flex["autoscaling"]["locationPolicy"] == "ANY"
+    assert flex["autoscaling"]["totalMinNodeCount"] == 0 and not flex["nodeConfig"].get("spot")
+
+
+@pytest.mark.parametrize(
+    ("site", "pool", "field", "fragment"),
+    [
+        (GCP_SITE, "{gpu: {type: H100, count: 8}, min: 0, max: 4, capacity: [flex-start, spot]}", "capacity", "gcp sites cannot obtain a pool's capacity in a stated order (a capacity list of two or more steps): GKE's autoscaler picks among node pools itself"),
+        (GCP_SITE, "{gpu: {type: H100, count: 8}, min: 0, max: 4, capacity: [{capacity_block: cr-0123456789abcdef0, zone: us-central1-b, nodes: 2}]}", "capacity[0]", "gcp sites cannot use a Capacity Block for ML (capacity_block)"),
+        (GCP_SITE, "{gpu: {type: H100, count: 8}, min: 0, max: 4, capacity: [{reservation: 'Bad_Name', zone: us-central1-b, nodes: 2}]}", "capacity[0].reservation", "'Bad_Name' is not a reservation"),
+        (GCP_SITE, "{gpu: {type: L4}, min: 0, max: 4, capacity: [{reservation: l4-block, zone: us-central1-f, nodes: 2}]}", "capacity[0].zone", "us-central1-f"),
+        (GCP_SITE, "{instance: cpu-4x16, min: 0, max: 4, capacity: [flex-start]}", "capacity[0]", "flex-start obtains GPUs for jobs that wait for them; this is a CPU pool"),
+        (AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 4, capacity: [{reservation: crg, zone: '1', nodes: 2}, on-demand]}", "capacity[0]", "azure sites cannot consume a named capacity reservation: AKS pools consume capacity reservation groups, which take no ND-series"),
+        (AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 4, capacity: [spot, on-demand], labels: {a: b}}", "capacity", None),
+    ],
+)
+def test_what_a_cloud_cannot_do_with_capacity_is_refused_naming_the_field(tmp_path: Path, site: str, pool: str, field: str, fragment: str | None) -> None:
+    result = run_cli("validate", str(_topology(tmp_path, site, pool)))
+    if fragment is None:  # the control: the same cloud takes a list it can build
+        assert result.code == 0, result.err
+        return
+    assert result.code == 2 and "Traceback" not in result.err
+    assert f":11: clusters.c.node_pools.gpu.{field}: {fragment}" in result.err, result.err
+
+
+def test_aks_runs_one_expander_so_a_list_refuses_another(tmp_path: Path) -> None:
+    path = _topology(tmp_path, AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 4, capacity: [on-demand, spot]}", cluster="    autoscaling: {expander: most-pods}\n")
+    result = run_cli("validate", str(path))
+    assert result.code == 2
+    assert ":9: clusters.c.autoscaling.expander: azure runs one expander, and the capacity lists need priority: remove expander" in result.err, result.err
+
+
+def test_a_standby_cannot_run_on_reserved_capacity_alone(tmp_path: Path) -> None:
+    path = _topology(tmp_path, AWS_SITE.replace("us-east-1,", "us-east-1, backup_region: us-west-2,"), "{gpu: {type: H100, count: 8}, min: 0, max: 4, capacity: [{reservation: cr-0123456789abcdef0, zone: use1-az2, nodes: 4}]}", cluster="    standby: true\n")
+    result = run_cli("validate", str(path))
+    assert result.code == 2
+    assert "clusters.c.node_pools.gpu.capacity: the standby cannot use reserved capacity, which is in the primary's region" in result.err, result.err
+
+
+# --------------------------------------------------------------------------- cost and place
+
+
+def test_cost_counts_later_steps_as_alternatives_for_the_same_nodes(tmp_path: Path) -> None:
+    from topoform.cost import estimate
+
+    path = _topology(tmp_path, AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 8, capacity: [on-demand, spot]}")
+    items = {line.path: line for line in estimate(load_plan(str(path))[1]).lines}
+    on, spot = items["clusters.c.node_pools.gpu.capacity.0"], items["clusters.c.node_pools.gpu.capacity.1"]
+    assert on.unit_usd > spot.unit_usd > 0 and (on.quantity_max, spot.quantity_max) == (8, 0)  # the dearer counts
+    assert "its maximum counted at step 1" in spot.note
+    # the other way round the dearer is still the one counted
+    reordered = estimate(load_plan(str(_topology(tmp_path, AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 8, capacity: [spot, on-demand]}")))[1]).lines
+    assert {line.path: line.quantity_max for line in reordered if ".capacity." in line.path} == {"clusters.c.node_pools.gpu.capacity.0": 0, "clusters.c.node_pools.gpu.capacity.1": 8}
+
+
+def test_cost_bills_reserved_nodes_whether_they_run_or_not(cli: Any) -> None:
+    result = cli("cost", "prod", "--json")
+    assert result.code == 0, result.err
+    items = {i["path"]: i for i in json.loads(result.out)["items"]}
+    reserved, on_demand = items["clusters.train.node_pools.h100.capacity.0"], items["clusters.train.node_pools.h100.capacity.1"]
+    assert (reserved["quantity_min"], reserved["quantity_max"], reserved["pricing"]) == (4, 4, "reservation")
+    assert reserved["monthly_usd"]["min"] == reserved["monthly_usd"]["max"] == round(reserved["unit_usd"] * 4 * 730, 2) > 0
+    assert reserved["source"] and "billed whether its nodes run or not" in reserved["note"]
+    assert (on_demand["quantity_min"], on_demand["quantity_max"]) == (0, 12)
+    assert "clusters.train.node_pools.h100" not in items
+
+
+def test_place_weighs_the_steps_and_compares_only_the_nodes_beyond_the_reservation(cli: Any) -> None:
+    result = cli("place", "prod", "--json")
+    assert result.code == 0, result.err
+    pools = {p["path"]: p for p in json.loads(result.out)["pools"]}
+    h100 = pools["clusters.train.node_pools.h100"]
+    assert h100["held"] == 4 and h100["max_nodes"] == 16
+    assert [(s["kind"], s["ref"], s["nodes"]) for s in h100["steps"]] == [("reservation", RESERVATION, 4), ("on-demand", "", 12)]
+    assert h100["current"]["monthly_max_usd"] == round(h100["current"]["hourly_usd"] * 12 * 730, 2)
+    text = cli("place", "prod").out
+    assert f"step 1 reservation {RESERVATION}: 4 held" in text and "the comparison below is for the other 12" in text
