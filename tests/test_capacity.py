@@ -48,12 +48,19 @@ def _priorities(config_map: dict[str, Any]) -> dict[int, list[str]]:
 def test_the_reserved_step_launches_into_its_reservation_in_its_zone_without_a_placement_group(prod_recording: Recording) -> None:
     template = _one(prod_recording, "aws:ec2/launchTemplate:LaunchTemplate", "vision-train-pool-h100-reserved")
     group = _one(prod_recording, "aws:eks/nodeGroup:NodeGroup", "vision-train-pool-h100-reserved")
-    assert template["capacityReservationSpecification"] == {"capacityReservationTarget": {"capacityReservationId": RESERVATION}}
+    # the reservation alone: a group's launches would otherwise fall back to plain on-demand
+    assert template["capacityReservationSpecification"] == {
+        "capacityReservationPreference": "capacity-reservations-only",
+        "capacityReservationTarget": {"capacityReservationId": RESERVATION},
+    }
     # EC2 places a reservation's instances where it was made: a placement group would fail them
     # (terraform-aws-eks PR #3730); the fabric is still there
     assert "placement" not in template and len(template["networkInterfaces"]) == 33
     assert group["capacityType"] == "ON_DEMAND" and group["instanceTypes"] == ["p5.48xlarge"]
-    assert (group["scalingConfig"]["minSize"], group["scalingConfig"]["maxSize"]) == (0, 4)  # the nodes it holds
+    # the nodes it holds run: they are billed whether they run or not (prod's min is 0)
+    assert (group["scalingConfig"]["minSize"], group["scalingConfig"]["maxSize"], group["scalingConfig"]["desiredSize"]) == (4, 4, 4)
+    # a full reservation has no machine for a surge node: updates replace a node at a time
+    assert group["updateConfig"] == {"maxUnavailable": 1, "updateStrategy": "MINIMAL"}
     subnets = {r["name"]: r["inputs"] for r in prod_recording.by_type("aws:ec2/subnet:Subnet")}
     (subnet,) = [s for name, s in subnets.items() if group["subnetIds"][0].startswith(name + "-")]
     assert subnet["availabilityZoneId"] == "use1-az2"  # the reservation's zone
@@ -66,6 +73,10 @@ def test_the_on_demand_step_takes_the_rest_of_max_in_a_placement_group(prod_reco
     assert "capacityReservationSpecification" not in template and template["placement"]["groupName"].startswith("vision-train-pool-h100")
     assert group["scalingConfig"]["maxSize"] == 16 - 4  # max, less what the reservation holds
     assert group["labels"]["topoform.io/capacity"] == "on-demand" and group["labels"]["topoform.io/pool"] == "h100"
+    assert group["updateConfig"] == {"maxUnavailable": 1}  # on demand, a surge node can be had
+    # the fabric reaches no further than a zone: the on-demand step runs where the reservation is
+    reserved = _one(prod_recording, "aws:eks/nodeGroup:NodeGroup", "vision-train-pool-h100-reserved")
+    assert group["subnetIds"] == reserved["subnetIds"]
 
 
 def test_the_eks_autoscaler_takes_the_steps_in_order_by_their_auto_scaling_groups(prod_recording: Recording) -> None:
@@ -76,12 +87,14 @@ def test_the_eks_autoscaler_takes_the_steps_in_order_by_their_auto_scaling_group
     levels = _priorities(config)
     groups = {r["name"]: r for r in prod_recording.resources if r["type"] == "aws:eks/nodeGroup:NodeGroup"}
     assert sorted(levels, reverse=True) == [2, 1, 0]
-    # each step's exact Auto Scaling group (EKS names it: eks-<node group>-<UUID>) ...
-    (reserved,) = levels[2]
-    (on_demand,) = levels[1]
-    assert reserved.startswith("^eks-vision-train-pool-h100-reserved-") and reserved.endswith("$")
-    assert on_demand.startswith("^eks-vision-train-pool-h100-") and "reserved" not in on_demand
-    # ... and every other group still eligible below them (unmatched groups would never grow)
+    # each group by its exact Auto Scaling group (EKS names it: eks-<node group>-<UUID>): the
+    # first step with the pools that have no list (a pod several could take goes to a first
+    # choice, never to another pool's last resort), the second below them ...
+    first, second = sorted(levels[2]), levels[1]
+    assert len(first) == 2 and all(p.startswith("^eks-vision-train-pool-") and p.endswith("$") for p in [*first, *second])
+    assert [p for p in first if "-pool-h100-reserved-" in p] and [p for p in first if "-pool-system-" in p]
+    assert len(second) == 1 and "-pool-h100-" in second[0] and "reserved" not in second[0]
+    # ... and groups topoform does not make still eligible below them (unmatched ones never grow)
     assert levels[0] == [".*"] and len(groups) > 3
     # the standby's pool has one step left (the reservation is in us-east-1): no order to keep
     standby = _one(prod_recording, "kubernetes:apps/v1:Deployment", "vision-train-standby-autoscaler-deployment")["spec"]["template"]["spec"]["containers"][0]["command"]
@@ -106,37 +119,51 @@ def test_a_capacity_block_step_is_launched_as_eks_requires(tmp_path: Path) -> No
     template = _one(rec, "aws:ec2/launchTemplate:LaunchTemplate", "s-c-pool-gpu-block")
     group = _one(rec, "aws:eks/nodeGroup:NodeGroup", "s-c-pool-gpu-block")
     assert template["instanceMarketOptions"] == {"marketType": "capacity-block"}
-    assert template["capacityReservationSpecification"] == {"capacityReservationTarget": {"capacityReservationId": block}}
+    assert template["capacityReservationSpecification"] == {"capacityReservationPreference": "capacity-reservations-only", "capacityReservationTarget": {"capacityReservationId": block}}
     assert template["instanceType"] == "p5.48xlarge" and "instanceTypes" not in group  # in the template only
     assert group["capacityType"] == "CAPACITY_BLOCK" and "placement" not in template
+    assert group["updateConfig"]["updateStrategy"] == "MINIMAL"
     # a block's nodes exist only while it is active: min goes to the step that keeps nodes
     assert group["scalingConfig"]["minSize"] == 0 and group["scalingConfig"]["maxSize"] == 2
     spot = _one(rec, "aws:eks/nodeGroup:NodeGroup", "s-c-pool-gpu-spot")
     assert spot["capacityType"] == "SPOT" and (spot["scalingConfig"]["minSize"], spot["scalingConfig"]["maxSize"]) == (1, 4)
     assert "placement" in _one(rec, "aws:ec2/launchTemplate:LaunchTemplate", "s-c-pool-gpu-spot")
+    assert spot["subnetIds"] == group["subnetIds"]  # one zone for the fabric: the block's
+
+
+def test_a_fabric_pool_reserves_in_one_zone(tmp_path: Path) -> None:
+    steps = "{reservation: cr-0123456789abcdef0, zone: use1-az2, nodes: 1}, {reservation: cr-0123456789abcdef1, zone: use1-az4, nodes: 1}"
+    result = run_cli("validate", str(_topology(tmp_path, AWS_SITE, f"{{gpu: {{type: H100, count: 8}}, min: 0, max: 4, interconnect: fast, capacity: [{steps}, on-demand]}}")))
+    assert result.code == 2
+    assert ":11: clusters.c.node_pools.gpu.capacity[1].zone: a fast interconnect reaches only nodes in one zone: reserve in use1-az2, as capacity[0] does" in result.err, result.err
+    # without the fabric, two reservations in two zones are two steps
+    assert run_cli("validate", str(_topology(tmp_path, AWS_SITE, f"{{gpu: {{type: H100, count: 8}}, min: 0, max: 4, capacity: [{steps}, on-demand]}}"))).code == 0
 
 
 def test_a_reservation_group_is_targeted_by_its_arn(tmp_path: Path) -> None:
     arn = "arn:aws:resource-groups:us-east-1:123456789012:group/h100-reservations"
     rec = record(str(_topology(tmp_path, AWS_SITE, f"{{gpu: {{type: H100, count: 8}}, min: 0, max: 4, capacity: [{{reservation: '{arn}', zone: use1-az4, nodes: 4}}]}}")), stack="dev")
     template = _one(rec, "aws:ec2/launchTemplate:LaunchTemplate", "s-c-pool-gpu-reserved")
-    assert template["capacityReservationSpecification"] == {"capacityReservationTarget": {"capacityReservationResourceGroupArn": arn}}
+    assert template["capacityReservationSpecification"] == {"capacityReservationPreference": "capacity-reservations-only", "capacityReservationTarget": {"capacityReservationResourceGroupArn": arn}}
     # one step: nothing to order
     assert not rec.by_type("kubernetes:core/v1:ConfigMap") or all("priorities" not in r["name"] for r in rec.by_type("kubernetes:core/v1:ConfigMap"))
 
 
 def test_steps_keep_their_keys_when_the_list_is_reordered_and_fill_min_in_order(tmp_path: Path) -> None:
-    def pools(steps: str, lo: int = 0) -> dict[str, Any]:
+    def cluster(steps: str, lo: int = 0) -> Any:
         path = _topology(tmp_path, AWS_SITE, f"{{gpu: {{type: H100, count: 8}}, min: {lo}, max: 8, capacity: [{steps}]}}")
-        return load_plan(str(path))[1].clusters["c"].spec["node_pools"]
+        return load_plan(str(path))[1].clusters["c"].spec
 
     reserved = "{reservation: cr-0123456789abcdef0, zone: use1-az2, nodes: 3}"
-    one, two = pools(f"{reserved}, on-demand, spot"), pools(f"{reserved}, spot, on-demand")
-    assert set(one) == set(two) == {"system", "gpu-reserved", "gpu", "gpu-spot"}
-    assert (one["gpu"]["capacity"]["priority"], one["gpu-spot"]["capacity"]["priority"]) == (2, 1)
-    assert (two["gpu"]["capacity"]["priority"], two["gpu-spot"]["capacity"]["priority"]) == (1, 2)
-    filled = pools(f"{reserved}, on-demand, spot", lo=5)
+    one, two = cluster(f"{reserved}, on-demand, spot"), cluster(f"{reserved}, spot, on-demand")
+    assert set(one["node_pools"]) == set(two["node_pools"]) == {"system", "gpu-reserved", "gpu", "gpu-spot"}
+    assert one["autoscaler"]["priorities"] == {"system": 3, "gpu-reserved": 3, "gpu": 2, "gpu-spot": 1}
+    assert two["autoscaler"]["priorities"] == {"system": 3, "gpu-reserved": 3, "gpu": 1, "gpu-spot": 2}
+    # min fills the steps in order, after the reserved nodes (which always run)
+    filled = cluster(f"{reserved}, on-demand, spot", lo=5)["node_pools"]
     assert [(filled[k]["min_nodes"], filled[k]["max_nodes"]) for k in ("gpu-reserved", "gpu", "gpu-spot")] == [(3, 3), (2, 5), (0, 5)]
+    low = cluster(f"{reserved}, on-demand, spot", lo=1)["node_pools"]
+    assert [low[k]["min_nodes"] for k in ("gpu-reserved", "gpu", "gpu-spot")] == [3, 0, 0]
 
 
 # --------------------------------------------------------------------------- Azure and GCP
@@ -153,7 +180,7 @@ def test_aks_takes_on_demand_first_then_spot_through_its_priority_expander(tmp_p
     assert cluster["inputs"]["autoScalerProfile"]["expander"] == "priority"  # AKS runs one expander
     config = _one(rec, "kubernetes:core/v1:ConfigMap", "s-c-autoscaler-priorities")
     assert (config["metadata"]["name"], config["metadata"]["namespace"]) == ("cluster-autoscaler-priority-expander", "kube-system")
-    assert _priorities(config) == {2: ["^aks-gpu-[0-9]+-vmss$"], 1: [f"^aks-{spot_name}-[0-9]+-vmss$"], 0: [".*"]}
+    assert _priorities(config) == {2: ["^aks-gpu-[0-9]+-vmss$", "^aks-system-[0-9]+-vmss$"], 1: [f"^aks-{spot_name}-[0-9]+-vmss$"], 0: [".*"]}
 
 
 def test_a_gke_pool_takes_a_reservation_or_flex_start(tmp_path: Path) -> None:
@@ -161,12 +188,15 @@ def test_a_gke_pool_takes_a_reservation_or_flex_start(tmp_path: Path) -> None:
     reserved = _one(rec, "gcp:container/nodePool:NodePool", "s-c-pool-gpu-reserved")
     assert reserved["nodeConfig"]["reservationAffinity"] == {"consumeReservationType": "SPECIFIC_RESERVATION", "key": "compute.googleapis.com/reservation-name", "values": ["h100-block"]}
     assert reserved["nodeLocations"] == ["us-central1-b"]
+    # a reservation has no machine for a surge node: upgrades replace a node at a time
+    assert reserved["upgradeSettings"] == {"maxSurge": 0, "maxUnavailable": 1}
     (tmp_path / "flex").mkdir()
     rec = record(str(_topology(tmp_path / "flex", GCP_SITE, "{gpu: {type: H100, count: 8}, min: 0, max: 4, capacity: [flex-start]}")), stack="dev")
     flex = _one(rec, "gcp:container/nodePool:NodePool", "s-c-pool-gpu-flex")
     # GKE's flex-start recipe: no reservation, not repaired, nodes from any zone, none to start with
     assert flex["nodeConfig"]["flexStart"] is True and flex["nodeConfig"]["reservationAffinity"] == {"consumeReservationType": "NO_RESERVATION"}
     assert flex["management"]["autoRepair"] is False and flex["autoscaling"]["locationPolicy"] == "ANY"
+    assert flex["upgradeSettings"] == {"maxSurge": 1, "maxUnavailable": 0}
     assert flex["autoscaling"]["totalMinNodeCount"] == 0 and not flex["nodeConfig"].get("spot")
 
 

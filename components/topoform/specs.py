@@ -81,9 +81,7 @@ class CapacitySpec(TypedDict):
     pool: str
     """The topology pool (its key) this step serves."""
     step: int
-    """Its place in the pool's list (0 first)."""
-    priority: int
-    """The autoscaler's priority for it: the first step highest."""
+    """Its place in the pool's list (0 first): the autoscaler takes earlier steps first."""
     ref: NotRequired[str]
     """The reservation or Capacity Block it consumes."""
     nodes: NotRequired[int]
@@ -174,8 +172,8 @@ class AutoscalerSpec(TypedDict):
     image: NotRequired[str]
     """EKS: the Cluster Autoscaler image matching the cluster's Kubernetes minor."""
     priorities: NotRequired[dict[str, int]]
-    """Pools (their keys) the autoscaler takes in order, highest first: the steps of capacity
-    lists (EKS, AKS: the priority expander)."""
+    """Every pool's (by key) priority, highest first, where capacity lists need an order (EKS,
+    AKS: the priority expander)."""
 
 
 class GpuClusterSpec(TypedDict):

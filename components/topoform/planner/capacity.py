@@ -3,7 +3,7 @@
 A pool's ``capacity`` list (a reservation or Capacity Block, flex-start, on-demand, spot)
 becomes one pool of the cloud per step, each keyed by what it is (``h100`` for on-demand,
 ``h100-spot``, ``h100-reserved``...), so reordering the list renames nothing; the cluster's
-autoscaler takes them in the stated order (the priority of each step is in its spec). The
+autoscaler takes them in the stated order (:func:`priorities`). The
 same file name as each provider folder's ``cluster.py`` builds from these specs; what a cloud
 cannot do is its profile's capability data.
 """
@@ -87,6 +87,17 @@ def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: Pool
 
     lo, hi = spec["min_nodes"], spec["max_nodes"]
     reserved = sum(s.nodes for s in pool.capacity if isinstance(s, Reserved))
+    held = [(i, s) for i, s in enumerate(pool.capacity) if isinstance(s, Reserved)]
+    if "fabric" in spec and held:
+        # The fabric reaches no further than a zone: every step runs where the reservations are.
+        first, zone = held[0][0], held[0][1].zone
+        problems.extend(
+            Problem((*path, i, "zone"), f"a fast interconnect reaches only nodes in one zone: reserve in {zone}, as capacity[{first}] does")
+            for i, s in held
+            if s.zone != zone
+        )
+        if problems:
+            return {}, problems
     if any(k not in RESERVED_KINDS for k in kinds) and reserved >= hi:
         problems.append(Problem((*base, "max" if pool.max is not None else "nodes"), f"the reserved steps hold {reserved} nodes, all the pool may have ({hi}): raise it, or drop the steps after them"))
         return {}, problems
@@ -96,15 +107,19 @@ def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: Pool
     for i, (step, kind) in enumerate(zip(pool.capacity, kinds)):
         counts[kind] = counts.get(kind, 0) + 1
         top = min(step.nodes, hi) if isinstance(step, Reserved) else hi - reserved
-        floor = 0 if kind in ZERO_FLOOR else min(left, top)
-        left -= floor
-        capacity: CapacitySpec = {"kind": kind, "pool": key, "step": i, "priority": len(kinds) - i}
+        # A reservation's nodes are billed whether they run or not: they run (the autoscaler
+        # would otherwise remove them before the on-demand ones it pays for by the hour).
+        floor = top if kind == "reservation" else 0 if kind in ZERO_FLOOR else min(left, top)
+        left = max(left - floor, 0)
+        capacity: CapacitySpec = {"kind": kind, "pool": key, "step": i}
         one: NodePoolSpec = {**spec, "min_nodes": floor, "max_nodes": top, "spot": kind == "spot", "capacity": capacity}
         one["labels"] = dict(sorted({**spec["labels"], PLATFORM_CAPACITY_LABEL: kind}.items()))
         if isinstance(step, Reserved):
             capacity["ref"] = step.ref()
             capacity["nodes"] = step.nodes
             one["zones"] = [step.zone]
+        elif "fabric" in spec and held:
+            one["zones"] = [held[0][1].zone]
         name_key = step_key(key, kind, counts[kind])
         name = prof.pool_name(name_key)
         if name:
@@ -116,10 +131,13 @@ def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: Pool
 
 
 def priorities(pools: dict[str, NodePoolSpec]) -> dict[str, int]:
-    """The order the autoscaler takes the steps of pools with two or more, by step key (higher
-    first); empty when no pool has a list to order."""
-    ordered = {k: p["capacity"]["priority"] for k, p in pools.items() if "capacity" in p}
+    """The priority of every pool of a cluster where a capacity list has two or more steps (by
+    pool key, higher first; empty when there is nothing to order). A step ranks by its place in
+    its list, a pool without a list with the first steps, so a pod that several pools could take
+    goes to a first choice (the expander after priority picks among them), never to another
+    pool's last resort."""
     lists = [p["capacity"]["pool"] for p in pools.values() if "capacity" in p]
     if all(lists.count(pool) < 2 for pool in lists):
         return {}
-    return dict(sorted(ordered.items()))
+    top = max(p["capacity"]["step"] for p in pools.values() if "capacity" in p) + 1
+    return {k: top - p["capacity"]["step"] if "capacity" in p else top for k, p in sorted(pools.items())}

@@ -729,7 +729,7 @@ class AwsGpuCluster(GpuCluster):
             extra["user_data"] = base64.b64encode(SCRATCH_ON_NVME.encode()).decode()
         subnet_ids = _subnets_in(args["cluster_name"], key, subnets, pool.get("zones"))
         capacity = pool.get("capacity")
-        kind = capacity["kind"] if capacity else "spot" if pool["spot"] else "on-demand"
+        step = capacity["kind"] if capacity else "spot" if pool["spot"] else "on-demand"
         if capacity is not None and "ref" in capacity:
             # Reserved capacity: the launch template targets the reservation (or Capacity Block)
             # alone, in its zone (the step's one zone); a Capacity Block also needs its market
@@ -740,8 +740,12 @@ class AwsGpuCluster(GpuCluster):
                 if ref.startswith("arn:")
                 else aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(capacity_reservation_id=ref)
             )
-            extra["capacity_reservation_specification"] = aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(capacity_reservation_target=target)
-            if kind == "capacity-block":
+            # Only the reservation: a group's launches would otherwise fall back to plain on-demand
+            # when it is used up (EC2), and this step's would look like success to the autoscaler.
+            extra["capacity_reservation_specification"] = aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(
+                capacity_reservation_preference="capacity-reservations-only", capacity_reservation_target=target
+            )
+            if step == "capacity-block":
                 extra["instance_market_options"] = aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(market_type="capacity-block")
                 extra["instance_type"] = pool["machine_type"]
         if fabric:
@@ -803,9 +807,9 @@ class AwsGpuCluster(GpuCluster):
             node_role_arn=node_role.arn,
             subnet_ids=subnet_ids,
             # A Capacity Block's instance type is its launch template's, never the node group's.
-            instance_types=None if kind == "capacity-block" else [pool["machine_type"]],
+            instance_types=None if step == "capacity-block" else [pool["machine_type"]],
             ami_type=pool.get("image"),
-            capacity_type=CAPACITY_TYPES[kind],
+            capacity_type=CAPACITY_TYPES[step],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=pool["min_nodes"],
                 max_size=pool["max_nodes"],
@@ -819,7 +823,9 @@ class AwsGpuCluster(GpuCluster):
                 for t in pool["taints"]
             ],
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
-            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            # A reservation holds no machine for a surge node (and a Capacity Block group must be
+            # at zero to upgrade): reserved steps replace a node before adding one.
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1, update_strategy="MINIMAL" if capacity is not None and "ref" in capacity else None),
             tags=tags,
             opts=self.opts(depends_on=attachments),
         )

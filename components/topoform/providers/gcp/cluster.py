@@ -269,7 +269,10 @@ class GcpGpuCluster(GpuCluster):
             ),
             # Flex-start nodes run up to seven days and are not repaired (GKE's flex-start recipe).
             management=gcp.container.NodePoolManagementArgs(auto_repair=not flex, auto_upgrade=True),
-            upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(max_surge=1, max_unavailable=0),
+            # A reservation holds no machine for a surge node: its pool replaces a node at a time.
+            upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(max_surge=0, max_unavailable=1)
+            if reservation
+            else gcp.container.NodePoolUpgradeSettingsArgs(max_surge=1, max_unavailable=0),
             node_config=gcp.container.NodePoolNodeConfigArgs(
                 machine_type=pool["machine_type"],
                 image_type=pool.get("image"),
