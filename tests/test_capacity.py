@@ -272,4 +272,6 @@ def test_place_weighs_the_steps_and_compares_only_the_nodes_beyond_the_reservati
     assert [(s["kind"], s["ref"], s["nodes"]) for s in h100["steps"]] == [("reservation", RESERVATION, 4), ("on-demand", "", 12)]
     assert h100["current"]["monthly_max_usd"] == round(h100["current"]["hourly_usd"] * 12 * 730, 2)
     text = cli("place", "prod").out
+    assert all(s["source"].startswith("https://") and "read 20" in s["source"] for s in h100["steps"])  # the price's source, dated
     assert f"step 1 reservation {RESERVATION}: 4 held" in text and "the comparison below is for the other 12" in text
+    assert f"  priced from {h100['steps'][0]['source']}" in text

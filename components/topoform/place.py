@@ -73,6 +73,8 @@ class Step:
     monthly_usd: Decimal | None
     """Reserved: what it bills every month; otherwise its nodes at most, for a month."""
     note: str = ""
+    source: str = ""
+    """Where the price comes from, with its date (the catalog's source)."""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -193,15 +195,17 @@ def _steps(cat: Catalog, provider: str, region: str, ordered: list[NodePoolSpec]
         step = pool["capacity"]
         held = "ref" in step
         nodes = step.get("nodes", 0) if held else extra
-        usd = None if offering is None or step["kind"] == "capacity-block" else offering.hourly(region, step["kind"] == "spot")[0]
+        usd, _, ref = (None, "", "") if offering is None or step["kind"] == "capacity-block" else offering.hourly(region, step["kind"] == "spot")
         hourly = None if usd is None else Decimal(str(usd))
+        src = cat.clouds[provider].sources.get(ref) if usd is not None else None
+        source = f"{src.url} ({src.date or 'undated'}, read {src.read})" if src is not None else ""
         note = {
             "reservation": "billed whether its nodes run or not",
             "capacity-block": "priced when bought",
             "flex-start": "at most: flex-start is discounted (GKE: up to 53%)",
         }.get(step["kind"], "")
         monthly = None if hourly is None else cents(hourly * nodes * HOURS_PER_MONTH)
-        out.append(Step(step["kind"], step.get("ref", ""), nodes, hourly, monthly, note))
+        out.append(Step(step["kind"], step.get("ref", ""), nodes, hourly, monthly, note, source))
     return out
 
 

@@ -199,6 +199,8 @@ def place_text(placements: list[PoolPlacement], allowed: Constraints, top: int =
             price = f"{hourly(step.hourly_usd)}, {usd(step.monthly_usd)} a month" if step.hourly_usd is not None and step.monthly_usd is not None else "not priced"
             held = f"{step.nodes} held" if step.ref else f"up to {step.nodes}"
             out.append(f"  step {i} {step.kind}{' ' + step.ref if step.ref else ''}: {held}, {price}" + (f" ({step.note})" if step.note else ""))
+        for source in dict.fromkeys(step.source for step in p.steps if step.source):
+            out.append(f"  priced from {source}")
         if p.held:
             out.append(f"  (the {p.held} reserved nodes are billed wherever the others run: the comparison below is for the other {p.max_nodes - p.held})")
         if p.current:
