@@ -114,6 +114,15 @@ def test_the_floor_registers_exactly_n_resources(kind: str) -> None:
     assert (said["kind"], said["n"], said["registered"]) == (kind, 5, 5)
 
 
+def test_the_floor_collects_as_the_preview_does() -> None:
+    """Both sides of preview / floor run with the same collector thresholds, so the ratio is
+    topoform's own work, not a collector setting one side has."""
+    from benchmarks import floor
+    from topoform.preview import GC_THRESHOLDS
+
+    assert floor.GC_THRESHOLDS == GC_THRESHOLDS
+
+
 def test_the_verdicts_name_every_target() -> None:
     from benchmarks.peers import spread, verdicts
 

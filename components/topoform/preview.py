@@ -15,6 +15,7 @@ import base64
 import contextlib
 import contextvars
 import copy
+import gc
 import json
 import logging
 import os
@@ -580,6 +581,25 @@ def _no_source_positions() -> Iterator[None]:
         _resource_runtime._get_stack_trace = saved
 
 
+GC_THRESHOLDS = (50_000, 20, 100)
+"""The collector's thresholds while a program runs under the mocks (Python's are 700, 10, 10)."""
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Collect cycles less often while the program registers its resources. The SDK allocates
+    tens of thousands of short-lived objects per resource, few of them in cycles; at Python's
+    default thresholds the collector runs every 700 allocations and re-walks the ever larger
+    older generations, half the CPU time of a 6,456-resource preview (54 s, 28 s with these,
+    and 2% more peak memory). The previous thresholds come back afterwards."""
+    saved = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+
+
 class _Notices(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
@@ -608,15 +628,16 @@ def record(
     """
     topology = os.path.abspath(topology)
 
-    if dns_zones is None:
-        from .loader import load_plan
+    with _fewer_collections():
+        if dns_zones is None:
+            from .loader import load_plan
 
-        try:
-            _, plan = load_plan(topology)
-            dns_zones = sorted({e.spec["dns_zone"] for e in plan.endpoints.values() if "dns_zone" in e.spec})
-        except Exception:  # noqa: BLE001 - the program reports invalid topologies itself
-            dns_zones = []
-    return record_program(program, stack=stack, project=project, config={"topoform:topology": topology, **(config or {})}, dns_zones=dns_zones, node_groups=node_groups)
+            try:
+                _, plan = load_plan(topology)
+                dns_zones = sorted({e.spec["dns_zone"] for e in plan.endpoints.values() if "dns_zone" in e.spec})
+            except Exception:  # noqa: BLE001 - the program reports invalid topologies itself
+                dns_zones = []
+        return record_program(program, stack=stack, project=project, config={"topoform:topology": topology, **(config or {})}, dns_zones=dns_zones, node_groups=node_groups)
 
 
 def record_program(
@@ -657,7 +678,7 @@ def record_program(
 
                 run()
 
-        with _no_source_positions():
+        with _no_source_positions(), _fewer_collections():
             _sync_await(run_pulumi_func(body))
         resources = sorted(monitor.records, key=lambda r: str(r["urn"]))
         return Recording(project=project, stack=stack, resources=resources, notices=sorted(set(notices.messages)), wire=monitor.wire)
