@@ -41,9 +41,12 @@ IDENTITY = [
     ("endpoints", "*", "domain"), ("endpoints", "*", "dns_zone"), ("endpoints", "*", "overrides", "*", "dns_resource_group"),
     ("teams", "*", "group"), ("teams", "*", "overrides", "*", "group"), ("teams", "*", "overrides", "*", "principal_arn"),
     ("budget", "monthly_usd"),
+    ("clusters", "*", "node_pools", "*", "capacity", "*", "reservation"), ("clusters", "*", "node_pools", "*", "capacity", "*", "capacity_block"),
+    ("clusters", "*", "node_pools", "*", "overrides", "*", "reservation"),
 ]
 """Fields that name an environment's public identity (its projects and accounts, domains and DNS
-zones, groups, budget): another environment must not inherit them without its author writing them."""
+zones, groups, budget) or what it holds (its capacity reservations): another environment must not
+inherit them without its author writing them."""
 WORLD_OPEN = [("endpoints", "*", "allowed_cidrs", "*"), ("clusters", "*", "allowed_cidrs", "*")]
 """Lists whose world-open entries are not lent either (an open door is always written out)."""
 
