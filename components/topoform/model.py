@@ -512,9 +512,9 @@ class Reserved(_Frozen):
     """The zone the reservation is in (AWS: its Availability Zone ID such as use1-az4; GCP:
     us-central1-a): the step's nodes run there."""
     nodes: PositiveInt
-    """How many of the pool's machines it holds: its nodes, which run all the time (a reservation
-    is billed whether they run or not, and `topoform cost` bills them all; a Capacity Block's run
-    while it is active)."""
+    """How many of the pool's machines it holds, the most the step adds. A reservation's run all
+    the time (it is billed whether they run or not, and `topoform cost` bills them all); a Capacity
+    Block's, paid when bought, come as the autoscaler asks while the block is active."""
 
     def kind(self) -> str:
         return "capacity-block" if self.capacity_block is not None else "reservation"
