@@ -37,7 +37,7 @@ from topoform_policies.base import Fact
 from topoform_policies.readers import facts, stack_facts
 from topoform_policies.rules import schema
 
-from .preview import Recording
+from .preview import Recording, fewer_collections
 
 __all__ = ["Analyzer", "CheckResult", "PolicyConfigError", "Violation", "check", "enabled", "load_policy_config", "merge_policy_config", "servicer"]
 
@@ -223,7 +223,8 @@ def check(rec: Recording, config: Mapping[str, Any] | None = None, analyzer: Ana
     the module's docstring); the same findings in a stable order either way."""
     config = dict(config or {})
     settings = {r.name: _settings(r.name, config) for r in RULES}
-    violations = _judge(rec, settings) if analyzer is None else _analyze(rec, settings, analyzer)
+    with fewer_collections():  # decoding every resource's properties is as allocation-heavy as recording them
+        violations = _judge(rec, settings) if analyzer is None else _analyze(rec, settings, analyzer)
     violations += _retained(rec, config)
     violations = sorted(set(violations), key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn, v.message))
     return CheckResult(stack=rec.stack, resources=len(rec.resources), violations=violations, policies=len(RULES) + 1)

@@ -37,7 +37,7 @@ from .naming import digest
 from .program import OFFLINE_KEY
 from .providers.aws.profile import zone_id_prefix
 
-__all__ = ["FakeCloud", "Recording", "RecordingMonitor", "record", "record_program"]
+__all__ = ["GC_THRESHOLDS", "FakeCloud", "Recording", "RecordingMonitor", "fewer_collections", "record", "record_program"]
 
 _SIG = "4dabf18193072939515e22adb298388d"
 _SECRET = "1b47061264138c4ac30d75fd1eb44270"
@@ -586,7 +586,7 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 
 @contextlib.contextmanager
-def _fewer_collections() -> Iterator[None]:
+def fewer_collections() -> Iterator[None]:
     """Collect cycles less often while the program registers its resources. The SDK allocates
     tens of thousands of short-lived objects per resource, few of them in cycles; at Python's
     default thresholds the collector runs every 700 allocations and re-walks the ever larger
@@ -628,7 +628,7 @@ def record(
     """
     topology = os.path.abspath(topology)
 
-    with _fewer_collections():
+    with fewer_collections():
         if dns_zones is None:
             from .loader import load_plan
 
@@ -678,7 +678,7 @@ def record_program(
 
                 run()
 
-        with _no_source_positions(), _fewer_collections():
+        with _no_source_positions(), fewer_collections():
             _sync_await(run_pulumi_func(body))
         resources = sorted(monitor.records, key=lambda r: str(r["urn"]))
         return Recording(project=project, stack=stack, resources=resources, notices=sorted(set(notices.messages)), wire=monitor.wire)
