@@ -208,6 +208,8 @@ def test_a_gke_pool_takes_a_reservation_or_flex_start(tmp_path: Path) -> None:
         (GCP_SITE, "{gpu: {type: H100, count: 8}, min: 0, max: 4, capacity: [{reservation: 'Bad_Name', zone: us-central1-b, nodes: 2}]}", "capacity[0].reservation", "'Bad_Name' is not a reservation"),
         (GCP_SITE, "{gpu: {type: L4}, min: 0, max: 4, capacity: [{reservation: l4-block, zone: us-central1-f, nodes: 2}]}", "capacity[0].zone", "us-central1-f"),
         (GCP_SITE, "{instance: cpu-4x16, min: 0, max: 4, capacity: [flex-start]}", "capacity[0]", "flex-start obtains GPUs for jobs that wait for them; this is a CPU pool"),
+        (GCP_SITE, "{gpu: {type: H100, count: 8}, min: 2, max: 4, capacity: [flex-start]}", "min", "the steps that keep nodes hold 0 of the 2 asked: lower min, or add a step that keeps nodes"),
+        (AWS_SITE, "{gpu: {type: H100, count: 8}, nodes: 3, capacity: [{reservation: cr-0123456789abcdef0, zone: use1-az2, nodes: 2}]}", "nodes", "the steps that keep nodes hold 2 of the 3 asked: lower nodes"),
         (AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 4, capacity: [{reservation: crg, zone: '1', nodes: 2}, on-demand]}", "capacity[0]", "azure sites cannot consume a named capacity reservation: AKS pools consume capacity reservation groups, which take no ND-series"),
         (AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 4, capacity: [spot, on-demand], labels: {a: b}}", "capacity", None),
     ],

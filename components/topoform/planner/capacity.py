@@ -44,9 +44,10 @@ def step_key(key: str, kind: str, nth: int) -> str:
 
 
 def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: PoolChoice | None, prof: CloudProfile, zone_check: ZoneCheck) -> tuple[dict[str, NodePoolSpec], list[Problem]]:
-    """The cloud pools of one topology pool: itself without a capacity list, else one per step,
-    nodes filled in order (the minimum into the first steps that keep one; each reserved step
-    holds at most its ``nodes``, each later step the rest of ``max``)."""
+    """The cloud pools of one topology pool: itself without a capacity list, else one per step.
+    A reservation's ``nodes`` always run (they are billed anyway); the rest of the minimum fills
+    the later steps that keep one, in order; each step after the reserved ones grows to the rest
+    of ``max``."""
     if not pool.capacity:
         return {key: spec}, []
     path: Path = (*base, "capacity")
@@ -126,7 +127,8 @@ def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: Pool
             one["name"] = name
         out[name_key] = one
     if left > 0:
-        problems.append(Problem((*base, "min"), f"the steps that keep nodes hold {lo - left} of the {lo} asked: lower min, or add a step that keeps nodes"))
+        field = "nodes" if pool.nodes is not None else "min"
+        problems.append(Problem((*base, field), f"the steps that keep nodes hold {lo - left} of the {lo} asked: lower {field}, or add a step that keeps nodes"))
     return out, problems
 
 
