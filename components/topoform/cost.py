@@ -20,7 +20,7 @@ from typing import Any
 
 from .catalog import Catalog, CloudCatalog, load_catalog
 from .planner import ClusterPlan, Plan
-from .specs import NodePoolSpec
+from .specs import NodePoolSpec, capacity_kind
 
 __all__ = ["HOURS_PER_MONTH", "NOT_PRICED", "Change", "Estimate", "Line", "Range", "cents", "diff", "estimate", "pool_path", "totals"]
 
@@ -159,8 +159,7 @@ class _Pricer:
         return self.catalog.clouds[name]
 
     def source(self, cloud: str, ref: str) -> str:
-        src = self.cloud(cloud).sources[ref]
-        return f"{src.url} ({src.date or 'undated'}, read {src.read})"
+        return self.cloud(cloud).sources[ref].cite()
 
     def service(self, cloud: str, service: str, path: str) -> tuple[Decimal, str, str, Decimal | None] | None:
         price = self.cloud(cloud).services.get(service)  # type: ignore[call-overload]
@@ -198,7 +197,7 @@ def _pool_line(p: _Pricer, cluster: ClusterPlan, site: str, key: str, pool: Node
     gpus = f" ({pool['gpu_count']}x {pool['gpu_type']})" if "gpu_type" in pool else ""
     what = f"{pool['machine_type']}{gpus}"
     step = pool.get("capacity")
-    capacity = step["kind"] if step is not None else "spot" if pool["spot"] else "on-demand"
+    capacity = capacity_kind(pool)
     lo, hi = Decimal(pool["min_nodes"]), Decimal(pool["max_nodes"])
     if cluster.provider == "onprem":
         what = f"{pool['gpu_count']}x {pool['gpu_type']} per node" if "gpu_type" in pool else "CPU nodes"

@@ -198,7 +198,7 @@ def _steps(cat: Catalog, provider: str, region: str, ordered: list[NodePoolSpec]
         usd, _, ref = (None, "", "") if offering is None or step["kind"] == "capacity-block" else offering.hourly(region, step["kind"] == "spot")
         hourly = None if usd is None else Decimal(str(usd))
         src = cat.clouds[provider].sources.get(ref) if usd is not None else None
-        source = f"{src.url} ({src.date or 'undated'}, read {src.read})" if src is not None else ""
+        source = src.cite() if src is not None else ""
         note = {
             "reservation": "billed whether its nodes run or not",
             "capacity-block": "priced when bought",

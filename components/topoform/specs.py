@@ -352,10 +352,15 @@ class EndpointSpec(TypedDict):
     """A primary: the secondary's public address where its load balancer's is private (on-prem)."""
 
 
+def capacity_kind(pool: NodePoolSpec) -> CapacityKind:
+    """Where a pool's nodes come from: its capacity step's kind, else spot or on-demand."""
+    return pool["capacity"]["kind"] if "capacity" in pool else "spot" if pool["spot"] else "on-demand"
+
+
 def capacity_of(pool: NodePoolSpec) -> str:
     """Where a pool's nodes come from, in words: spot, on-demand, or its capacity step."""
     step = pool.get("capacity")
     if step is None:
-        return "spot" if pool["spot"] else "on-demand"
+        return capacity_kind(pool)
     held = f" {step['ref']} ({step['nodes']} held)" if "ref" in step else ""
     return f"{step['kind']}{held}, capacity step {step['step'] + 1}"

@@ -37,6 +37,10 @@ class Source(_Data):
     read: str
     note: str = ""
 
+    def cite(self) -> str:
+        """The source as reports quote it: its URL, the date it states and when it was read."""
+        return f"{self.url} ({self.date or 'undated'}, read {self.read})"
+
 
 class Price(_Data):
     """Hourly USD prices for one machine in ``region``; ``None`` where no source gave one."""

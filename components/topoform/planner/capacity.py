@@ -87,8 +87,8 @@ def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: Pool
         return {}, problems
 
     lo, hi = spec["min_nodes"], spec["max_nodes"]
-    reserved = sum(s.nodes for s in pool.capacity if isinstance(s, Reserved))
     held = [(i, s) for i, s in enumerate(pool.capacity) if isinstance(s, Reserved)]
+    reserved = sum(s.nodes for _, s in held)
     if "fabric" in spec and held:
         # The fabric reaches no further than a zone: every step runs where the reservations are.
         first, zone = held[0][0], held[0][1].zone

@@ -14,7 +14,7 @@ from ...kube import AUTOSCALER, cluster_autoscaler, efa_device_plugin, priority_
 from ...naming import digest
 from ...program import offline
 from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
-from ...specs import AutoscalerSpec, NetworkSpec, NodePoolSpec
+from ...specs import AutoscalerSpec, NetworkSpec, NodePoolSpec, capacity_kind
 from ..base import api_networks
 from .identity import ACTIONS
 from .keys import kms_key
@@ -729,7 +729,7 @@ class AwsGpuCluster(GpuCluster):
             extra["user_data"] = base64.b64encode(SCRATCH_ON_NVME.encode()).decode()
         subnet_ids = _subnets_in(args["cluster_name"], key, subnets, pool.get("zones"))
         capacity = pool.get("capacity")
-        step = capacity["kind"] if capacity else "spot" if pool["spot"] else "on-demand"
+        step = capacity_kind(pool)
         if capacity is not None and "ref" in capacity:
             # Reserved capacity: the launch template targets the reservation (or Capacity Block)
             # alone, in its zone (the step's one zone); a Capacity Block also needs its market
