@@ -223,6 +223,15 @@ def test_what_a_cloud_cannot_do_with_capacity_is_refused_naming_the_field(tmp_pa
     assert f":11: clusters.c.node_pools.gpu.{field}: {fragment}" in result.err, result.err
 
 
+def test_zones_outside_the_sites_pinned_ones_are_named_where_they_are_written_once(tmp_path: Path) -> None:
+    site = AWS_SITE.replace("us-east-1,", "us-east-1, network: {cidr: 10.0.0.0/16, zones: [use1-az1, use1-az2]},")
+    steps = "[{reservation: cr-0123456789abcdef0, zone: use1-az4, nodes: 1}, on-demand, spot]"
+    result = run_cli("validate", str(_topology(tmp_path, site, f"{{gpu: {{type: H100, count: 8}}, min: 0, max: 4, overrides: {{aws: {{zones: [use1-az6]}}}}, capacity: {steps}}}")))
+    assert result.code == 2
+    lines = [ln for ln in result.err.splitlines() if "is not one of the site's zones" in ln]
+    assert [ln.split(": ")[1] for ln in lines] == ["clusters.c.node_pools.gpu.capacity[0].zone", "clusters.c.node_pools.gpu.overrides.aws.zones[0]"], result.err
+
+
 def test_aks_runs_one_expander_so_a_list_refuses_another(tmp_path: Path) -> None:
     path = _topology(tmp_path, AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 4, capacity: [on-demand, spot]}", cluster="    autoscaling: {expander: most-pods}\n")
     result = run_cli("validate", str(path))

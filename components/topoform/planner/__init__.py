@@ -58,6 +58,7 @@ from ..specs import (
     StoreSpec,
     TaintSpec,
     TeamSpec,
+    capacity_kind,
 )
 
 __all__ = [
@@ -541,7 +542,11 @@ def _cluster(
         if planned is None:
             continue
         logical, choice = planned
-        expanded, capacity_problems = capacity.steps(pool_base, pool_key, pool, logical, choice, prof, _step_zones(logical, site, prof, cat, choice))
+        # The pool's own zones here; a reservation's zone where its step is checked (the other
+        # steps run in the pool's zones, or a fabric pool's in its reservation's).
+        pinned = network.get("zone_ids") if network else None
+        problems.extend(_pinned_zone_problems((*pool_base, "overrides", prof.name, "zones"), logical.get("zones", []), pinned))
+        expanded, capacity_problems = capacity.steps(pool_base, pool_key, pool, logical, choice, prof, _step_zones(logical, site, prof, cat, choice, pinned))
         problems.extend(capacity_problems)
         for step_key, spec in expanded.items():
             where: Path = (*pool_base, "capacity", spec["capacity"]["step"]) if "capacity" in spec else pool_base
@@ -552,14 +557,6 @@ def _cluster(
                 if other is not None:
                     problems.append(Problem(where, f"its {site.provider} pool name '{spec['name']}' collides with pool '{other}'; rename one"))
                 names[spec["name"]] = step_key
-            pinned = network.get("zone_ids") if network else None
-            if pinned:
-                zone_field: Path = (*where, "zone") if where != pool_base else (*pool_base, "overrides", prof.name, "zones")
-                problems.extend(
-                    Problem(zone_field if where != pool_base else (*zone_field, i), f"'{zone}' is not one of the site's zones ({', '.join(pinned)})")
-                    for i, zone in enumerate(spec.get("zones", []))
-                    if zone not in pinned
-                )
             pools[step_key] = spec
     if len(problems) > before:
         return None
@@ -716,12 +713,17 @@ def _pool(
     return spec, choice
 
 
-def _step_zones(spec: NodePoolSpec, site: SitePlan, prof: CloudProfile, cat: Catalog, choice: PoolChoice | None) -> capacity.ZoneCheck:
-    """How a reserved step's zone is checked: a zone of the pool's region, and for GPUs one
-    that offers the pool's accelerator."""
+def _pinned_zone_problems(path: Path, zones: list[str], pinned: list[str] | None) -> list[Problem]:
+    """Zones outside those the site pinned its network to (AWS zone IDs), by index."""
+    return [Problem((*path, i), f"'{zone}' is not one of the site's zones ({', '.join(pinned)})") for i, zone in enumerate(zones) if pinned and zone not in pinned]
+
+
+def _step_zones(spec: NodePoolSpec, site: SitePlan, prof: CloudProfile, cat: Catalog, choice: PoolChoice | None, pinned: list[str] | None) -> capacity.ZoneCheck:
+    """How a reserved step's zone is checked: a zone of the pool's region (and of the site's
+    pinned ones), and for GPUs one that offers the pool's accelerator."""
 
     def check(path: Path, zones: list[str]) -> list[Problem]:
-        problems = _zone_problems(path[:-1], zones, site.region or "", prof)
+        problems = _zone_problems(path[:-1], zones, site.region or "", prof) + _pinned_zone_problems(path[:-1], zones, pinned)
         if problems:
             return [Problem(path, p.message) for p in problems]
         if "gpu_type" in spec and site.provider != "onprem":
@@ -803,9 +805,9 @@ def _standby(
         pool_key = primary_spec["capacity"]["pool"] if "capacity" in primary_spec else step_key
         pool = cluster.node_pools[pool_key]
         base: Path = ("clusters", key, "node_pools", pool_key)
-        if _kind(primary_spec) in capacity.RESERVED_KINDS:
+        if capacity_kind(primary_spec) in capacity.RESERVED_KINDS:
             # Reservations and Capacity Blocks hold capacity in the primary's region only.
-            if step_key == steps[pool_key][0] and all(_kind(primary["node_pools"][k]) in capacity.RESERVED_KINDS for k in steps[pool_key]):
+            if step_key == steps[pool_key][0] and all(capacity_kind(primary["node_pools"][k]) in capacity.RESERVED_KINDS for k in steps[pool_key]):
                 problems.append(
                     Problem(
                         (*base, "capacity"),
@@ -831,7 +833,7 @@ def _standby(
         # own (or, for GPUs, those of the backup region that offer them; else the cloud's choice).
         spec.pop("zones", None)
         spec.pop("reservation", None)
-        if choice.offering is not None and choice.offering.reservation_only and not spec["spot"] and _kind(spec) != "flex-start":
+        if choice.offering is not None and choice.offering.reservation_only and not spec["spot"] and capacity_kind(spec) != "flex-start":
             problems.append(
                 Problem(
                     ("clusters", key, "standby"),
@@ -874,11 +876,6 @@ def _standby(
         standby["autoscaler"] = scaler  # type: ignore[typeddict-item]
     standby["tags"] = dict(sorted({**primary["tags"], "topoform-role": STANDBY}.items()))
     return standby
-
-
-def _kind(spec: NodePoolSpec) -> str:
-    """A pool's capacity: its step's kind, else spot or on-demand."""
-    return spec["capacity"]["kind"] if "capacity" in spec else "spot" if spec["spot"] else "on-demand"
 
 
 def _backup_network(base: Path, net: SiteNetwork, prof: CloudProfile) -> tuple[NetworkSpec | None, list[Problem]]:
