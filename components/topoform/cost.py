@@ -186,6 +186,10 @@ def pool_path(cluster: str, key: str, pool: NodePoolSpec) -> str:
 
 FLEX_START_NOTE = "the on-demand price as a ceiling: flex-start is discounted (GKE: up to 53%)"
 """GKE's Dynamic Workload Scheduler page gives its discount as a ceiling, no price to multiply."""
+RESERVED_NOTE = "billed whether its nodes run or not"
+CAPACITY_BLOCK_NOTE = "priced when bought"
+STEP_NOTES = {"reservation": RESERVED_NOTE, "capacity-block": CAPACITY_BLOCK_NOTE, "flex-start": FLEX_START_NOTE}
+"""What a capacity step's price means, by kind (``cost`` and ``place`` say the same)."""
 
 
 def _pool_line(p: _Pricer, cluster: ClusterPlan, site: str, key: str, pool: NodePoolSpec) -> Line:
@@ -206,10 +210,10 @@ def _pool_line(p: _Pricer, cluster: ClusterPlan, site: str, key: str, pool: Node
     if step is not None and "ref" in step:
         what += f", {capacity} {step['ref']}"
         lo = hi = Decimal(step.get("nodes", pool["max_nodes"]))  # billed whether they run or not
-        note = "billed whether its nodes run or not"
+        note = RESERVED_NOTE
     if capacity == "capacity-block":
         p.unpriced.append(f"{path}: a Capacity Block is priced when it is bought (AWS sets the price by supply and demand); not counted")
-        return Line(path, "pool", site, cluster.provider, region, what, Decimal(0), "node-hour", lo, hi, capacity, "", "priced when bought")
+        return Line(path, "pool", site, cluster.provider, region, what, Decimal(0), "node-hour", lo, hi, capacity, "", CAPACITY_BLOCK_NOTE)
     offering = p.catalog.offering(cluster.provider, pool["machine_type"])
     usd, priced_region, ref = offering.hourly(region, pool["spot"]) if offering else (None, "", "")
     where = "" if not offering or priced_region == region else f"{priced_region} price"

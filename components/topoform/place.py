@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from .catalog import Catalog, load_catalog
-from .cost import HOURS_PER_MONTH, cents
+from .cost import HOURS_PER_MONTH, STEP_NOTES, cents
 from .model import Placement
 from .planner import Plan
 from .specs import NodePoolSpec
@@ -199,11 +199,7 @@ def _steps(cat: Catalog, provider: str, region: str, ordered: list[NodePoolSpec]
         hourly = None if usd is None else Decimal(str(usd))
         src = cat.clouds[provider].sources.get(ref) if usd is not None else None
         source = src.cite() if src is not None else ""
-        note = {
-            "reservation": "billed whether its nodes run or not",
-            "capacity-block": "priced when bought",
-            "flex-start": "at most: flex-start is discounted (GKE: up to 53%)",
-        }.get(step["kind"], "")
+        note = STEP_NOTES.get(step["kind"], "")
         monthly = None if hourly is None else cents(hourly * nodes * HOURS_PER_MONTH)
         out.append(Step(step["kind"], step.get("ref", ""), nodes, hourly, monthly, note, source))
     return out
