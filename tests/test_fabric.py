@@ -1,5 +1,6 @@
 """Fabrics for multi-node training: `interconnect: fast` on a pool, read from what `topoform
-preview prod` records (prod's H100 training pool on AWS), and refused where it cannot be built."""
+preview prod` records (prod's H100 training pool on AWS, its H200 pool on GKE), and refused
+where it cannot be built."""
 
 from __future__ import annotations
 
@@ -76,6 +77,56 @@ def test_the_efa_device_plugin_runs_on_fabric_nodes_past_the_gpu_taint(prod_reco
     assert {r["name"] for r in prod_recording.by_type("kubernetes:apps/v1:DaemonSet") if "efa" in r["name"]} == {"vision-train-efa-device-plugin", "vision-train-standby-efa-device-plugin"}
 
 
+def test_the_h200_pool_on_gke_gets_its_rdma_nics_from_the_accelerator_network_profile(prod_recording: Any) -> None:
+    pools = {r["name"]: r["inputs"] for r in prod_recording.by_type("gcp:container/nodePool:NodePool")}
+    h200 = pools["vision-serve-pool-h200-flex"]
+    a3u = next(o for o in load_catalog().clouds["gcp"].offerings if o.machine == h200["nodeConfig"]["machineType"])
+    assert a3u.fabric is not None and a3u.fabric.kind == "gpudirect-rdma"
+    # GKE makes the RDMA VPC, its subnets and the NICs; its DRA driver offers them to pods
+    assert h200["networkConfig"] == {"acceleratorNetworkProfile": "auto"}
+    config = h200["nodeConfig"]
+    assert config["labels"]["cloud.google.com/gke-networking-dra-driver"] == "true"
+    assert config["labels"]["topoform.io/fabric"] == "gpudirect-rdma"
+    assert config["gvnic"] == {"enabled": True} and config["imageType"] == "COS_CONTAINERD"
+    # RDMA reaches one zone: the one of us-central1 with H200s (the catalog's)
+    assert h200["nodeLocations"] == load_catalog().clouds["gcp"].zones_offering("nvidia-h200-141gb", "us-central1") == ["us-central1-b"]
+    assert config["flexStart"] is True and h200["autoscaling"]["totalMinNodeCount"] == 0
+    # pools without the fabric stay as they were
+    for name, pool in pools.items():
+        if name != "vision-serve-pool-h200-flex":
+            assert "networkConfig" not in pool and "gvnic" not in pool["nodeConfig"], name
+            assert "cloud.google.com/gke-networking-dra-driver" not in pool["nodeConfig"]["labels"], name
+
+
+def test_gke_rdma_nodes_get_the_gib_plugin_and_every_namespace_a_claim_on_the_nics(prod_recording: Any) -> None:
+    installer = _one(prod_recording, "kubernetes:apps/v1:DaemonSet", "vision-serve-nccl-rdma-installer")["inputs"]
+    pod = installer["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"topoform.io/fabric": "gpudirect-rdma"} and pod["tolerations"] == [{"operator": "Exists"}]
+    (init,) = pod["initContainers"]
+    assert init["image"] == "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib:v1.1.1"
+    assert installer["metadata"] == {"name": "topoform-nccl-rdma-installer", "namespace": "kube-system", "labels": installer["metadata"]["labels"]}
+    # copying over libraries a running job has loaded would break it: a new version waits for a new pod
+    assert installer["spec"]["updateStrategy"] == {"type": "OnDelete"}
+    # the plugin's libraries, and its settings script and tuner files, land under the directory GKE
+    # mounts into GPU containers (/usr/local/nvidia): pods under baseline Pod Security take no hostPath
+    assert {v["hostPath"]["path"] for v in pod["volumes"]} == {"/home/kubernetes/bin/nvidia/lib64", "/home/kubernetes/bin/gib", "/home/kubernetes/bin/nvidia/gib"}
+    script = init["args"][0]
+    assert "/scripts/container_entry.sh install" in script
+    assert "cp -r /var/lib/gib/scripts /var/lib/gib/configs /usr/local/home/kubernetes/bin/nvidia/gib/" in script
+    (pause,) = pod["containers"]
+    assert "privileged" not in pause["securityContext"] and pause["securityContext"]["allowPrivilegeEscalation"] is False
+    templates = [r for r in prod_recording.by_type("kubernetes:resource.k8s.io/v1:ResourceClaimTemplate")]
+    assert {r["inputs"]["metadata"]["namespace"] for r in templates} == {"serving"}  # the serve cluster's namespaces only
+    for r in templates:
+        (request,) = r["inputs"]["spec"]["spec"]["devices"]["requests"]
+        assert r["inputs"]["metadata"]["name"] == "topoform-fabric"
+        assert request["exactly"] == {"deviceClassName": "mrdma.google.com", "allocationMode": "ExactCount", "count": 8}
+        # its spec cannot change in place: a change replaces it
+        assert r["options"]["replaceOnChanges"] == ["spec"] and r["options"]["deleteBeforeReplace"] is True
+    # only the cluster with an RDMA pool runs the installer
+    assert [r["name"] for r in prod_recording.by_type("kubernetes:apps/v1:DaemonSet") if "nccl" in r["name"]] == ["vision-serve-nccl-rdma-installer"]
+
+
 # --------------------------------------------------------------------------- scratch: local-nvme
 
 
@@ -122,8 +173,10 @@ def test_a_gke_pool_takes_its_machines_local_ssds_for_scratch(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("site", "pool", "field", "fragment"),
     [
-        ("{provider: gcp, project: acme-ml, region: us-central1}", "{gpu: {type: H100, count: 8}, min: 0, max: 4, interconnect: fast}", "interconnect", "gcp sites cannot join a pool's nodes with the machine's fabric (interconnect: fast): topoform does not yet build GPUDirect"),
-        ("{provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}", "{gpu: {type: H100, count: 8}, min: 0, max: 4, interconnect: fast}", "interconnect", "azure sites cannot join a pool's nodes with the machine's fabric (interconnect: fast): topoform does not yet expose ND-series InfiniBand"),
+        # A3 High's GPUDirect-TCPX lives in every workload pod: refused, naming what is built instead
+        ("{provider: gcp, project: acme-ml, region: us-central1}", "{gpu: {type: H100, count: 8}, min: 0, max: 4, interconnect: fast}", "interconnect", "topoform does not build a3-highgpu-8g's fabric (gpudirect-tcpx): GPUDirect-TCPX works only when every workload pod carries a receive-data-path sidecar"),
+        ("{provider: gcp, project: acme-ml, region: us-central1}", "{gpu: {type: L4, count: 1}, min: 0, max: 4, interconnect: fast}", "interconnect", "g2-standard-4 has no fabric in the catalog; on gcp these do: a3-ultragpu-8g (H200 x8, gpudirect-rdma x8)"),
+        ("{provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}", "{gpu: {type: H100, count: 8}, min: 0, max: 4, interconnect: fast}", "interconnect", "azure sites cannot join a pool's nodes with the machine's fabric (interconnect: fast): InfiniBand on ND-series pools needs"),
         ("{provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}", "{instance: cpu-8x32, min: 0, max: 4, scratch: local-nvme}", "scratch", "m7i.2xlarge has no local NVMe in the catalog; on aws these do: g4dn.xlarge"),
         ("{provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}", "{gpu: {type: H100, count: 8}, min: 0, max: 4, scratch: local-nvme}", "scratch", "azure sites cannot put pods' scratch space on the machine's local NVMe (scratch: local-nvme): AKS puts kubelet storage on the NVMe disks only through Azure Container Storage"),
     ],

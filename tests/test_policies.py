@@ -295,6 +295,8 @@ CASES: list[tuple[str, str, Callable[[Recording], None] | None, dict[str, Any] |
     ("pools-have-an-autoscaler", "azure", set_prop("fx-c-pool-gpu", ("enableAutoScaling",), False), None),
     # a two-node pool of p5s (EFA on every machine) whose launch template gives no EFA interface
     ("gpu-pools-use-their-fabric", "aws", set_prop("fx-c-pool-gpu", ("instanceTypes",), ["p5.48xlarge"], "NodeGroup"), None),
+    # ... and on GKE, a pool of A3 Ultras (GPUDirect-RDMA) without the accelerator network profile
+    ("gpu-pools-use-their-fabric", "gcp", set_prop("fx-c-pool-gpu", ("nodeConfig", "machineType"), "a3-ultragpu-8g"), None),
     # a GPU pool allowed to grow to 1 000 nodes breaks a $100k budget the fixture fits easily
     ("budget-within-limit", "aws", set_prop("fx-c-pool-gpu", ("scalingConfig", "maxSize"), 1000, "NodeGroup"), {"budget-within-limit": {"monthly_usd": 100000}}),
     ("budget-within-limit", "gcp", set_prop("fx-c-pool-gpu", ("autoscaling", "totalMaxNodeCount"), 1000), {"budget-within-limit": {"monthly_usd": 100000}}),
@@ -473,3 +475,20 @@ def test_a_rule_that_reads_an_unknown_value_is_reported_as_not_run_by_both_paths
     assert not_run and {v.enforcement for v in not_run.values()} == {"advisory"}
     assert found.mandatory == []
     assert "storage-no-public-access" in not_run and "cluster-network-policy" in not_run
+
+
+def test_only_the_named_node_installers_may_run_privileged_and_only_in_kube_system() -> None:
+    from topoform.kube import GIB_INSTALLER_IMAGE
+    from topoform_policies.base import Fact
+    from topoform_policies.security import HOST_INSTALLERS, _escalation, _repository
+
+    assert _repository(GIB_INSTALLER_IMAGE) in HOST_INSTALLERS  # what topoform runs is what the pack names
+    assert _repository("gke.gcr.io/pause:3.8@sha256:880e") == "gke.gcr.io/pause" and _repository("localhost:5000/x") == "localhost:5000/x"
+
+    def finding(namespace: str, image: str) -> str | None:
+        return _escalation(Fact("pod.privilege_escalation", {"namespace": namespace, "containers": ["c"], "images": {"c": image}}, ""), {})
+
+    assert finding("kube-system", GIB_INSTALLER_IMAGE) is None
+    assert finding("training", GIB_INSTALLER_IMAGE) == "containers c may escalate privileges (set securityContext.allowPrivilegeEscalation: false)"
+    assert finding("kube-system", "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/other:v1") is not None
+    assert finding("kube-system", "nvcr.io/nvidia/k8s-device-plugin:v0.20.0") is not None

@@ -102,6 +102,7 @@ def assemble(plan: Plan) -> Assembly:
             name = f"{owner._name}-ns-{ns}"
             obj = namespace(name, ns, owner.kubernetes_provider, protect=plan.protected, parent=owner, annotations=owner.namespace_annotations)
             namespace_guardrails(name, obj, owner.kubernetes_provider, quota)
+            owner.namespace_objects(name, obj)
             out.namespaces[(cluster_key, ns)] = obj
 
     for key, store in onprem_stores:

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, PLATFORM_CAPACITY_LABEL, PLATFORM_FABRIC_LABEL, RESERVED_NAMESPACES, NodePoolSpec
 
-__all__ = ["AUTOSCALER", "DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "cluster_autoscaler", "RESERVED_NAMESPACES", "device_plugin", "efa_device_plugin", "label_existing_nodes", "namespace", "namespace_guardrails", "priority_config", "priority_expander"]
+__all__ = ["AUTOSCALER", "DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "cluster_autoscaler", "RESERVED_NAMESPACES", "device_plugin", "efa_device_plugin", "fabric_claim_template", "gib_installer", "label_existing_nodes", "namespace", "namespace_guardrails", "priority_config", "priority_expander"]
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
@@ -25,16 +25,16 @@ DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "topoform"}
 
 
-def _node_daemon(name: str, app: str, provider: k8s.Provider, parent: pulumi.Resource, **pod: Any) -> k8s.apps.v1.DaemonSet:
+def _node_daemon(name: str, app: str, provider: k8s.Provider, parent: pulumi.Resource, update: str = "RollingUpdate", **pod: Any) -> k8s.apps.v1.DaemonSet:
     """A device plugin's DaemonSet in kube-system: node-critical, no API token, the runtime's
-    seccomp profile, rolling updates; ``pod`` is the rest of its pod spec."""
+    seccomp profile, rolling updates (or ``update``); ``pod`` is the rest of its pod spec."""
     labels = {"app.kubernetes.io/name": app, **MANAGED_BY}
     return k8s.apps.v1.DaemonSet(
         name,
         metadata=k8s.meta.v1.ObjectMetaArgs(name=app, namespace="kube-system", labels=labels),
         spec=k8s.apps.v1.DaemonSetSpecArgs(
             selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"app.kubernetes.io/name": app}),
-            update_strategy=k8s.apps.v1.DaemonSetUpdateStrategyArgs(type="RollingUpdate"),
+            update_strategy=k8s.apps.v1.DaemonSetUpdateStrategyArgs(type=update),
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                 spec=k8s.core.v1.PodSpecArgs(
@@ -360,4 +360,106 @@ def efa_device_plugin(name: str, image: str, provider: k8s.Provider, parent: pul
             )
         ],
         volumes=[_host_path("device-plugin", _DEVICE_PLUGINS), _host_path("infiniband-volume", "/dev/infiniband/")],
+    )
+
+
+GIB_INSTALLER_IMAGE = "us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib:v1.1.1"
+"""Google's NCCL gIB plugin for GPUDirect-RDMA (container-engine-accelerators
+``gpudirect-rdma/nccl-rdma-installer.yaml``, v1.1.1 since 2026-03-09, at 992db81 of 2026-06-11)."""
+GKE_PAUSE_IMAGE = "gke.gcr.io/pause:3.8@sha256:880e63f94b145e46f1b1082bb71b85e21f16b99b180b9996407d61240ceb9830"
+FABRIC_CLAIM_TEMPLATE = "topoform-fabric"
+"""The ResourceClaimTemplate a training pod names to get its node's RDMA NICs (GKE)."""
+_GKE_NVIDIA_LIB64 = "/home/kubernetes/bin/nvidia/lib64"
+"""The node's NVIDIA library directory; GKE mounts ``/home/kubernetes/bin/nvidia`` into every GPU
+container at ``/usr/local/nvidia``."""
+_GKE_GIB = "/home/kubernetes/bin/gib"
+_GKE_NVIDIA_GIB = "/home/kubernetes/bin/nvidia/gib"
+"""The gIB settings script and tuner files where GPU containers see them (``/usr/local/nvidia/gib``)
+without a hostPath volume, which the namespaces' baseline Pod Security refuses."""
+
+
+def gib_installer(name: str, provider: k8s.Provider, parent: pulumi.Resource) -> k8s.apps.v1.DaemonSet:
+    """Google's NCCL gIB plugin on the nodes of GPUDirect-RDMA pools (A3 Ultra, A4), as Google's
+    installer manifest has it: a privileged init container in the host's network and PID
+    namespaces copies the plugin into the node's NVIDIA library directory (which GKE's device
+    plugin mounts into GPU containers at ``/usr/local/nvidia``) and the plugin's tree into
+    ``/home/kubernetes/bin/gib``; then a pause container holds the pod. Beyond Google's manifest:
+    nodes are chosen by the platform's fabric label (only pools that asked for the fabric), the
+    settings script and tuner files are copied under the NVIDIA directory too (pods reach them at
+    ``/usr/local/nvidia/gib``), and a new version reaches a node only when its pod is recreated
+    (``OnDelete``: copying over libraries a running job has loaded would break it)."""
+    mount = "/usr/local"
+    return _node_daemon(
+        name,
+        "topoform-nccl-rdma-installer",
+        provider,
+        parent,
+        update="OnDelete",
+        host_network=True,
+        host_pid=True,
+        node_selector={PLATFORM_FABRIC_LABEL: "gpudirect-rdma"},
+        # Every taint: a fabric pool may carry taints of its own besides the GPU's.
+        tolerations=[k8s.core.v1.TolerationArgs(operator="Exists")],
+        init_containers=[
+            k8s.core.v1.ContainerArgs(
+                name="nccl-rdma-installer",
+                image=GIB_INSTALLER_IMAGE,
+                image_pull_policy="IfNotPresent",
+                # It installs into the host (Google's manifest runs it privileged); it exits when done.
+                security_context=k8s.core.v1.SecurityContextArgs(privileged=True),
+                resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "150m", "memory": "64Mi"}, limits={"cpu": "1", "memory": "512Mi"}),
+                volume_mounts=[
+                    k8s.core.v1.VolumeMountArgs(name="library-dir-host", mount_path=f"{mount}{_GKE_NVIDIA_LIB64}"),
+                    k8s.core.v1.VolumeMountArgs(name="gib", mount_path=f"{mount}{_GKE_GIB}"),
+                    k8s.core.v1.VolumeMountArgs(name="gib-for-pods", mount_path=f"{mount}{_GKE_NVIDIA_GIB}"),
+                ],
+                command=["/bin/sh", "-c"],
+                args=[
+                    "set -ex\n"
+                    "/scripts/container_entry.sh install\n"
+                    f"cp -r /var/lib/gib/lib64/. {mount}{_GKE_NVIDIA_LIB64}\n"
+                    f"cp -r /var/lib/gib/. {mount}{_GKE_GIB}\n"
+                    f"cp -r /var/lib/gib/scripts /var/lib/gib/configs {mount}{_GKE_NVIDIA_GIB}/\n"
+                    'echo "installation finishes"\n'
+                ],
+            )
+        ],
+        containers=[
+            k8s.core.v1.ContainerArgs(
+                name="pause",
+                image=GKE_PAUSE_IMAGE,
+                security_context=_HARDENED,
+                resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "1m", "memory": "8Mi"}, limits={"cpu": "10m", "memory": "16Mi"}),
+            )
+        ],
+        volumes=[
+            _host_path("library-dir-host", _GKE_NVIDIA_LIB64, type="DirectoryOrCreate"),
+            _host_path("gib", _GKE_GIB, type="DirectoryOrCreate"),
+            _host_path("gib-for-pods", _GKE_NVIDIA_GIB, type="DirectoryOrCreate"),
+        ],
+    )
+
+
+def fabric_claim_template(prefix: str, ns: k8s.core.v1.Namespace, device_class: str, count: int, provider: k8s.Provider) -> k8s.resource.v1.ResourceClaimTemplate:
+    """A namespace's claim on a node's fabric NICs (dynamic resource allocation): a training pod
+    lists it under ``resourceClaims`` and its container under ``resources.claims``, and gets
+    ``count`` devices of ``device_class`` on the node it lands on (all of a node's NICs: for pods
+    that take the whole node; teams may make their own templates for smaller pods)."""
+    return k8s.resource.v1.ResourceClaimTemplate(
+        f"{prefix}-fabric",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=FABRIC_CLAIM_TEMPLATE, namespace=ns.metadata.name.apply(lambda n: n or ""), labels=MANAGED_BY),
+        spec=k8s.resource.v1.ResourceClaimTemplateSpecArgs(
+            spec=k8s.resource.v1.ResourceClaimSpecArgs(
+                devices=k8s.resource.v1.DeviceClaimArgs(
+                    requests=[
+                        k8s.resource.v1.DeviceRequestArgs(
+                            name="fabric",
+                            exactly=k8s.resource.v1.ExactDeviceRequestArgs(device_class_name=device_class, allocation_mode="ExactCount", count=count),
+                        )
+                    ]
+                )
+            )
+        ),
+        # A claim template's spec cannot be changed in place: a new one replaces it.
+        opts=pulumi.ResourceOptions(provider=provider, parent=ns, protect=False, replace_on_changes=["spec"], delete_before_replace=True),
     )

@@ -576,8 +576,9 @@ class NodePool(_Frozen):
     give a node (reserved capacity first: it is billed whether used or not), then the next.
     Default: on-demand (spot with ``spot: true``)."""
     interconnect: Literal["standard", "fast"] = "standard"
-    """fast: join the nodes with the machine's fabric for multi-node training (AWS: EFA
-    interfaces, in one zone and a cluster placement group); the catalog says which machines have one."""
+    """fast: join the nodes with the machine's fabric for multi-node training, in one zone (AWS:
+    EFA interfaces and a cluster placement group; GCP: GPUDirect-RDMA NICs on A3 Ultra through
+    GKE's accelerator network profile); the catalog says which machines have one."""
     scratch: Literal["disk", "local-nvme"] = "disk"
     """Where pods' scratch space (emptyDir, images, logs) lives: the node disk (disk_gb), or the
     machine's local NVMe disks, fast and gone with the node (AWS instance store, GCP local SSD)."""

@@ -372,6 +372,10 @@ class GpuCluster(Component):
     namespace_annotations: dict[str, str] = {}
     """Annotations every namespace topoform makes in this cluster carries (what the cloud needs of them)."""
 
+    def namespace_objects(self, prefix: str, ns: k8s.core.v1.Namespace) -> None:
+        """Objects every namespace topoform makes in this cluster holds beside its guardrails,
+        where the cloud's pools need some of pods (none by default)."""
+
     def __init__(self, type_name: str, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None) -> None:
         super().__init__(type_name, name, args["protect"], opts)
         self._args = args

@@ -35,7 +35,7 @@ PLATFORM_ACCELERATOR_LABEL = "topoform.io/accelerator"
 PLATFORM_POOL_LABEL = "topoform.io/pool"
 PLATFORM_CAPACITY_LABEL = "topoform.io/capacity"
 PLATFORM_FABRIC_LABEL = "topoform.io/fabric"
-"""On nodes of pools with ``interconnect: fast``: the fabric's kind (``efa``)."""
+"""On nodes of pools with ``interconnect: fast``: the fabric's kind (``efa``, ``gpudirect-rdma``)."""
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 """Namespaces every cluster has: topoform never creates or guards them."""
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -55,7 +55,7 @@ class FabricSpec(TypedDict):
     """A pool's fabric for multi-node training, resolved for its cloud."""
 
     kind: str
-    """``efa`` (AWS)."""
+    """The catalog's fabric kind: ``efa`` (AWS), ``gpudirect-rdma`` (GCP)."""
     interfaces: int
     """Fabric interfaces per node (the machine's maximum)."""
     vcpus: int

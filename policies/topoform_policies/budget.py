@@ -135,9 +135,9 @@ BUDGET: list[Rule | StackRule] = [
     ),
     Rule(
         "TF-C03", "gpu-pools-use-their-fabric", "cost",
-        "A GPU pool of two or more nodes on machines with a fabric for multi-node training uses it, in one zone (EKS: EFA interfaces in the launch template, one subnet).",
+        "A GPU pool of two or more nodes on machines with a fabric for multi-node training uses it, in one zone (EKS: EFA interfaces in the launch template, one subnet; GKE: the accelerator network profile on RDMA machines, one node location).",
         "medium", "advisory",
-        "Set interconnect: fast on the pool (one zone and a cluster placement group come with it), or exempt pools that never run multi-node jobs.",
-        (), ("aws",), "pool.fabric", _fabric_unused, scope="stack",
+        "Set interconnect: fast on the pool (one zone comes with it, and on AWS a cluster placement group), or exempt pools that never run multi-node jobs.",
+        (), ("aws", "gcp"), "pool.fabric", _fabric_unused, scope="stack",
     ),
 ]

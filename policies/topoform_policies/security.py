@@ -105,10 +105,24 @@ def _world_open(f: Fact, cfg: Mapping[str, Any]) -> str | None:
     return f"admits the whole internet on port(s) {', '.join(bad)} ({f.where})" if bad else None
 
 
+HOST_INSTALLERS = ["us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib"]
+"""Node installers topoform itself runs privileged in kube-system, by image repository: Google's
+NCCL gIB plugin installer on GKE's GPUDirect-RDMA nodes (its manifest runs it so)."""
+
+
+def _repository(image: str) -> str:
+    """An image reference without its digest or tag."""
+    name = image.split("@", 1)[0]
+    head, _, tail = name.rpartition(":")
+    return head if head and "/" not in tail else name
+
+
 def _escalation(f: Fact, cfg: Mapping[str, Any]) -> str | None:
     if f.value["namespace"] in cfg.get("system_namespaces", []):
         return None
-    bad = f.value["containers"]
+    trusted = set(cfg.get("host_installers", HOST_INSTALLERS)) if f.value["namespace"] == "kube-system" else set()
+    images = f.value.get("images", {})
+    bad = [c for c in f.value["containers"] if _repository(images.get(c, "")) not in trusted]
     return f"containers {', '.join(bad)} may escalate privileges (set securityContext.allowPrivilegeEscalation: false)" if bad else None
 
 
@@ -296,10 +310,16 @@ SECURITY: list[Rule] = [
     ),
     rule(
         "TF-S22", "pods-no-privilege-escalation", "pod.privilege_escalation",
-        "Containers cannot gain more privileges than their process started with (outside system namespaces).",
+        "Containers cannot gain more privileges than their process started with (outside system namespaces; in kube-system, the named node installers may).",
         "high", "Set securityContext.allowPrivilegeEscalation: false on every container.",
         ("CKV_K8S_20",), _escalation, clouds=("kubernetes",),
-        config={"system_namespaces": {"type": "array", "items": {"type": "string"}, "default": [], "description": "Namespaces whose pods are exempt (system add-ons)."}},
+        config={
+            "system_namespaces": {"type": "array", "items": {"type": "string"}, "default": [], "description": "Namespaces whose pods are exempt (system add-ons)."},
+            "host_installers": {
+                "type": "array", "items": {"type": "string"}, "default": HOST_INSTALLERS,
+                "description": "Image repositories (no tag) of node installers that may run privileged in kube-system.",
+            },
+        },
     ),
     rule(
         "TF-S23", "key-vault-purge-protection", "vault.purge_protection",

@@ -49,9 +49,16 @@ def fabric(base: Path, pool: NodePool, spec: NodePoolSpec, choice: PoolChoice | 
     if pool.gpu is None:
         return None, [Problem(path, "a fast interconnect joins GPU nodes for multi-node training; this is a CPU pool")]
     offering = choice.offering if choice is not None else None
-    if offering is None or offering.fabric is None:
+    if offering is None or offering.fabric is None or offering.fabric.kind in prof.fabric_gaps:
         machine = choice.machine_type if choice is not None else "its machine"
-        having = [f"{o.machine} ({o.gpu} x{o.gpus}, {o.fabric.kind} x{o.fabric.interfaces})" for o in catalog.clouds[prof.name].offerings if o.fabric is not None]
+        having = [
+            f"{o.machine} ({o.gpu} x{o.gpus}, {o.fabric.kind} x{o.fabric.interfaces})"
+            for o in catalog.clouds[prof.name].offerings
+            if o.fabric is not None and o.fabric.kind not in prof.fabric_gaps
+        ]
+        if offering is not None and offering.fabric is not None:
+            gap = prof.fabric_gaps[offering.fabric.kind]
+            return None, [Problem(path, f"topoform does not build {machine}'s fabric ({offering.fabric.kind}): {gap}; on {prof.name} it builds these: {', '.join(having) or 'none'}")]
         return None, [Problem(path, f"{machine} has no fabric in the catalog; on {prof.name} these do: {', '.join(having) or 'none'}")]
     problems = []
     if spec["max_nodes"] < 2:

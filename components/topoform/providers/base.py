@@ -86,6 +86,9 @@ class CloudProfile:
     chains_expanders: ClassVar[bool] = True
     """Whether the autoscaler takes a chain of expanders (``priority,least-waste``); else the
     priority expander alone orders capacity lists (AKS takes one)."""
+    fabric_gaps: ClassVar[Mapping[str, str]] = {}
+    """Fabric kind (the catalog's) -> why topoform does not build it on this cloud, where the
+    cloud builds others (``interconnect: fast`` on such a machine is refused with the reason)."""
     cloud_unsupported: ClassVar[Mapping[Capability, str]] = {
         Capability.LABEL_EXISTING_NODES: "cloud node pools get their labels and taints when they are created",
         Capability.RESERVATION: "topoform does not yet place its pools in this cloud's reservations",

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..base import Fact, Subject, get, mapping
-from .common import capacity, control_plane, gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
+from .common import capacity, control_plane, fabric_of, gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
 
 __all__ = ["READERS", "STACK_READERS"]
 
@@ -106,6 +106,20 @@ def node_pool(s: Subject) -> Iterator[Fact]:
     spot = bool(get(config, "spot")) or bool(get(config, "preemptible"))
     region = re.sub(r"-[a-z]$", "", str(get(s.props, "location", default="")))
     yield capacity("gcp", machine, region, low, high, spot, "nodeConfig.machineType / autoscaling")
+    if fabric_of("gcp", machine) == "gpudirect-rdma" and (high or 0) >= 2:
+        # A multi-node pool of RDMA machines: GKE's accelerator network profile gives the nodes
+        # their RDMA NICs, and RDMA reaches only nodes in its own zone.
+        profile = get(s.props, "networkConfig", "acceleratorNetworkProfile")
+        locations = get(s.props, "nodeLocations", default=[]) or []
+        dranet = (get(config, "labels", default={}) or {}).get("cloud.google.com/gke-networking-dra-driver")
+        if profile != "auto":
+            yield Fact("pool.fabric", False, f"{machine} has GPUDirect-RDMA; networkConfig.acceleratorNetworkProfile is {profile or 'unset'}, so its nodes get no RDMA NICs")
+        elif dranet != "true":
+            yield Fact("pool.fabric", False, "without the node label cloud.google.com/gke-networking-dra-driver=true, GKE's DRA driver does not offer the RDMA NICs to pods")
+        elif len(locations) != 1:
+            yield Fact("pool.fabric", False, f"RDMA reaches one zone; nodeLocations names {len(locations) or 'none (the region)'}")
+        else:
+            yield Fact("pool.fabric", True, "RDMA NICs through the accelerator network profile, in one zone")
 
 
 def crypto_key(s: Subject) -> Iterator[Fact]:

@@ -48,9 +48,9 @@ def _selector_keys(spec: Any) -> set[str]:
 def workload(s: Subject) -> Iterator[Fact]:
     spec = pod_spec(s)
     containers = list(get(spec, "containers", default=[]) or []) + list(get(spec, "initContainers", default=[]) or [])
-    escalating = [str(get(c, "name")) for c in containers if get(c, "securityContext", "allowPrivilegeEscalation") is not False]
+    escalating = {str(get(c, "name")): str(get(c, "image", default="")) for c in containers if get(c, "securityContext", "allowPrivilegeEscalation") is not False}
     namespace = str(get(s.props, "metadata", "namespace", default="default"))
-    yield Fact("pod.privilege_escalation", {"namespace": namespace, "containers": escalating}, "securityContext.allowPrivilegeEscalation")
+    yield Fact("pod.privilege_escalation", {"namespace": namespace, "containers": list(escalating), "images": escalating}, "securityContext.allowPrivilegeEscalation")
     wants_gpu = any(
         "nvidia.com/gpu" in (get(c, "resources", "limits", default={}) or {}) or "nvidia.com/gpu" in (get(c, "resources", "requests", default={}) or {})
         for c in containers

@@ -30,7 +30,10 @@ class AzureProfile(CloudProfile):
     unsupported = {
         **CloudProfile.cloud_unsupported,
         Capability.CHOOSE_DISK_TYPE: "AKS gives node pools managed OS disks of the size asked (disk_gb)",
-        Capability.FABRIC: "topoform does not yet expose ND-series InfiniBand to pods (the AKSInfinibandSupport feature and NVIDIA's Network Operator)",
+        Capability.FABRIC: (
+            "InfiniBand on ND-series pools needs the subscription's AKSInfinibandSupport feature, NVIDIA's Network Operator building its "
+            "OFED driver on every node, and pods with IPC_LOCK, which the baseline Pod Security of topoform's namespaces refuses; not built yet"
+        ),
         Capability.LOCAL_NVME: "AKS puts kubelet storage on the NVMe disks only through Azure Container Storage, which topoform does not yet install",
         Capability.RESERVATION: (
             "AKS pools consume capacity reservation groups, which take no ND-series (nor NCads H100 v5) and no spot VMs, "

@@ -9,7 +9,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from ...naming import physical
-from ...kube import MANAGED_BY
+from ...kube import MANAGED_BY, fabric_claim_template, gib_installer
 from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
 from ...specs import NetworkSpec, NodePoolSpec
 from ..base import ApiNetworks, api_networks
@@ -26,6 +26,16 @@ NODE_ROLES = {
 GKE_DEFAULT_ZONES = 3
 """The zones a regional cluster's pool spans when it names none (GKE's default)."""
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+DRANET_LABEL = "cloud.google.com/gke-networking-dra-driver"
+"""On a pool with GKE's accelerator network profile: GKE runs its networking DRA driver there,
+which offers the node's RDMA NICs as devices of class ``mrdma.google.com``."""
+RDMA_DEVICE_CLASS = "mrdma.google.com"
+
+
+def rdma_nics(pool: NodePoolSpec) -> int:
+    """The RDMA NICs of a GPUDirect-RDMA pool's node (0 for any other pool)."""
+    fabric = pool.get("fabric")
+    return fabric["interfaces"] if fabric is not None and fabric["kind"] == "gpudirect-rdma" else 0
 
 
 def initial_nodes(pool: NodePoolSpec) -> int | None:
@@ -180,6 +190,15 @@ class GcpGpuCluster(GpuCluster):
         issuer = f"https://container.googleapis.com/v1/projects/{project}/locations/{region}/clusters/{cluster_name}"
         self.finish(cluster.name, host.apply(lambda e: f"https://{e}"), kubeconfig, oidc_issuer=issuer, identity=dns_host)
         self._admins(args)
+        if any(rdma_nics(p) for p in args["node_pools"].values()):
+            gib_installer(self.child("nccl-rdma-installer"), self.kubernetes_provider, self)
+
+    def namespace_objects(self, prefix: str, ns: k8s.core.v1.Namespace) -> None:
+        """Where the cluster has GPUDirect-RDMA pools, each namespace's ``topoform-fabric`` claim
+        template: a training pod that names it gets its node's RDMA NICs."""
+        counts = [n for p in self._args["node_pools"].values() if (n := rdma_nics(p))]
+        if counts:
+            fabric_claim_template(prefix, ns, RDMA_DEVICE_CLASS, min(counts), self.kubernetes_provider)
 
     def _admins(self, args: GpuClusterArgs) -> None:
         """The site's administrators are cluster-admin in this cluster (per cluster: GKE's IAM
@@ -249,6 +268,9 @@ class GcpGpuCluster(GpuCluster):
                 )
             ]
         named = self.named("gcp:container/nodePool:NodePool", "pool", key)
+        # interconnect: fast on A3 Ultra / A4: GKE's accelerator network profile makes the RDMA
+        # VPC, its subnets and the nodes' extra NICs itself; its DRA driver offers them to pods.
+        rdma = rdma_nics(pool) > 0
         capacity = pool.get("capacity")
         flex = capacity is not None and capacity["kind"] == "flex-start"
         reservation = capacity["ref"] if capacity is not None and "ref" in capacity else pool.get("reservation")
@@ -269,6 +291,8 @@ class GcpGpuCluster(GpuCluster):
             ),
             # Flex-start nodes run up to seven days and are not repaired (GKE's flex-start recipe).
             management=gcp.container.NodePoolManagementArgs(auto_repair=not flex, auto_upgrade=True),
+            # Create-only: a pool that gains or loses the fabric is replaced (a new pool, then the old one goes).
+            network_config=gcp.container.NodePoolNetworkConfigArgs(accelerator_network_profile="auto") if rdma else None,
             # A reservation holds no machine for a surge node: its pool replaces a node at a time.
             upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(max_surge=0, max_unavailable=1)
             if reservation
@@ -289,7 +313,9 @@ class GcpGpuCluster(GpuCluster):
                 else gcp.container.NodePoolNodeConfigReservationAffinityArgs(consume_reservation_type="NO_RESERVATION")
                 if flex
                 else None,
-                labels=pool["labels"],
+                labels={**pool["labels"], DRANET_LABEL: "true"} if rdma else pool["labels"],
+                # The host NICs beside the RDMA ones are gVNIC (Container-Optimized OS, the GPU pools' image).
+                gvnic=gcp.container.NodePoolNodeConfigGvnicArgs(enabled=True) if rdma else None,
                 taints=[
                     gcp.container.NodePoolNodeConfigTaintArgs(key=t["key"], value=t["value"], effect=TAINT_EFFECTS[t["effect"]])
                     for t in pool["taints"]

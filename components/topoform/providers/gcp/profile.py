@@ -27,8 +27,18 @@ class GcpProfile(CloudProfile):
     name: ClassVar[str] = "gcp"
     unsupported = {
         **{k: v for k, v in CloudProfile.cloud_unsupported.items() if k not in (Capability.RESERVATION, Capability.FLEX_START)},
-        Capability.CAPACITY_ORDER: "GKE's autoscaler picks among node pools itself; an ordered list needs a custom compute class, which topoform does not yet make (give one step)",
-        Capability.FABRIC: "topoform does not yet build GPUDirect networking (an extra VPC per GPU NIC, multi-networking, the NCCL plugin)",
+        Capability.CAPACITY_ORDER: (
+            "GKE's autoscaler picks among node pools itself and orders them only through a custom compute class, which every workload "
+            "must then select (the cluster-wide default class that would spare them is not yet proven with pools made by hand); give one step"
+        ),
+    }
+    fabric_gaps = {
+        kind: (
+            f"GPUDirect-{kind.rpartition('-')[2].upper()} works only when every workload pod carries a receive-data-path sidecar of the "
+            "plugin's exact version, NRI device annotations and an interface per extra VPC, which topoform cannot put in your pods "
+            "(a mismatch falls back to TCP without a word)"
+        )
+        for kind in ("gpudirect-tcpx", "gpudirect-tcpxo")
     }
     cluster_name_limit = 40
     device_plugin = False
