@@ -100,7 +100,7 @@ def test_azure_zones_reach_the_agent_pools(tmp_path: Path) -> None:
     assert _pools(rec)["a100"]["availabilityZones"] == ["2"]
     (pool,) = rec.by_type("azure-native:containerservice:AgentPool")
     # AKS cannot change a pool's zones: new zones replace the pool (deleted first: one name)
-    assert pool["options"]["deleteBeforeReplace"] is True and pool["options"]["replaceOnChanges"] == ["availabilityZones"]
+    assert pool["options"]["deleteBeforeReplace"] is True and pool["options"]["replaceOnChanges"] == ["availabilityZones", "capacityReservationGroupID"]
 
 
 # ------------------------------------------------------------------ F4 teams get a kubeconfig

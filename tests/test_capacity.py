@@ -21,6 +21,7 @@ RESERVATION = "cr-0a1b2c3d4e5f67890"
 AWS_SITE = "{provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}"
 GCP_SITE = "{provider: gcp, project: acme-ml, region: us-central1}"
 AZURE_SITE = "{provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}"
+AZURE_CRG = "/subscriptions/7d1c5e2a-3b4f-4a6e-9c8d-0e1f2a3b4c5d/resourceGroups/acme-capacity/providers/Microsoft.Compute/capacityReservationGroups/a100"
 
 
 def _one(rec: Recording, type_: str, name: str) -> dict[str, Any]:
@@ -183,6 +184,78 @@ def test_aks_takes_on_demand_first_then_spot_through_its_priority_expander(tmp_p
     assert _priorities(config) == {2: ["^aks-gpu-[0-9]+-vmss$", "^aks-system-[0-9]+-vmss$"], 1: [f"^aks-{spot_name}-[0-9]+-vmss$"], 0: [".*"]}
 
 
+def test_an_aks_reservation_step_consumes_its_group_once_the_cluster_identity_may(tmp_path: Path) -> None:
+    rec = record(str(_topology(tmp_path, AZURE_SITE, f"{{gpu: {{type: A100-80GB, count: 1}}, min: 1, max: 6, capacity: [{{reservation: {AZURE_CRG}, zone: '2', nodes: 2}}, on-demand]}}")), stack="dev")
+    pools = {r["inputs"]["agentPoolName"]: r for r in rec.by_type("azure-native:containerservice:AgentPool")}
+    (reserved_name,) = [name for name in pools if name.startswith("gpures")]
+    reserved, on_demand = pools[reserved_name], pools["gpu"]
+    # the group's reserved VMs, in the step's zone, always running (billed whether they run or not)
+    assert reserved["inputs"]["capacityReservationGroupID"] == AZURE_CRG and reserved["inputs"]["availabilityZones"] == ["2"]
+    assert (reserved["inputs"]["minCount"], reserved["inputs"]["maxCount"], reserved["inputs"]["scaleSetPriority"]) == (2, 2, "Regular")
+    assert "capacityReservationGroupID" not in on_demand["inputs"] and on_demand["inputs"]["maxCount"] == 4
+    # another group is another pool: AKS moves pools between groups only in preview
+    assert "capacityReservationGroupID" in reserved["options"]["replaceOnChanges"] and reserved["options"]["deleteBeforeReplace"] is True
+    # a reservation holds no VM for a surge node: one node at a time is replaced
+    assert reserved["inputs"]["upgradeSettings"] == {"maxSurge": "0", "maxUnavailable": "1"} and "upgradeSettings" not in on_demand["inputs"]
+    # the cluster identity may read the group and deploy into it, nothing else (not AKS's
+    # Contributor on the whole resource group): a role of its own, assigned on the group alone
+    (identity,) = rec.by_type("azure-native:managedidentity:UserAssignedIdentity")
+    (role,) = rec.by_type("azure-native:authorization:RoleDefinition")
+    subscription = AZURE_CRG.split("/")[2]
+    scope = f"/subscriptions/{subscription}/resourceGroups/acme-capacity"
+    assert role["inputs"]["scope"] == scope and role["inputs"]["assignableScopes"] == [scope]
+    assert role["inputs"]["permissions"] == [{"actions": [
+        "Microsoft.Compute/capacityReservationGroups/read",
+        "Microsoft.Compute/capacityReservationGroups/capacityReservations/read",
+        "Microsoft.Compute/capacityReservationGroups/deploy/action",
+    ]}]
+    (grant,) = [r for r in rec.by_type("azure-native:authorization:RoleAssignment") if r["name"].startswith("s-c-reservations-")]
+    assert grant["inputs"]["scope"] == AZURE_CRG and grant["inputs"]["principalType"] == "ServicePrincipal"
+    assert identity["urn"] in grant["options"]["dependsOn"] and role["urn"] in grant["options"]["dependsOn"]
+    # ... and the reserved pool waits for it to apply; the on-demand pool does not
+    (sleep,) = [r for r in rec.by_type("time:index/sleep:Sleep") if r["name"] == "s-c-reservations-wait"]
+    assert sleep["inputs"]["createDuration"] == "600s" and grant["urn"] in sleep["options"]["dependsOn"]
+    assert sleep["urn"] in reserved["options"]["dependsOn"] and sleep["urn"] not in on_demand["options"]["dependsOn"]
+    config = _one(rec, "kubernetes:core/v1:ConfigMap", "s-c-autoscaler-priorities")
+    assert _priorities(config) == {2: [f"^aks-{reserved_name}-[0-9]+-vmss$", "^aks-system-[0-9]+-vmss$"], 1: ["^aks-gpu-[0-9]+-vmss$"], 0: [".*"]}
+
+
+def test_a_regional_reservation_group_is_consumed_without_a_zone_but_aws_and_gcp_need_one(tmp_path: Path) -> None:
+    rec = record(str(_topology(tmp_path, AZURE_SITE, f"{{gpu: {{type: A100-80GB, count: 1}}, min: 0, max: 6, capacity: [{{reservation: {AZURE_CRG}, nodes: 2}}, on-demand]}}")), stack="dev")
+    (reserved,) = [r["inputs"] for r in rec.by_type("azure-native:containerservice:AgentPool") if "capacityReservationGroupID" in r["inputs"]]
+    assert "availabilityZones" not in reserved  # Azure places a regional group's VMs in the zone it chose
+    for site, step in ((AWS_SITE, "{reservation: cr-0123456789abcdef0, nodes: 2}"), (GCP_SITE, "{reservation: h100-block, nodes: 2}")):
+        (tmp_path / site[11:14]).mkdir()
+        result = run_cli("validate", str(_topology(tmp_path / site[11:14], site, f"{{gpu: {{type: H100, count: 8}}, min: 0, max: 4, capacity: [{step}, on-demand]}}")))
+        assert result.code == 2 and ":11: clusters.c.node_pools.gpu.capacity[0].zone: a reservation lives in one zone on " in result.err, result.err
+
+
+@pytest.mark.parametrize(
+    ("seen", "pool_zones", "error", "warning"),
+    [
+        # what fits: the cluster's subscription and region, the step's zone, the pool's size
+        (("sub", "East US", ["1", "2"], [("Standard_NC24ads_A100_v4", 2, ["1"])]), ["1"], None, None),
+        (("sub", "eastus", [], [("standard_nc24ads_a100_v4", 4, [])]), [], None, None),
+        (("sub", "eastus", ["1"], [("Standard_NC24ads_A100_v4", 1, ["1"])]), ["1"], None, "reserves 1 Standard_NC24ads_A100_v4, fewer than the step's 2"),
+        (("other", "eastus", ["1"], [("Standard_NC24ads_A100_v4", 2, ["1"])]), ["1"], "is in subscription other, not the cluster's (sub)", None),
+        (("sub", "westus2", ["1"], [("Standard_NC24ads_A100_v4", 2, ["1"])]), ["1"], "is in westus2, not the cluster's region eastus", None),
+        (("sub", "eastus", ["1"], [("Standard_NC24ads_A100_v4", 2, ["1"])]), [], "has zones 1: name the step's zone", None),
+        (("sub", "eastus", [], [("Standard_NC24ads_A100_v4", 2, [])]), ["1"], "has no zones (name none on the step), not 1", None),
+        (("sub", "eastus", ["1", "2"], [("Standard_NC24ads_A100_v4", 2, ["2"])]), ["1"], "holds no Standard_NC24ads_A100_v4 reservation in zone 1", None),
+        (("sub", "eastus", ["1"], [("Standard_NC48ads_A100_v4", 2, ["1"])]), ["1"], "holds no Standard_NC24ads_A100_v4 reservation in zone 1", None),
+    ],
+)
+def test_pulumi_up_stops_before_aks_would_run_a_reserved_pool_unreserved(seen: tuple[Any, ...], pool_zones: list[str], error: str | None, warning: str | None) -> None:
+    from topoform.providers.azure.cluster import GroupSeen, reservation_group_problems
+
+    pool: Any = {"machine_type": "Standard_NC24ads_A100_v4", "capacity": {"kind": "reservation", "pool": "gpu", "step": 0, "ref": AZURE_CRG, "nodes": 2}}
+    if pool_zones:
+        pool["zones"] = pool_zones
+    got = reservation_group_problems(GroupSeen(*seen), "sub", "eastus", pool)
+    assert (got[0] or "").startswith(error or "") and (got[0] is None) == (error is None), got
+    assert (got[1] or "").startswith(warning or "") and (got[1] is None) == (warning is None), got
+
+
 def test_a_gke_pool_takes_a_reservation_or_flex_start(tmp_path: Path) -> None:
     rec = record(str(_topology(tmp_path, GCP_SITE, "{gpu: {type: H100, count: 8}, min: 0, max: 4, capacity: [{reservation: h100-block, zone: us-central1-b, nodes: 4}]}")), stack="dev")
     reserved = _one(rec, "gcp:container/nodePool:NodePool", "s-c-pool-gpu-reserved")
@@ -210,8 +283,15 @@ def test_a_gke_pool_takes_a_reservation_or_flex_start(tmp_path: Path) -> None:
         (GCP_SITE, "{instance: cpu-4x16, min: 0, max: 4, capacity: [flex-start]}", "capacity[0]", "flex-start obtains GPUs for jobs that wait for them; this is a CPU pool"),
         (GCP_SITE, "{gpu: {type: H100, count: 8}, min: 2, max: 4, capacity: [flex-start]}", "min", "the steps that keep nodes hold 0 of the 2 asked: lower min, or add a step that keeps nodes"),
         (AWS_SITE, "{gpu: {type: H100, count: 8}, nodes: 3, capacity: [{reservation: cr-0123456789abcdef0, zone: use1-az2, nodes: 2}]}", "nodes", "the steps that keep nodes hold 2 of the 3 asked: lower nodes"),
-        (AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 4, capacity: [{reservation: crg, zone: '1', nodes: 2}, on-demand]}", "capacity[0]", "azure sites cannot consume a named capacity reservation: AKS pools consume capacity reservation groups, which take no ND-series"),
+        (AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 4, capacity: [{reservation: crg, zone: '1', nodes: 2}, on-demand]}", "capacity[0].reservation", "'crg' is not a capacity reservation group's resource ID"),
+        # Azure reserves no ND-series nor NCads H100 v5 capacity
+        (AZURE_SITE, f"{{gpu: {{type: H100, count: 8}}, min: 0, max: 4, capacity: [{{reservation: {AZURE_CRG}, zone: '1', nodes: 2}}, on-demand]}}", "capacity[0].reservation", "Azure takes no capacity reservation for Standard_ND96isr_H100_v5"),
+        (AZURE_SITE, f"{{gpu: {{type: H100, count: 1}}, min: 0, max: 4, capacity: [{{reservation: {AZURE_CRG}, zone: '1', nodes: 2}}, on-demand]}}", "capacity[0].reservation", "Azure takes no capacity reservation for Standard_NC40ads_H100_v5"),
+        (AZURE_SITE, f"{{gpu: {{type: A100-80GB, count: 1}}, min: 0, max: 4, capacity: [{{reservation: {AZURE_CRG}, zone: eastus-1, nodes: 2}}, on-demand]}}", "capacity[0].zone", "'eastus-1' is not a zone of eastus (1, 2 or 3"),
         (AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 4, capacity: [spot, on-demand], labels: {a: b}}", "capacity", None),
+        # one group holding reservations in two zones serves a step in each (the same zone twice does not)
+        (AZURE_SITE, f"{{gpu: {{type: A100-80GB, count: 1}}, min: 0, max: 6, capacity: [{{reservation: {AZURE_CRG}, zone: '1', nodes: 1}}, {{reservation: {AZURE_CRG}, zone: '2', nodes: 1}}, on-demand]}}", "capacity", None),
+        (AZURE_SITE, f"{{gpu: {{type: A100-80GB, count: 1}}, min: 0, max: 6, capacity: [{{reservation: {AZURE_CRG}, zone: '1', nodes: 1}}, {{reservation: {AZURE_CRG}, zone: '1', nodes: 1}}, on-demand]}}", "capacity[1]", "the same step as capacity[0]; name each once"),
     ],
 )
 def test_what_a_cloud_cannot_do_with_capacity_is_refused_naming_the_field(tmp_path: Path, site: str, pool: str, field: str, fragment: str | None) -> None:

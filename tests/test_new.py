@@ -29,6 +29,7 @@ def test_new_staging_from_prod_validates_and_matches_prods_shape(project_copy: P
         "budget.monthly_usd", "sites.gcp-central.project", "endpoints.inference.domain", "endpoints.inference.allowed_cidrs[0]",
         "teams.inference-ops.group", "teams.tuning.group", "teams.tuning.overrides.azure.group",
         "clusters.train.node_pools.h100.capacity[0].reservation",  # prod's reserved p5s are prod's
+        "clusters.finetune.node_pools.a100.capacity[0].reservation",  # and so is its reservation group
     }
     path = project_copy / "stacks" / "staging.topology.yaml"
     text = path.read_text()
@@ -37,6 +38,10 @@ def test_new_staging_from_prod_validates_and_matches_prods_shape(project_copy: P
         ("prod has 0.0.0.0/0", "0.0.0.0/0"), ("prod has inference-ops@acme.example", "inference-ops@acme.example"),
         ("prod has tuning@acme.example", "tuning@acme.example"), ("prod has 6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c", "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c"),
         ("prod has cr-0a1b2c3d4e5f67890", "cr-0a1b2c3d4e5f67891"),
+        (
+            "prod has /subscriptions/7d1c5e2a-3b4f-4a6e-9c8d-0e1f2a3b4c5d/resourceGroups/acme-capacity/providers/Microsoft.Compute/capacityReservationGroups/finetune-a100",
+            "/subscriptions/7d1c5e2a-3b4f-4a6e-9c8d-0e1f2a3b4c5d/resourceGroups/acme-capacity/providers/Microsoft.Compute/capacityReservationGroups/staging-a100",
+        ),
     ):
         text = text.replace(f'"<fill in: {placeholder}>"', value)
     path.write_text(text)

@@ -192,8 +192,9 @@ def test_capability_gaps_are_data_with_a_reason() -> None:
     assert all(row["aws"] is None for name, row in table.items() if "existing nodes" not in name and "flex-start" not in name)
     # what a cloud lacks is a reason in the table, shown where a topology asks for it
     assert table["use flex-start capacity (GCP's Dynamic Workload Scheduler)"]["aws"].startswith("flex-start is GCP's")
-    assert table["consume a named capacity reservation"]["gcp"] is None and table["consume a named capacity reservation"]["aws"] is None
-    assert table["consume a named capacity reservation"]["azure"].startswith("AKS pools consume capacity reservation groups, which take no ND-series")
+    assert all(table["consume a named capacity reservation"][cloud] is None for cloud in ("aws", "gcp", "azure"))
+    assert table["choose where a pool's nodes come from (capacity)"]["onprem"] is not None
+    assert table["join a pool's nodes with the machine's fabric (interconnect: fast)"]["azure"].startswith("InfiniBand on ND-series pools needs")
     assert table["choose a node pool's disk type"]["azure"].startswith("AKS gives node pools managed OS disks")
 
 

@@ -505,12 +505,15 @@ class Reserved(_Frozen):
     reservation: Annotated[str, Field(min_length=1)] | None = None
     """The reservation the step's nodes consume: AWS an On-Demand Capacity Reservation
     (``cr-`` and 17 hex digits) or a capacity reservation group's ARN; GCP a reservation's name
-    (``projects/<project>/reservations/<name>`` for a shared one)."""
+    (``projects/<project>/reservations/<name>`` for a shared one); Azure a capacity reservation
+    group's resource ID (the cluster's identity is made Contributor on its resource group)."""
     capacity_block: Annotated[str, Field(pattern=r"^cr-[0-9a-f]{17}$")] | None = None
     """AWS: a Capacity Block for ML (its reservation ID, ``cr-`` and 17 hex digits)."""
-    zone: Annotated[str, Field(min_length=1)]
+    zone: Annotated[str, Field(min_length=1)] | None = None
     """The zone the reservation is in (AWS: its Availability Zone ID such as use1-az4; GCP:
-    us-central1-a): the step's nodes run there."""
+    us-central1-a; Azure: 1, 2 or 3): the step's nodes run there. Required on AWS and GCP; on
+    Azure left out for a capacity reservation group made without zones (Azure then places the
+    nodes in the zone it chose for the group)."""
     nodes: PositiveInt
     """How many of the pool's machines it holds, the most the step adds. A reservation's run all
     the time (it is billed whether they run or not, and `topoform cost` bills them all); a Capacity

@@ -65,7 +65,8 @@ def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: Pool
     seen: dict[str, int] = {}
     for i, (step, kind) in enumerate(zip(pool.capacity, kinds)):
         here: Path = (*path, i)
-        ref = step.ref() if isinstance(step, Reserved) else kind
+        # a reservation group may hold reservations in several zones: one step per zone
+        ref = f"{step.ref()}@{step.zone or ''}" if isinstance(step, Reserved) else kind
         if ref in seen:
             problems.append(Problem(here, f"the same step as capacity[{seen[ref]}]; name each once"))
         seen.setdefault(ref, i)
@@ -79,10 +80,13 @@ def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: Pool
             problems.append(Problem(here, "flex-start obtains GPUs for jobs that wait for them; this is a CPU pool"))
         if isinstance(step, Reserved):
             field = "capacity_block" if step.capacity_block is not None else "reservation"
-            wrong = prof.reservation_problem(kind, step.ref())
+            wrong = prof.reservation_problem(kind, step.ref(), machine)
             if wrong:
                 problems.append(Problem((*here, field), wrong))
-            problems.extend(zone_check((*here, "zone"), [step.zone]))
+            if step.zone is not None:
+                problems.extend(zone_check((*here, "zone"), [step.zone]))
+            elif not prof.regional_reservations:
+                problems.append(Problem((*here, "zone"), f"a reservation lives in one zone on {prof.name}: name it"))
     if problems:
         return {}, problems
 
@@ -118,8 +122,11 @@ def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: Pool
         if isinstance(step, Reserved):
             capacity["ref"] = step.ref()
             capacity["nodes"] = step.nodes
-            one["zones"] = [step.zone]
-        elif "fabric" in spec and held:
+            if step.zone is not None:
+                one["zones"] = [step.zone]
+            else:
+                one.pop("zones", None)  # the group's own zone (Azure places a regional group's VMs)
+        elif "fabric" in spec and held and held[0][1].zone is not None:
             one["zones"] = [held[0][1].zone]
         name_key = step_key(key, kind, counts[kind])
         name = prof.pool_name(name_key)

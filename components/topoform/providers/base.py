@@ -86,6 +86,8 @@ class CloudProfile:
     chains_expanders: ClassVar[bool] = True
     """Whether the autoscaler takes a chain of expanders (``priority,least-waste``); else the
     priority expander alone orders capacity lists (AKS takes one)."""
+    regional_reservations: ClassVar[bool] = False
+    """Whether a reservation step may name no zone (a reservation made for the whole region)."""
     fabric_gaps: ClassVar[Mapping[str, str]] = {}
     """Fabric kind (the catalog's) -> why topoform does not build it on this cloud, where the
     cloud builds others (``interconnect: fast`` on such a machine is refused with the reason)."""
@@ -155,8 +157,9 @@ class CloudProfile:
             "expander": asked.expander or "least-waste",
         }, []
 
-    def reservation_problem(self, kind: str, ref: str) -> str | None:
-        """What is wrong with a reservation's (or Capacity Block's) name on this cloud, if anything."""
+    def reservation_problem(self, kind: str, ref: str, machine: str) -> str | None:
+        """What is wrong with a reservation (or Capacity Block) of ``machine`` named ``ref`` on
+        this cloud, if anything."""
         return None
 
     def pool_image(self, gpu: bool) -> str | None:

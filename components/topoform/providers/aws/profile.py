@@ -68,7 +68,7 @@ class AwsProfile(CloudProfile):
                     "on AWS a reservation is a capacity step: capacity: [{reservation: cr-..., zone: <zone ID>, nodes: N}, ...]",
                 )
 
-    def reservation_problem(self, kind: str, ref: str) -> str | None:
+    def reservation_problem(self, kind: str, ref: str, machine: str) -> str | None:
         if kind == "reservation" and not (RESERVATION_ID.fullmatch(ref) or RESERVATION_GROUP.fullmatch(ref)):
             return f"{ref!r} is not an On-Demand Capacity Reservation (cr- and 17 hex digits) or a capacity reservation group's ARN"
         return None

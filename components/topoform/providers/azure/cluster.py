@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -12,10 +14,11 @@ import pulumi_azure_native as azure
 import yaml
 
 from ...kube import device_plugin, priority_config, priority_expander
-from ...naming import physical
+from ...program import offline
+from ...naming import digest, physical
 from ...resources import GpuCluster, GpuClusterArgs
 from .keys import GRANT_WAIT, role_assignment, vault_key, wait
-from .profile import system_pool
+from .profile import reservation_group, system_pool
 from ...specs import NodePoolSpec
 from ..base import api_networks
 
@@ -25,6 +28,18 @@ CONTROL_PLANE_LOGS = ["kube-apiserver", "kube-audit-admin", "kube-controller-man
 SPOT_TAINT_KEY = "kubernetes.azure.com/scalesetpriority"
 SPOT_TAINT = f"{SPOT_TAINT_KEY}=spot:NoSchedule"
 PRINCIPAL_TYPES = {"user": "User", "group": "Group", "servicePrincipal": "ServicePrincipal"}
+RESERVATION_GRANT_WAIT = "600s"
+"""AKS, capacity reservation groups: "It can take up to 60 minutes for the role assignment to
+propagate"; a pool made before it has (a first `pulumi up`) fails and is made by the next run."""
+RESERVATION_ACTIONS = [
+    "Microsoft.Compute/capacityReservationGroups/read",
+    "Microsoft.Compute/capacityReservationGroups/capacityReservations/read",
+    "Microsoft.Compute/capacityReservationGroups/deploy/action",
+]
+"""What the cluster identity may do with a capacity reservation group it consumes: read it and its
+reservations, and deploy scale sets into it ("Deploy a new VM/VMSS using Capacity Reservation
+Group", Azure's Microsoft.Compute permissions). AKS's article grants Contributor on the group's
+resource group instead, which the house never grants (README: capacity reservation groups)."""
 RBAC_WAIT = "300s"
 """AKS: 'New role assignments can take up to five minutes to propagate and be updated by the
 authorization server' (Azure Kubernetes Service docs, Entra ID authorization)."""
@@ -35,6 +50,40 @@ DNS_PREFIX_LIMIT = 54
 def dns_prefix(cluster_name: str) -> str:
     """The cluster's DNS prefix: its name when that fits (a change replaces the cluster)."""
     return physical(cluster_name, limit=DNS_PREFIX_LIMIT)
+
+
+@dataclass(frozen=True)
+class GroupSeen:
+    """A capacity reservation group as `pulumi up` reads it: where it is, and what it holds."""
+
+    subscription: str
+    location: str
+    zones: list[str]
+    reservations: list[tuple[str, int, list[str]]]
+    """Each reservation's VM size, reserved quantity and zones."""
+
+
+def reservation_group_problems(group: GroupSeen, subscription: str, region: str, pool: NodePoolSpec) -> tuple[str | None, str | None]:
+    """What stops a reservation step's pool (an error), or what to say of it (a warning). AKS
+    makes a pool whose group cannot hold it anyway, "with a warning and no capacity reservation
+    group" associated, and its nodes run unreserved at the full price."""
+    if group.subscription.lower() != subscription.lower():
+        return f"is in subscription {group.subscription}, not the cluster's ({subscription}): AKS pools use groups of their own subscription", None
+    if group.location.replace(" ", "").lower() != region.lower():
+        return f"is in {group.location}, not the cluster's region {region}", None
+    zones = pool.get("zones") or []
+    if group.zones and not zones:
+        return f"has zones {', '.join(group.zones)}: name the step's zone", None
+    if zones and not set(zones) <= set(group.zones):
+        return f"has {'zones ' + ', '.join(group.zones) if group.zones else 'no zones (name none on the step)'}, not {', '.join(zones)}", None
+    size = pool["machine_type"]
+    held = sum(n for name, n, where in group.reservations if name.lower() == size.lower() and (not zones or set(zones) <= set(where)))
+    if not held:
+        return f"holds no {size} reservation{' in zone ' + ', '.join(zones) if zones else ''}: the pool would run unreserved", None
+    nodes = pool["capacity"].get("nodes", 0)
+    if held < nodes:
+        return None, f"reserves {held} {size}, fewer than the step's {nodes}: the rest run unreserved (over-allocated, outside the reservation's SLA)"
+    return None, None
 
 
 def _system_pool(pools: dict[str, NodePoolSpec]) -> str:
@@ -269,9 +318,11 @@ class AzureGpuCluster(GpuCluster):
             opts=self.opts(),
         )
 
+        reserved = self._reservation_grants(identity.principal_id, pools)
         for key_, pool in pools.items():
             if key_ == system:
                 continue
+            held = "ref" in pool.get("capacity", {})
             azure.containerservice.AgentPool(
                 self.child("pool", key_),
                 resource_group_name=rg_name,
@@ -279,8 +330,17 @@ class AzureGpuCluster(GpuCluster):
                 agent_pool_name=pool["name"],
                 mode="User",
                 **self._pool_args(pool, subnet_id, tags),
-                # AKS cannot change a pool's zones: new zones mean a new pool of the same name.
-                opts=self.opts(delete_before_replace=True, replace_on_changes=["availabilityZones"], ignore_changes=["count", "enableEncryptionAtHost"]),
+                # AKS cannot change a pool's zones: new zones mean a new pool of the same name. A
+                # pool moved to another reservation group is made anew too (AKS moves existing
+                # pools between groups only in preview).
+                # A reservation holds no VM for a surge node: its pool replaces a node at a time.
+                upgrade_settings=azure.containerservice.AgentPoolUpgradeSettingsArgs(max_surge="0", max_unavailable="1") if held else None,
+                opts=self.opts(
+                    delete_before_replace=True,
+                    replace_on_changes=["availabilityZones", "capacityReservationGroupID"],
+                    ignore_changes=["count", "enableEncryptionAtHost"],
+                    depends_on=reserved if held else [],
+                ),
             )
 
         credentials = azure.containerservice.list_managed_cluster_user_credentials_output(
@@ -317,6 +377,73 @@ class AzureGpuCluster(GpuCluster):
             )
         return wait(self, "rbac", grants, RBAC_WAIT)
 
+    def _reservation_grants(self, principal_id: pulumi.Output[str], pools: dict[str, NodePoolSpec]) -> list[pulumi.Resource]:
+        """The cluster identity's right to deploy into every capacity reservation group a pool
+        consumes: a role of this cluster's own holding :data:`RESERVATION_ACTIONS`, defined in
+        the group's resource group and assigned on the group alone; then a wait for Azure to
+        apply it. Each group is read first: a pool in a group that cannot hold it stops the run."""
+        groups = sorted({p["capacity"]["ref"] for p in pools.values() if "ref" in p.get("capacity", {})}, key=str.lower)
+        for key, pool in sorted(pools.items()):
+            if "ref" in pool.get("capacity", {}):
+                self._check_reservation_group(key, pool)
+        grants = []
+        for group_id in groups:
+            subscription, resource_group, name = reservation_group(group_id)
+            scope = f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
+            tag = (name.lower(), digest(group_id.lower()))
+            role = azure.authorization.RoleDefinition(
+                self.child("reservations", *tag, "role"),
+                # a GUID of the cluster's and the group's, so the same topology keeps its role
+                role_definition_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"topoform:{self._args['cluster_name']}:{group_id.lower()}")),
+                role_name=f"topoform {self._args['cluster_name']} capacity reservation {name}",
+                description=f"AKS cluster {self._args['cluster_name']} deploys its reserved node pools into capacity reservation group {name}",
+                scope=scope,
+                assignable_scopes=[scope],
+                permissions=[azure.authorization.PermissionArgs(actions=RESERVATION_ACTIONS)],
+                opts=self.opts(),
+            )
+            grants.append(
+                azure.authorization.RoleAssignment(
+                    self.child("reservations", *tag),
+                    principal_id=principal_id,
+                    principal_type="ServicePrincipal",
+                    role_definition_id=role.id,
+                    scope=group_id,
+                    opts=self.opts(),
+                )
+            )
+        return wait(self, "reservations", grants, RESERVATION_GRANT_WAIT)
+
+    def _check_reservation_group(self, key: str, pool: NodePoolSpec) -> None:
+        """Stop the run when a reservation step's group could not hold its pool (see
+        :func:`reservation_group_problems`). Nothing is asked offline."""
+        if offline():
+            return
+        group_id = pool["capacity"]["ref"]
+        subscription, resource_group, name = reservation_group(group_id)
+        where = f"cluster {self._args['cluster_name']}, pool {key}: capacity reservation group {name}"
+        opts = pulumi.InvokeOptions(parent=self)
+        client = azure.authorization.get_client_config(opts=opts)
+        seen = GroupSeen(subscription, "", [], [])
+        if client.subscription_id.lower() == subscription.lower():
+            try:
+                group = azure.compute.get_capacity_reservation_group(capacity_reservation_group_name=name, resource_group_name=resource_group, opts=opts)
+                reservations = [
+                    azure.compute.get_capacity_reservation(
+                        capacity_reservation_group_name=name, capacity_reservation_name=(ref.id or "").rsplit("/", 1)[-1], resource_group_name=resource_group, opts=opts
+                    )
+                    for ref in group.capacity_reservations or []
+                ]
+            except Exception as e:  # noqa: BLE001 - say what could not be read, and why
+                raise pulumi.RunError(f"{where} could not be read ({e}); the deployer needs to read it") from e
+            held = [(r.sku.name or "", int(r.sku.capacity or 0), list(r.zones or [])) for r in reservations]
+            seen = GroupSeen(subscription, group.location, list(group.zones or []), held)
+        error, warning = reservation_group_problems(seen, client.subscription_id, self._args["region"], pool)
+        if error:
+            raise pulumi.RunError(f"{where} {error}")
+        if warning:
+            pulumi.log.warn(f"{where} {warning}", resource=self)
+
     def _pool_args(self, pool: NodePoolSpec, subnet_id: pulumi.Input[str], tags: dict[str, str]) -> dict[str, Any]:
         spot = pool["spot"]
         args: dict[str, Any] = {
@@ -346,4 +473,8 @@ class AzureGpuCluster(GpuCluster):
             args["spot_max_price"] = -1
         if "gpu_type" in pool:
             args["gpu_profile"] = azure.containerservice.GPUProfileArgs(driver="Install")
+        step = pool.get("capacity")
+        if step is not None and "ref" in step:
+            # A reservation step: its nodes are the group's reserved VMs (in the step's zone).
+            args["capacity_reservation_group_id"] = step["ref"]
         return args

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
@@ -13,6 +14,28 @@ from ...specs import GpuClusterSpec, NetworkSpec
 from ..base import Capability, CloudProfile, overlap_problems, api_networks
 
 __all__ = ["AzureProfile", "system_pool"]
+
+
+CAPACITY_RESERVATION_GROUP = re.compile(
+    r"/subscriptions/(?P<subscription>[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})/resourceGroups/(?P<group>[-\w.()]{1,90})"
+    r"/providers/Microsoft\.Compute/capacityReservationGroups/(?P<name>[-\w.]{1,80})",
+    re.IGNORECASE,
+)
+"""A capacity reservation group's resource ID (what an AKS pool's capacityReservationGroupID takes)."""
+RESERVABLE_GPU_SERIES = re.compile(
+    r"Standard_(NC\d+as_T4_v3|NC\d+ads_A10_v4|NC\d+ads_A100_v4|NV\d+s_v3|NV\d+adm?s_A10_v5|NV\d+adm?s_V710_v5|NG\d+adm?s_V620_v1)"
+)
+"""The GPU sizes capacity reservations take: "NCasT4_v3, NCADSA10_v4, NC_A100_v4, NV-series v3,
+NVadsA10_v5, NVads V710 v5, NGads V620_v1"; not "ND-series, NCads H100 v5-series" (Azure,
+On-demand capacity reservation, Limitations and restrictions, ms.date 02/17/2026). The V100
+NCv3 sizes it also lists were retired in 2025."""
+
+
+def reservation_group(group_id: str) -> tuple[str, str, str]:
+    """A capacity reservation group's subscription, resource group and name, from its ID."""
+    match = CAPACITY_RESERVATION_GROUP.fullmatch(group_id)
+    assert match is not None, group_id  # validate refuses any other
+    return match["subscription"], match["group"], match["name"]
 
 
 def system_pool(cpu_pools: Iterable[str]) -> str:
@@ -28,19 +51,16 @@ class AzureProfile(CloudProfile):
 
     name: ClassVar[str] = "azure"
     unsupported = {
-        **CloudProfile.cloud_unsupported,
+        **{k: v for k, v in CloudProfile.cloud_unsupported.items() if k is not Capability.RESERVATION},
         Capability.CHOOSE_DISK_TYPE: "AKS gives node pools managed OS disks of the size asked (disk_gb)",
         Capability.FABRIC: (
             "InfiniBand on ND-series pools needs the subscription's AKSInfinibandSupport feature, NVIDIA's Network Operator building its "
             "OFED driver on every node, and pods with IPC_LOCK, which the baseline Pod Security of topoform's namespaces refuses; not built yet"
         ),
         Capability.LOCAL_NVME: "AKS puts kubelet storage on the NVMe disks only through Azure Container Storage, which topoform does not yet install",
-        Capability.RESERVATION: (
-            "AKS pools consume capacity reservation groups, which take no ND-series (nor NCads H100 v5) and no spot VMs, "
-            "and need the cluster's identity granted Contributor on the group's resource group; topoform does not yet make that grant"
-        ),
     }
     cluster_name_limit = 63
+    regional_reservations = True  # a capacity reservation group made without zones
     api_cidr_limit = 2000  # authorized IP ranges with API Server VNet Integration (200 without)
     device_plugin = True
     chains_expanders = False  # autoScalerProfile.expander is one of least-waste, most-pods, priority, random
@@ -71,6 +91,16 @@ class AzureProfile(CloudProfile):
 
     def zone_pattern(self, region: str) -> tuple[str, str] | None:
         return "[123]", "1, 2 or 3"
+
+    def reservation_problem(self, kind: str, ref: str, machine: str) -> str | None:
+        if not CAPACITY_RESERVATION_GROUP.fullmatch(ref):
+            return f"{ref!r} is not a capacity reservation group's resource ID (/subscriptions/<subscription GUID>/resourceGroups/<group>/providers/Microsoft.Compute/capacityReservationGroups/<name>)"
+        if machine.startswith("Standard_N") and not RESERVABLE_GPU_SERIES.fullmatch(machine):
+            return (
+                f"Azure takes no capacity reservation for {machine} (of GPU sizes, only NCasT4_v3, NCads A10 v4, NC A100 v4, "
+                "NVv3, NVads A10 v5, NVads V710 v5 and NGads V620 v1); use on-demand or spot steps"
+            )
+        return None
 
     def cluster_problems(self, base: Path, cluster: Cluster) -> Iterator[Problem]:
         cpu = [k for k, p in cluster.node_pools.items() if p.gpu is None]

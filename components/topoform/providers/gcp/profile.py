@@ -46,7 +46,7 @@ class GcpProfile(CloudProfile):
     # count of them is create-only: left unset, the pool would be replaced on every update.
     scratch_bundled = True
 
-    def reservation_problem(self, kind: str, ref: str) -> str | None:
+    def reservation_problem(self, kind: str, ref: str, machine: str) -> str | None:
         if not re.fullmatch(GCP_RESERVATION, ref):
             return f"{ref!r} is not a reservation: its name, projects/<project>/reservations/<name>, or either with /reservationBlocks/<block>"
         return None
