@@ -211,7 +211,12 @@ def test_an_aks_reservation_step_consumes_its_group_once_the_cluster_identity_ma
     ]}]
     (grant,) = [r for r in rec.by_type("azure-native:authorization:RoleAssignment") if r["name"].startswith("s-c-reservations-")]
     assert grant["inputs"]["scope"] == AZURE_CRG and grant["inputs"]["principalType"] == "ServicePrincipal"
-    assert identity["urn"] in grant["options"]["dependsOn"] and role["urn"] in grant["options"]["dependsOn"]
+    assert role["inputs"]["roleType"] == "CustomRole" and role["inputs"]["roleName"].startswith("topoform s-dev-c capacity reservation a100 ")
+    assert identity["urn"] in grant["options"]["dependsOn"]
+    # a new role replicates before it can be assigned: the assignment waits a minute after it
+    (role_wait,) = [r for r in rec.by_type("time:index/sleep:Sleep") if r["name"].endswith("-role-wait")]
+    assert role["urn"] in role_wait["options"]["dependsOn"] and role_wait["urn"] in grant["options"]["dependsOn"]
+    assert role_wait["inputs"]["createDuration"] == "60s"
     # ... and the reserved pool waits for it to apply; the on-demand pool does not
     (sleep,) = [r for r in rec.by_type("time:index/sleep:Sleep") if r["name"] == "s-c-reservations-wait"]
     assert sleep["inputs"]["createDuration"] == "600s" and grant["urn"] in sleep["options"]["dependsOn"]

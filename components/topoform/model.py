@@ -506,7 +506,7 @@ class Reserved(_Frozen):
     """The reservation the step's nodes consume: AWS an On-Demand Capacity Reservation
     (``cr-`` and 17 hex digits) or a capacity reservation group's ARN; GCP a reservation's name
     (``projects/<project>/reservations/<name>`` for a shared one); Azure a capacity reservation
-    group's resource ID (the cluster's identity is made Contributor on its resource group)."""
+    group's resource ID (the cluster's identity gets a role of its own to deploy into it)."""
     capacity_block: Annotated[str, Field(pattern=r"^cr-[0-9a-f]{17}$")] | None = None
     """AWS: a Capacity Block for ML (its reservation ID, ``cr-`` and 17 hex digits)."""
     zone: Annotated[str, Field(min_length=1)] | None = None

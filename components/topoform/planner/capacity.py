@@ -65,8 +65,8 @@ def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: Pool
     seen: dict[str, int] = {}
     for i, (step, kind) in enumerate(zip(pool.capacity, kinds)):
         here: Path = (*path, i)
-        # a reservation group may hold reservations in several zones: one step per zone
-        ref = f"{step.ref()}@{step.zone or ''}" if isinstance(step, Reserved) else kind
+        # an Azure reservation group may hold reservations in several zones: one step per zone
+        ref = (f"{step.ref()}@{step.zone or ''}" if prof.regional_reservations else step.ref()).lower() if isinstance(step, Reserved) else kind
         if ref in seen:
             problems.append(Problem(here, f"the same step as capacity[{seen[ref]}]; name each once"))
         seen.setdefault(ref, i)

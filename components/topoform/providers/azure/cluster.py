@@ -17,7 +17,7 @@ from ...kube import device_plugin, priority_config, priority_expander
 from ...program import offline
 from ...naming import digest, physical
 from ...resources import GpuCluster, GpuClusterArgs
-from .keys import GRANT_WAIT, role_assignment, vault_key, wait
+from .keys import GRANT_WAIT, ROLE_WAIT, role_assignment, vault_key, wait
 from .profile import reservation_group, system_pool
 from ...specs import NodePoolSpec
 from ..base import api_networks
@@ -79,7 +79,7 @@ def reservation_group_problems(group: GroupSeen, subscription: str, region: str,
     size = pool["machine_type"]
     held = sum(n for name, n, where in group.reservations if name.lower() == size.lower() and (not zones or set(zones) <= set(where)))
     if not held:
-        return f"holds no {size} reservation{' in zone ' + ', '.join(zones) if zones else ''}: the pool would run unreserved", None
+        return f"holds no {size} reservation{' in zone ' + ', '.join(zones) if zones else ''}: AKS cannot place the pool's nodes in it", None
     nodes = pool["capacity"].get("nodes", 0)
     if held < nodes:
         return None, f"reserves {held} {size}, fewer than the step's {nodes}: the rest run unreserved (over-allocated, outside the reservation's SLA)"
@@ -134,6 +134,10 @@ class AzureGpuCluster(GpuCluster):
 
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("AzureGpuCluster", name, args, opts)
+        # Reservation groups are read before anything is made: one that cannot hold its pool stops the run.
+        for key, pool in sorted(args["node_pools"].items()):
+            if "ref" in pool.get("capacity", {}):
+                self._check_reservation_group(key, pool)
         region = args["region"]
         tags = args["tags"]
         net = args["network"]
@@ -383,9 +387,6 @@ class AzureGpuCluster(GpuCluster):
         the group's resource group and assigned on the group alone; then a wait for Azure to
         apply it. Each group is read first: a pool in a group that cannot hold it stops the run."""
         groups = sorted({p["capacity"]["ref"] for p in pools.values() if "ref" in p.get("capacity", {})}, key=str.lower)
-        for key, pool in sorted(pools.items()):
-            if "ref" in pool.get("capacity", {}):
-                self._check_reservation_group(key, pool)
         grants = []
         for group_id in groups:
             subscription, resource_group, name = reservation_group(group_id)
@@ -395,7 +396,9 @@ class AzureGpuCluster(GpuCluster):
                 self.child("reservations", *tag, "role"),
                 # a GUID of the cluster's and the group's, so the same topology keeps its role
                 role_definition_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"topoform:{self._args['cluster_name']}:{group_id.lower()}")),
-                role_name=f"topoform {self._args['cluster_name']} capacity reservation {name}",
+                # names are unique in the tenant: the group's ID digest tells same-named groups apart
+                role_name=f"topoform {self._args['cluster_name']} capacity reservation {name} {tag[1]}",
+                role_type="CustomRole",
                 description=f"AKS cluster {self._args['cluster_name']} deploys its reserved node pools into capacity reservation group {name}",
                 scope=scope,
                 assignable_scopes=[scope],
@@ -407,9 +410,10 @@ class AzureGpuCluster(GpuCluster):
                     self.child("reservations", *tag),
                     principal_id=principal_id,
                     principal_type="ServicePrincipal",
+                    # ARM answers with the role's subscription-scoped ID, the form an assignment takes
                     role_definition_id=role.id,
                     scope=group_id,
-                    opts=self.opts(),
+                    opts=self.opts(depends_on=wait(self, f"reservations-{tag[0]}-{tag[1]}-role", [role], ROLE_WAIT)),
                 )
             )
         return wait(self, "reservations", grants, RESERVATION_GRANT_WAIT)

@@ -27,6 +27,9 @@ ROLE = {
     "reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
 }
 SOFT_DELETE_DAYS = 90  # the maximum Key Vault allows
+ROLE_WAIT = "60s"
+"""A custom role definition replicates before it can be assigned (RoleDefinitionDoesNotExist
+otherwise, on a first `pulumi up`)."""
 GRANT_WAIT = "120s"
 """Azure role assignments 'can take up to 10 minutes' to take effect; Key Vault and network grants
 used by a storage account or cluster created right after fail intermittently without a wait
@@ -128,7 +131,7 @@ def role_assignment(
     )
 
 
-def wait(owner: Component, role: str, grants: list[azure.authorization.RoleAssignment], duration: str, **extra: Any) -> list[pulumi.Resource]:
+def wait(owner: Component, role: str, grants: list[azure.authorization.RoleAssignment] | list[azure.authorization.RoleDefinition], duration: str, **extra: Any) -> list[pulumi.Resource]:
     """What consumers of ``grants`` wait for: the grants, then ``duration`` for Azure to apply
     them (once, when a grant is made)."""
     if not grants:
