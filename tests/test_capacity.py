@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
@@ -371,3 +372,14 @@ def test_place_weighs_the_steps_and_compares_only_the_nodes_beyond_the_reservati
     assert all(s["source"].startswith("https://") and "read 20" in s["source"] for s in h100["steps"])  # the price's source, dated
     assert f"step 1 reservation {RESERVATION}: 4 held" in text and "the comparison below is for the other 12" in text
     assert f"  priced from {h100['steps'][0]['source']}" in text
+
+
+def test_a_reserved_pool_aks_made_without_its_group_stops_the_run() -> None:
+    from topoform.providers.azure.cluster import _associated
+
+    pool: Any = {"machine_type": "Standard_NC24ads_A100_v4", "capacity": {"kind": "reservation", "pool": "gpu", "step": 0, "ref": AZURE_CRG, "nodes": 2}}
+    _associated("c", "gpu-reserved", pool, AZURE_CRG.lower())  # Azure may answer in its own letter case
+    _associated("c", "gpu-reserved", pool, None)  # not known during a preview
+    for got in ("", AZURE_CRG.replace("a100", "other")):
+        with pytest.raises(pulumi.RunError, match="AKS made the pool without capacity reservation group"):
+            _associated("c", "gpu-reserved", pool, got)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import json
 import uuid
@@ -84,6 +85,16 @@ def reservation_group_problems(group: GroupSeen, subscription: str, region: str,
     if held < nodes:
         return None, f"reserves {held} {size}, fewer than the step's {nodes}: the rest run unreserved (over-allocated, outside the reservation's SLA)"
     return None, None
+
+
+def _associated(cluster: str, key: str, pool: NodePoolSpec, got: str | None) -> None:
+    """After AKS made a reservation step's pool: it must have kept the group (AKS makes a pool
+    whose group cannot hold it "with a warning and no capacity reservation group" associated)."""
+    if got is None:
+        return  # not known yet (a preview)
+    want = pool["capacity"]["ref"]
+    if got.lower() != want.lower():
+        raise pulumi.RunError(f"cluster {cluster}, pool {key}: AKS made the pool without capacity reservation group {want} (it reports {got or 'none'}); its nodes run unreserved: check the group's reservations and the cluster identity's role on it")
 
 
 def _system_pool(pools: dict[str, NodePoolSpec]) -> str:
@@ -327,7 +338,7 @@ class AzureGpuCluster(GpuCluster):
             if key_ == system:
                 continue
             held = "ref" in pool.get("capacity", {})
-            azure.containerservice.AgentPool(
+            agent_pool = azure.containerservice.AgentPool(
                 self.child("pool", key_),
                 resource_group_name=rg_name,
                 resource_name_=cluster.name,
@@ -346,6 +357,8 @@ class AzureGpuCluster(GpuCluster):
                     depends_on=reserved if held else [],
                 ),
             )
+            if held and not offline():
+                agent_pool.capacity_reservation_group_id.apply(functools.partial(_associated, self._args["cluster_name"], key_, pool))
 
         credentials = azure.containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=rg_name,
