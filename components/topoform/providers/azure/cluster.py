@@ -345,11 +345,11 @@ class AzureGpuCluster(GpuCluster):
                 agent_pool_name=pool["name"],
                 mode="User",
                 **self._pool_args(pool, subnet_id, tags),
+                # A reservation holds no VM for a surge node: its pool replaces a node at a time.
+                upgrade_settings=azure.containerservice.AgentPoolUpgradeSettingsArgs(max_surge="0", max_unavailable="1") if held else None,
                 # AKS cannot change a pool's zones: new zones mean a new pool of the same name. A
                 # pool moved to another reservation group is made anew too (AKS moves existing
                 # pools between groups only in preview).
-                # A reservation holds no VM for a surge node: its pool replaces a node at a time.
-                upgrade_settings=azure.containerservice.AgentPoolUpgradeSettingsArgs(max_surge="0", max_unavailable="1") if held else None,
                 opts=self.opts(
                     delete_before_replace=True,
                     replace_on_changes=["availabilityZones", "capacityReservationGroupID"],
@@ -398,7 +398,7 @@ class AzureGpuCluster(GpuCluster):
         """The cluster identity's right to deploy into every capacity reservation group a pool
         consumes: a role of this cluster's own holding :data:`RESERVATION_ACTIONS`, defined in
         the group's resource group and assigned on the group alone; then a wait for Azure to
-        apply it. Each group is read first: a pool in a group that cannot hold it stops the run."""
+        apply it (each group was read when the component began: see :meth:`_check_reservation_group`)."""
         groups = sorted({p["capacity"]["ref"] for p in pools.values() if "ref" in p.get("capacity", {})}, key=str.lower)
         grants = []
         for group_id in groups:
