@@ -330,20 +330,33 @@ def cluster_autoscaler(
     )
 
 
+def _fabric_daemon(name: str, app: str, fabric: str, provider: k8s.Provider, parent: pulumi.Resource, **pod: Any) -> k8s.apps.v1.DaemonSet:
+    """A node daemon of a fabric (``fabric``: the catalog's kind) on the nodes of pools joined by
+    it, in the host's network namespace where the fabric's interfaces are."""
+    return _node_daemon(
+        name,
+        app,
+        provider,
+        parent,
+        host_network=True,
+        node_selector={PLATFORM_FABRIC_LABEL: fabric},
+        # Every taint: a fabric pool may carry taints of its own besides the GPU's.
+        tolerations=[k8s.core.v1.TolerationArgs(operator="Exists")],
+        **pod,
+    )
+
+
 def efa_device_plugin(name: str, image: str, provider: k8s.Provider, parent: pulumi.Resource) -> k8s.apps.v1.DaemonSet:
     """AWS's EFA device plugin (``vpc.amazonaws.com/efa``) on the nodes of pools with a fabric,
     past the GPU taint: the chart's DaemonSet (eks-charts aws-efa-k8s-device-plugin) without what
     it needs only for Neuron devices (a privileged container and the Neuron tools mount, eks-charts
     PR #1245), run as eksctl runs it: no privilege escalation, no capabilities."""
-    return _node_daemon(
+    return _fabric_daemon(
         name,
         "aws-efa-k8s-device-plugin",
+        "efa",
         provider,
         parent,
-        host_network=True,
-        node_selector={PLATFORM_FABRIC_LABEL: "efa"},
-        # Every taint: a fabric pool may carry taints of its own besides the GPU's.
-        tolerations=[k8s.core.v1.TolerationArgs(operator="Exists")],
         containers=[
             k8s.core.v1.ContainerArgs(
                 name="aws-efa-k8s-device-plugin",
@@ -389,17 +402,14 @@ def gib_installer(name: str, provider: k8s.Provider, parent: pulumi.Resource) ->
     ``/usr/local/nvidia/gib``), and a new version reaches a node only when its pod is recreated
     (``OnDelete``: copying over libraries a running job has loaded would break it)."""
     mount = "/usr/local"
-    return _node_daemon(
+    return _fabric_daemon(
         name,
         "topoform-nccl-rdma-installer",
+        "gpudirect-rdma",
         provider,
         parent,
         update="OnDelete",
-        host_network=True,
         host_pid=True,
-        node_selector={PLATFORM_FABRIC_LABEL: "gpudirect-rdma"},
-        # Every taint: a fabric pool may carry taints of its own besides the GPU's.
-        tolerations=[k8s.core.v1.TolerationArgs(operator="Exists")],
         init_containers=[
             k8s.core.v1.ContainerArgs(
                 name="nccl-rdma-installer",
