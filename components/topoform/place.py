@@ -24,7 +24,7 @@ from .catalog import Catalog, load_catalog
 from .cost import HOURS_PER_MONTH, STEP_NOTES, cents
 from .model import Placement
 from .planner import Plan
-from .specs import NodePoolSpec
+from .specs import NodePoolSpec, reservation_of, topology_pool
 
 __all__ = ["Constraints", "Offer", "PoolPlacement", "Rejected", "Step", "constraints", "place", "to_json"]
 
@@ -178,11 +178,11 @@ def _pools(plan: Plan) -> Iterator[tuple[str, str, str, NodePoolSpec, list[NodeP
         steps: dict[str, list[NodePoolSpec]] = {}
         for pool_key, pool in cluster.spec["node_pools"].items():
             if "gpu_type" in pool:
-                steps.setdefault(pool["capacity"]["pool"] if "capacity" in pool else pool_key, []).append(pool)
+                steps.setdefault(topology_pool(pool_key, pool), []).append(pool)
         for pool_key in sorted(steps):
             ordered = sorted(steps[pool_key], key=lambda p: p["capacity"]["step"] if "capacity" in p else 0)
             # the pool as compared: its first step after the reservations (the first, without any)
-            compared = next((p for p in ordered if "ref" not in p.get("capacity", {})), ordered[0])
+            compared = next((p for p in ordered if reservation_of(p) is None), ordered[0])
             yield f"clusters.{key}.node_pools.{pool_key}", cluster.provider, cluster.spec.get("region", ""), compared, ordered if "capacity" in ordered[0] else []
 
 
@@ -225,9 +225,9 @@ def place(plan: Plan, allowed: Constraints, catalog: Catalog | None = None) -> l
     for path, provider, region, pool, ordered in _pools(plan):
         spot = bool(pool["spot"]) and allowed.spot
         capacity = "spot" if spot else "on-demand"
-        held = sum(int(p["capacity"].get("nodes", 0)) for p in ordered if "ref" in p["capacity"])
+        held = sum(int(p["capacity"].get("nodes", 0)) for p in ordered if reservation_of(p) is not None)
         # the nodes compared: those beyond the reservations (none if the list holds nothing else)
-        nodes = 0 if "ref" in pool.get("capacity", {}) else int(pool["max_nodes"])
+        nodes = 0 if reservation_of(pool) is not None else int(pool["max_nodes"])
         ranked: list[Offer] = []
         rejected: list[Rejected] = []
         unpriced: dict[str, list[str]] = {}

@@ -357,6 +357,18 @@ def capacity_kind(pool: NodePoolSpec) -> CapacityKind:
     return pool["capacity"]["kind"] if "capacity" in pool else "spot" if pool["spot"] else "on-demand"
 
 
+def topology_pool(key: str, pool: NodePoolSpec) -> str:
+    """The topology pool a cloud pool was planned from: its capacity step's pool, else its own key."""
+    step = pool.get("capacity")
+    return step["pool"] if step is not None else key
+
+
+def reservation_of(pool: NodePoolSpec) -> str | None:
+    """The reservation (or Capacity Block) a pool's capacity step consumes, where it holds one."""
+    step = pool.get("capacity")
+    return step.get("ref") if step is not None else None
+
+
 def capacity_of(pool: NodePoolSpec) -> str:
     """Where a pool's nodes come from, in words: spot, on-demand, or its capacity step."""
     step = pool.get("capacity")

@@ -59,6 +59,7 @@ from ..specs import (
     TaintSpec,
     TeamSpec,
     capacity_kind,
+    topology_pool,
 )
 
 __all__ = [
@@ -800,9 +801,9 @@ def _standby(
     steps: dict[str, list[str]] = {}
     choices: dict[str, PoolChoice | None] = {}
     for step_key, step in primary["node_pools"].items():
-        steps.setdefault(step["capacity"]["pool"] if "capacity" in step else step_key, []).append(step_key)
+        steps.setdefault(topology_pool(step_key, step), []).append(step_key)
     for step_key, primary_spec in primary["node_pools"].items():
-        pool_key = primary_spec["capacity"]["pool"] if "capacity" in primary_spec else step_key
+        pool_key = topology_pool(step_key, primary_spec)
         pool = cluster.node_pools[pool_key]
         base: Path = ("clusters", key, "node_pools", pool_key)
         if capacity_kind(primary_spec) in capacity.RESERVED_KINDS:

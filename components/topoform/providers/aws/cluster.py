@@ -14,7 +14,7 @@ from ...kube import AUTOSCALER, cluster_autoscaler, efa_device_plugin, priority_
 from ...naming import digest
 from ...program import offline
 from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
-from ...specs import AutoscalerSpec, NetworkSpec, NodePoolSpec, capacity_kind
+from ...specs import AutoscalerSpec, NetworkSpec, NodePoolSpec, capacity_kind, reservation_of
 from ..base import api_networks
 from .identity import ACTIONS
 from .keys import kms_key
@@ -728,13 +728,12 @@ class AwsGpuCluster(GpuCluster):
             # one RAID 0 array, and the kubelet's, the runtime's and pod logs' directories live on it.
             extra["user_data"] = base64.b64encode(SCRATCH_ON_NVME.encode()).decode()
         subnet_ids = _subnets_in(args["cluster_name"], key, subnets, pool.get("zones"))
-        capacity = pool.get("capacity")
         step = capacity_kind(pool)
-        if capacity is not None and "ref" in capacity:
+        ref = reservation_of(pool)
+        if ref is not None:
             # Reserved capacity: the launch template targets the reservation (or Capacity Block)
             # alone, in its zone (the step's one zone); a Capacity Block also needs its market
             # type and its instance type in the template (EKS User Guide, ML node groups).
-            ref = capacity["ref"]
             target = (
                 aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(capacity_reservation_resource_group_arn=ref)
                 if ref.startswith("arn:")
@@ -752,7 +751,7 @@ class AwsGpuCluster(GpuCluster):
             # One zone (EFA reaches no further) and a cluster placement group; every interface
             # names the cluster's group and the fabric's (EKS adds none once interfaces name some).
             groups = [g for g in security_groups if g is not None]
-            if capacity is None or "ref" not in capacity:
+            if ref is None:
                 subnet_ids = [self._fabric_subnet(key, pool, subnets, args)]
                 placement = aws.ec2.PlacementGroup(**self.naming("aws:ec2/placementGroup:PlacementGroup", "pool", key), strategy="cluster", tags=tags, opts=self.opts())
                 extra["placement"] = aws.ec2.LaunchTemplatePlacementArgs(group_name=placement.name)
@@ -825,7 +824,7 @@ class AwsGpuCluster(GpuCluster):
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=template.id, version=template.latest_version.apply(str)),
             # A reservation holds no machine for a surge node (and a Capacity Block group must be
             # at zero to upgrade): reserved steps replace a node before adding one.
-            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1, update_strategy="MINIMAL" if capacity is not None and "ref" in capacity else None),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1, update_strategy="MINIMAL" if ref is not None else None),
             tags=tags,
             opts=self.opts(depends_on=attachments),
         )

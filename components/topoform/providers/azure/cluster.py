@@ -20,7 +20,7 @@ from ...naming import digest, physical
 from ...resources import GpuCluster, GpuClusterArgs
 from .keys import GRANT_WAIT, ROLE_WAIT, role_assignment, vault_key, wait
 from .profile import reservation_group, system_pool
-from ...specs import NodePoolSpec
+from ...specs import NodePoolSpec, reservation_of
 from ..base import api_networks
 
 __all__ = ["AzureGpuCluster"]
@@ -147,7 +147,7 @@ class AzureGpuCluster(GpuCluster):
         super().__init__("AzureGpuCluster", name, args, opts)
         # Reservation groups are read before anything is made: one that cannot hold its pool stops the run.
         for key, pool in sorted(args["node_pools"].items()):
-            if "ref" in pool.get("capacity", {}):
+            if reservation_of(pool) is not None:
                 self._check_reservation_group(key, pool)
         region = args["region"]
         tags = args["tags"]
@@ -337,7 +337,7 @@ class AzureGpuCluster(GpuCluster):
         for key_, pool in pools.items():
             if key_ == system:
                 continue
-            held = "ref" in pool.get("capacity", {})
+            held = reservation_of(pool) is not None
             agent_pool = azure.containerservice.AgentPool(
                 self.child("pool", key_),
                 resource_group_name=rg_name,
@@ -399,7 +399,7 @@ class AzureGpuCluster(GpuCluster):
         consumes: a role of this cluster's own holding :data:`RESERVATION_ACTIONS`, defined in
         the group's resource group and assigned on the group alone; then a wait for Azure to
         apply it (each group was read when the component began: see :meth:`_check_reservation_group`)."""
-        groups = sorted({p["capacity"]["ref"] for p in pools.values() if "ref" in p.get("capacity", {})}, key=str.lower)
+        groups = sorted({ref for p in pools.values() if (ref := reservation_of(p)) is not None}, key=str.lower)
         grants = []
         for group_id in groups:
             subscription, resource_group, name = reservation_group(group_id)
@@ -490,8 +490,8 @@ class AzureGpuCluster(GpuCluster):
             args["spot_max_price"] = -1
         if "gpu_type" in pool:
             args["gpu_profile"] = azure.containerservice.GPUProfileArgs(driver="Install")
-        step = pool.get("capacity")
-        if step is not None and "ref" in step:
+        group = reservation_of(pool)
+        if group is not None:
             # A reservation step: its nodes are the group's reserved VMs (in the step's zone).
-            args["capacity_reservation_group_id"] = step["ref"]
+            args["capacity_reservation_group_id"] = group
         return args

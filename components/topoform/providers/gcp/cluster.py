@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from ...naming import physical
 from ...kube import MANAGED_BY, fabric_claim_template, gib_installer
 from ...resources import GpuCluster, GpuClusterArgs, exec_kubeconfig
-from ...specs import NetworkSpec, NodePoolSpec
+from ...specs import NetworkSpec, NodePoolSpec, capacity_kind, reservation_of
 from ..base import ApiNetworks, api_networks
 from .keys import ring_key
 from .profile import GcpProfile
@@ -271,9 +271,8 @@ class GcpGpuCluster(GpuCluster):
         # interconnect: fast on A3 Ultra / A4: GKE's accelerator network profile makes the RDMA
         # VPC, its subnets and the nodes' extra NICs itself; its DRA driver offers them to pods.
         rdma = rdma_nics(pool) > 0
-        capacity = pool.get("capacity")
-        flex = capacity is not None and capacity["kind"] == "flex-start"
-        reservation = capacity["ref"] if capacity is not None and "ref" in capacity else pool.get("reservation")
+        flex = capacity_kind(pool) == "flex-start"
+        reservation = reservation_of(pool) or pool.get("reservation")
         return gcp.container.NodePool(
             named.name,
             **named.kwargs,
