@@ -39,9 +39,8 @@ def test_each_eks_cluster_runs_a_cluster_autoscaler_for_its_own_node_groups(prod
         assert "--cloud-provider=aws" in flags
         assert f"--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/{name}" in flags
         assert "--scale-down-unneeded-time=5m" in flags  # prod's autoscaling.scale_down_after_minutes
-        # the primary's H100 pool has a capacity list to take in order; the standby's one step left
-        expander = "priority,least-waste" if prefix == "vision-train" else "least-waste"
-        assert {"--scale-down-utilization-threshold=0.5", "--scale-down-gpu-utilization-threshold=0.5", f"--expander={expander}"} <= set(flags)
+        # eval's capacity list (and the primary's H100 one) is taken in order: priority first
+        assert {"--scale-down-utilization-threshold=0.5", "--scale-down-gpu-utilization-threshold=0.5", "--expander=priority,least-waste"} <= set(flags)
         assert container["image"] == f"registry.k8s.io/autoscaling/cluster-autoscaler:v{clusters[name]['inputs']['version']}.2"
         assert container["env"] == [{"name": "AWS_REGION", "value": region}]
         assert container["securityContext"]["readOnlyRootFilesystem"] is True

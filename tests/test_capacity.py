@@ -92,17 +92,53 @@ def test_the_eks_autoscaler_takes_the_steps_in_order_by_their_auto_scaling_group
     # each group by its exact Auto Scaling group (EKS names it: eks-<node group>-<UUID>): the
     # first step with the pools that have no list (a pod several could take goes to a first
     # choice, never to another pool's last resort), the second below them ...
-    first, second = sorted(levels[2]), levels[1]
-    assert len(first) == 2 and all(p.startswith("^eks-vision-train-pool-") and p.endswith("$") for p in [*first, *second])
-    assert [p for p in first if "-pool-h100-reserved-" in p] and [p for p in first if "-pool-system-" in p]
-    assert len(second) == 1 and "-pool-h100-" in second[0] and "reserved" not in second[0]
+    def named(level: list[str]) -> list[str]:
+        assert all(p.startswith("^eks-vision-train-pool-") and p.endswith("$") for p in level)
+        return sorted(p.removeprefix("^eks-vision-train-pool-").rsplit("-", 5)[0] for p in level)
+
+    # (eval's spot step spreads across L4 and A10G: both groups rank as its first step)
+    assert named(levels[2]) == ["eval-spot", "eval-spot-a10g", "h100-reserved", "system"]
+    assert named(levels[1]) == ["eval", "h100"]
     # ... and groups topoform does not make still eligible below them (unmatched ones never grow)
     assert levels[0] == [".*"] and len(groups) > 3
-    # the standby's pool has one step left (the reservation is in us-east-1): no order to keep
-    standby = _one(prod_recording, "kubernetes:apps/v1:Deployment", "vision-train-standby-autoscaler-deployment")["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert "--expander=least-waste" in standby
-    assert not [r for r in prod_recording.by_type("kubernetes:core/v1:ConfigMap") if r["name"].startswith("vision-train-standby-autoscaler")]
+    # the standby's h100 has one step left (the reservation is in us-east-1); eval keeps its order
+    standby = _one(prod_recording, "kubernetes:core/v1:ConfigMap", "vision-train-standby-autoscaler-priorities")
+    ranks = {name: rank for rank, level in _priorities(standby).items() for name in level}
+    spot, a10g, on_demand = (next(r for p, r in ranks.items() if p.startswith(f"^eks-vision-train-standby-pool-{k}-") and p.count("-") == n) for k, n in (("eval-spot", 11), ("eval-spot-a10g", 12), ("eval", 10)))
+    assert spot == a10g > on_demand
     assert "vision-train-standby-pool-h100-reserved" not in groups
+
+
+def test_a_spot_step_spreads_across_gpu_types_one_node_group_each_labelled_with_its_own(prod_recording: Recording) -> None:
+    groups = {name: _one(prod_recording, "aws:eks/nodeGroup:NodeGroup", f"vision-train-pool-{name}") for name in ("eval-spot", "eval-spot-a10g", "eval")}
+    seen = {name: (g["instanceTypes"], g["capacityType"], g["labels"]["topoform.io/accelerator"], g["labels"]["k8s.amazonaws.com/accelerator"]) for name, g in groups.items()}
+    assert seen == {
+        "eval-spot": (["g6.xlarge"], "SPOT", "L4", "L4"),
+        "eval-spot-a10g": (["g5.xlarge"], "SPOT", "A10G", "A10G"),  # a label that tells the truth: a group per type
+        "eval": (["g6.xlarge"], "ON_DEMAND", "L4", "L4"),
+    }
+    # pods that select the pool land on either type; each type may grow to the pool's max
+    assert {g["labels"]["topoform.io/pool"] for g in groups.values()} == {"eval"}
+    assert {(g["scalingConfig"]["minSize"], g["scalingConfig"]["maxSize"]) for g in groups.values()} == {(0, 8)}
+    assert all(g["taints"] == groups["eval"]["taints"] for g in groups.values())
+    # the backup region's machine for each type (A10G is a g5 there too, not the L4's g6)
+    standby = _one(prod_recording, "aws:eks/nodeGroup:NodeGroup", "vision-train-standby-pool-eval-spot-a10g")
+    assert standby["instanceTypes"] == ["g5.xlarge"] and standby["labels"]["topoform.io/accelerator"] == "A10G"
+
+
+def test_a_spread_spot_step_keeps_its_minimum_on_the_pools_own_gpu(tmp_path: Path) -> None:
+    spec = load_plan(str(_topology(tmp_path, AWS_SITE, "{gpu: {type: L4, count: 1}, min: 2, max: 6, capacity: [{spot: {also: [T4, A10G]}}, on-demand]}")))[1].clusters["c"].spec
+    pools = spec["node_pools"]
+    assert {k: (p["machine_type"], p["min_nodes"], p["max_nodes"], p["spot"]) for k, p in pools.items() if k != "system"} == {
+        "gpu-spot": ("g6.xlarge", 2, 6, True),
+        "gpu-spot-t4": ("g4dn.xlarge", 0, 6, True),
+        "gpu-spot-a10g": ("g5.xlarge", 0, 6, True),
+        "gpu": ("g6.xlarge", 0, 6, False),
+    }
+    assert spec["autoscaler"]["priorities"] == {"system": 2, "gpu-spot": 2, "gpu-spot-t4": 2, "gpu-spot-a10g": 2, "gpu": 1}
+    # a spread step alone orders nothing
+    alone = load_plan(str(_topology(tmp_path, AWS_SITE, "{gpu: {type: L4, count: 1}, min: 0, max: 6, capacity: [{spot: {also: [A10G]}}]}")))[1].clusters["c"].spec
+    assert "priorities" not in alone["autoscaler"] and set(alone["node_pools"]) == {"system", "gpu-spot", "gpu-spot-a10g"}
 
 
 def test_priority_config_puts_each_pattern_under_its_priority_and_the_rest_at_zero() -> None:
@@ -335,6 +371,24 @@ def test_a_standby_cannot_run_on_reserved_capacity_alone(tmp_path: Path) -> None
 # --------------------------------------------------------------------------- cost and place
 
 
+def test_gke_and_aks_spread_a_spot_step_over_a_pool_per_gpu_type(tmp_path: Path) -> None:
+    gke = record(str(_topology(tmp_path, GCP_SITE, "{gpu: {type: L4, count: 1}, min: 0, max: 4, capacity: [{spot: {also: [T4]}}]}")), stack="dev")
+    pools = {r["name"]: r["inputs"] for r in gke.by_type("gcp:container/nodePool:NodePool") if "-gpu-" in r["name"]}
+    seen = {name: (p["nodeConfig"]["machineType"], p["nodeConfig"]["guestAccelerators"][0]["type"], p["nodeConfig"]["spot"], p["autoscaling"]["locationPolicy"]) for name, p in pools.items()}
+    assert seen == {"s-c-pool-gpu-spot": ("g2-standard-4", "nvidia-l4", True, "ANY"), "s-c-pool-gpu-spot-t4": ("n1-standard-8", "nvidia-tesla-t4", True, "ANY")}
+    # each in the zones that offer its own GPU (T4 is also in us-central1-f, L4 is not)
+    assert "us-central1-f" in pools["s-c-pool-gpu-spot-t4"]["nodeLocations"] and "us-central1-f" not in pools["s-c-pool-gpu-spot"]["nodeLocations"]
+    assert pools["s-c-pool-gpu-spot-t4"]["nodeConfig"]["labels"]["topoform.io/accelerator"] == "T4"
+
+    aks = record(str(_topology(tmp_path, AZURE_SITE, "{gpu: {type: T4, count: 1}, min: 0, max: 4, capacity: [{spot: {also: [A10]}}, on-demand]}")), stack="dev")
+    agents = {r["inputs"]["agentPoolName"]: r["inputs"] for r in aks.by_type("azure-native:containerservice:AgentPool")}
+    spot = {a["vmSize"]: name for name, a in agents.items() if a["scaleSetPriority"] == "Spot"}
+    assert set(spot) == {"Standard_NC4as_T4_v3", "Standard_NV36ads_A10_v5"}
+    assert agents[spot["Standard_NV36ads_A10_v5"]]["nodeLabels"]["topoform.io/accelerator"] == "A10"
+    levels = _priorities(_one(aks, "kubernetes:core/v1:ConfigMap", "s-c-autoscaler-priorities"))
+    assert {f"^aks-{n}-[0-9]+-vmss$" for n in spot.values()} <= set(levels[2]) and levels[1] == ["^aks-gpu-[0-9]+-vmss$"]
+
+
 def test_cost_counts_later_steps_as_alternatives_for_the_same_nodes(tmp_path: Path) -> None:
     from topoform.cost import estimate
 
@@ -346,6 +400,22 @@ def test_cost_counts_later_steps_as_alternatives_for_the_same_nodes(tmp_path: Pa
     # the other way round the dearer is still the one counted
     reordered = estimate(load_plan(str(_topology(tmp_path, AZURE_SITE, "{gpu: {type: A100-80GB, count: 1}, min: 0, max: 8, capacity: [spot, on-demand]}")))[1]).lines
     assert {line.path: line.quantity_max for line in reordered if ".capacity." in line.path} == {"clusters.c.node_pools.gpu.capacity.0": 0, "clusters.c.node_pools.gpu.capacity.1": 8}
+
+
+def test_cost_and_place_price_each_gpu_type_of_a_spread_spot_step(cli: Any) -> None:
+    items = {i["path"]: i for i in json.loads(cli("cost", "prod", "--json").out)["items"]}
+    base = "clusters.train.node_pools.eval.capacity"
+    own, a10g, on_demand = items[f"{base}.0"], items[f"{base}.0.spot.also.0"], items[f"{base}.1"]
+    assert (own["description"].split(",")[0], a10g["description"].split(",")[0]) == ("g6.xlarge (1x L4)", "g5.xlarge (1x A10G)")
+    assert a10g["unit_usd"] != own["unit_usd"] and a10g["source"]
+    # alternatives for the same nodes: the dearest (on demand) counts at the maximum
+    assert (own["quantity_max"], a10g["quantity_max"], on_demand["quantity_max"]) == (0, 0, 8)
+    assert "its maximum counted at step 2" in a10g["note"]
+    pools = {p["path"]: p for p in json.loads(cli("place", "prod", "--json").out)["pools"]}
+    steps = pools["clusters.train.node_pools.eval"]["steps"]
+    assert [(s["kind"], s["instead"], s["hourly_usd"]) for s in steps] == [("spot", "", own["unit_usd"]), ("spot", "g5.xlarge (1x A10G)", a10g["unit_usd"]), ("on-demand", "", on_demand["unit_usd"])]
+    text = cli("place", "prod").out
+    assert "  step 1 spot: up to 8" in text and "    or g5.xlarge (1x A10G): up to 8" in text and "  step 2 on-demand" in text
 
 
 def test_cost_bills_reserved_nodes_whether_they_run_or_not(cli: Any) -> None:

@@ -121,7 +121,7 @@ def test_a_lean_sdk_package_gives_each_name_the_object_the_sdk_exports(top: str,
 def test_validate_reports_counts(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("validate", "prod")
     assert result.code == 0
-    assert result.out == "stacks/prod.topology.yaml: valid (vision/prod: 4 sites, 5 clusters, 12 node pools, 4 stores)\n"
+    assert result.out == "stacks/prod.topology.yaml: valid (vision/prod: 4 sites, 5 clusters, 18 node pools, 4 stores)\n"
 
 
 def test_a_file_outside_the_project_previews_under_its_environment_name(tmp_path: Path) -> None:

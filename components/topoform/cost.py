@@ -181,7 +181,8 @@ def pool_path(cluster: str, key: str, pool: NodePoolSpec) -> str:
     step = pool.get("capacity")
     if step is None:
         return f"clusters.{cluster}.node_pools.{key}"
-    return f"clusters.{cluster}.node_pools.{step['pool']}.capacity.{step['step']}"
+    also = f".spot.also.{step['also']}" if "also" in step else ""
+    return f"clusters.{cluster}.node_pools.{step['pool']}.capacity.{step['step']}{also}"
 
 
 FLEX_START_NOTE = "the on-demand price as a ceiling: flex-start is discounted (GKE: up to 53%)"
@@ -226,23 +227,23 @@ def _pool_line(p: _Pricer, cluster: ClusterPlan, site: str, key: str, pool: Node
 
 def _pool_lines(p: _Pricer, cluster: ClusterPlan, site: str, pools: dict[str, NodePoolSpec]) -> Iterator[Line]:
     """Every pool's line, capacity steps in their order. The steps after the reserved ones are
-    alternatives for the same nodes (the autoscaler turns to one when the one before has none):
-    the dearest of them counts at the maximum, the others at their minimum."""
+    alternatives for the same nodes (the autoscaler turns to one when the one before has none),
+    and so are a spot step's GPU types: the dearest of them counts at the maximum, the others at
+    their minimum."""
     lines = [(pools[key], _pool_line(p, cluster, site, key, pools[key])) for key in sorted(pools)]
     lines.sort(key=lambda pl: pl[1].path)
-    dearest: dict[str, Line] = {}
+    dearest: dict[str, tuple[Line, str]] = {}
     for pool, line in lines:
         step = pool.get("capacity")
         if step is not None and "ref" not in step:
             best = dearest.get(step["pool"])
-            if best is None or line.unit_usd > best.unit_usd:
-                dearest[step["pool"]] = line
+            if best is None or line.unit_usd > best[0].unit_usd:
+                dearest[step["pool"]] = line, f"step {step['step'] + 1}" + (f"'s {pool['gpu_type']}" if "also" in step else "")
     for pool, line in lines:
         step = pool.get("capacity")
         best = dearest.get(step["pool"]) if step is not None and "ref" not in step else None
-        if best is not None and best is not line:
-            instead = best.path.rsplit(".", 1)[-1]
-            line = replace(line, quantity_max=line.quantity_min, note="; ".join(n for n in (line.note, f"its maximum counted at step {int(instead) + 1}, the dearer") if n))
+        if best is not None and best[0] is not line:
+            line = replace(line, quantity_max=line.quantity_min, note="; ".join(n for n in (line.note, f"its maximum counted at {best[1]}, the dearer") if n))
         yield line
 
 

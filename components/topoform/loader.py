@@ -197,7 +197,7 @@ def _doc_path(loc: tuple[Any, ...], data: Any) -> tuple[Path, bool]:
         if isinstance(node, dict) and isinstance(part, str) and part not in node and node.get("provider") == part:
             continue  # a discriminated union's tag, not a document key
         if part in CAPACITY_TAGS and not (isinstance(node, dict) and part in node):
-            continue  # a capacity step's tag (plain or reserved)
+            continue  # a capacity step's tag (plain, reserved or spread)
         path.append(part)
         if isinstance(node, dict):
             node = node.get(part) if isinstance(part, str) else None
@@ -250,7 +250,11 @@ def _unwrap(tp: Any, node: Any) -> Any:
                     field = m.model_fields.get("provider")
                     if field is not None and typing.get_args(field.annotation) == (tag,):
                         return m
-            models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+            bare = [typing.get_args(m)[0] if typing.get_origin(m) is typing.Annotated else m for m in members]
+            models = [m for m in bare if isinstance(m, type) and issubclass(m, BaseModel)]
+            if len(models) > 1 and isinstance(node, dict):
+                # a union told apart by its keys (a capacity step): the model that knows most of them
+                models = [max(models, key=lambda m: len(set(node) & set(m.model_fields)))]
             return models[0] if len(models) == 1 else tp
         return tp
 

@@ -39,6 +39,7 @@ __all__ = [
     "Placement",
     "Reserved",
     "Site",
+    "SpotStep",
     "Store",
     "Team",
     "Topology",
@@ -532,7 +533,30 @@ def _exactly_one(step: Reserved) -> Reserved:
     return step
 
 
+class SpotAlternatives(_Frozen):
+    """The other GPU types a spot step may take, each with the pool's GPUs per node."""
+
+    also: Annotated[list[str], Field(min_length=1)]
+    """Logical GPU types besides the pool's own (A10G beside L4, say): one spot pool of each,
+    ranked with the pool's own, so the autoscaler turns to another machine when one runs out."""
+
+
+class SpotStep(_Frozen):
+    """A spot step spread across GPU types: ``{spot: {also: [A10G]}}``."""
+
+    spot: SpotAlternatives
+    """The GPU types the step takes besides the pool's own."""
+
+    def kind(self) -> str:
+        return "spot"
+
+    def ref(self) -> str:
+        return ""
+
+
 def _step_tag(value: Any) -> str:
+    if isinstance(value, SpotStep) or (isinstance(value, dict) and "spot" in value):
+        return "spread"
     return "reserved" if isinstance(value, (dict, Reserved)) else "plain"
 
 
@@ -544,17 +568,18 @@ def _plain_step(value: Any) -> Any:
 
 CapacityStep = Annotated[
     Annotated[Literal["on-demand", "spot", "flex-start"], BeforeValidator(_plain_step), Tag("plain")]
-    | Annotated[Reserved, AfterValidator(_exactly_one), Tag("reserved")],
+    | Annotated[Reserved, AfterValidator(_exactly_one), Tag("reserved")]
+    | Annotated[SpotStep, Tag("spread")],
     Discriminator(_step_tag),
 ]
 """One step of a pool's capacity list: ``on-demand``, ``spot``, ``flex-start`` (GCP's Dynamic
-Workload Scheduler), or a :class:`Reserved` mapping."""
+Workload Scheduler), a :class:`Reserved` mapping, or a :class:`SpotStep` across GPU types."""
 
-CAPACITY_TAGS = ("plain", "reserved")
+CAPACITY_TAGS = ("plain", "reserved", "spread")
 """The capacity union's tags (not document keys)."""
 
 
-def step_kind(step: str | Reserved) -> str:
+def step_kind(step: str | Reserved | SpotStep) -> str:
     """``on-demand``, ``spot``, ``flex-start``, ``reservation`` or ``capacity-block``."""
     return step if isinstance(step, str) else step.kind()
 
@@ -577,6 +602,7 @@ class NodePool(_Frozen):
     capacity: list[CapacityStep] = []
     """Where the pool's nodes come from, in order: the autoscaler takes the first step that can
     give a node (reserved capacity first: it is billed whether used or not), then the next.
+    A spot step may spread across GPU types, one spot pool each: ``{spot: {also: [A10G]}}``.
     Default: on-demand (spot with ``spot: true``)."""
     interconnect: Literal["standard", "fast"] = "standard"
     """fast: join the nodes with the machine's fabric for multi-node training, in one zone (AWS:

@@ -75,6 +75,8 @@ class Step:
     note: str = ""
     source: str = ""
     """Where the price comes from, with its date (the catalog's source)."""
+    instead: str = ""
+    """A spot step's other machine and GPU type, priced beside the pool's own (empty for the step itself)."""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -190,9 +192,9 @@ def _steps(cat: Catalog, provider: str, region: str, ordered: list[NodePoolSpec]
     """The capacity list where the pool is, each step at its price: reserved steps billed for
     every node they hold, the others for the ``extra`` nodes beyond them at most."""
     out = []
-    offering = cat.offering(provider, ordered[0]["machine_type"]) if ordered and provider in CLOUDS else None
     for pool in ordered:
         step = pool["capacity"]
+        offering = cat.offering(provider, pool["machine_type"]) if provider in CLOUDS else None
         held = "ref" in step
         nodes = step.get("nodes", 0) if held else extra
         usd, _, ref = (None, "", "") if offering is None or step["kind"] == "capacity-block" else offering.hourly(region, step["kind"] == "spot")
@@ -201,7 +203,7 @@ def _steps(cat: Catalog, provider: str, region: str, ordered: list[NodePoolSpec]
         source = src.cite() if src is not None else ""
         note = STEP_NOTES.get(step["kind"], "")
         monthly = None if hourly is None else cents(hourly * nodes * HOURS_PER_MONTH)
-        out.append(Step(step["kind"], step.get("ref", ""), nodes, hourly, monthly, note, source))
+        out.append(Step(step["kind"], step.get("ref", ""), nodes, hourly, monthly, note, source, f"{pool['machine_type']} ({pool['gpu_count']}x {pool['gpu_type']})" if "also" in step else ""))
     return out
 
 

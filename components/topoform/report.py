@@ -195,10 +195,13 @@ def place_text(placements: list[PoolPlacement], allowed: Constraints, top: int =
         out.append("no GPU pools to place")
     for p in placements:
         out.append(f"{p.path}: {p.max_nodes} x {p.gpus_per_node}x {p.gpu}, {p.capacity}")
-        for i, step in enumerate(p.steps, 1):
+        i = 0
+        for step in p.steps:
             price = f"{hourly(step.hourly_usd)}, {usd(step.monthly_usd)} a month" if step.hourly_usd is not None and step.monthly_usd is not None else "not priced"
             held = f"{step.nodes} held" if step.ref else f"up to {step.nodes}"
-            out.append(f"  step {i} {step.kind}{' ' + step.ref if step.ref else ''}: {held}, {price}" + (f" ({step.note})" if step.note else ""))
+            i += not step.instead
+            what = f"  or {step.instead}" if step.instead else f"step {i} {step.kind}{' ' + step.ref if step.ref else ''}"
+            out.append(f"  {what}: {held}, {price}" + (f" ({step.note})" if step.note else ""))
         for source in dict.fromkeys(step.source for step in p.steps if step.source):
             out.append(f"  priced from {source}")
         if p.held:

@@ -41,6 +41,7 @@ def editor_schema() -> dict[str, Any]:
     defs = schema["$defs"]
     gpu_type = defs["Gpu"]["properties"]["type"]
     gpu_type["enum"] = sorted(catalog.logical.gpus)
+    defs["SpotAlternatives"]["properties"]["also"]["items"] = {"type": "string", "enum": sorted(catalog.logical.gpus)}
     instance = defs["NodePool"]["properties"]["instance"]
     instance["anyOf"] = [{"type": "string", "enum": sorted(catalog.logical.cpus)}, {"type": "null"}]
     # Regions complete from the catalog, per cloud (validate refuses the others too).

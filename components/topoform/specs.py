@@ -86,6 +86,8 @@ class CapacitySpec(TypedDict):
     """The reservation or Capacity Block it consumes."""
     nodes: NotRequired[int]
     """How many machines the reservation holds (billed whether they run or not)."""
+    also: NotRequired[int]
+    """A spot step's other GPU type: its place in the step's ``also`` (the pool's own type has none)."""
 
 
 class NodePoolSpec(TypedDict):

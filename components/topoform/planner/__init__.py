@@ -547,7 +547,9 @@ def _cluster(
         # steps run in the pool's zones, or a fabric pool's in its reservation's).
         pinned = network.get("zone_ids") if network else None
         problems.extend(_pinned_zone_problems((*pool_base, "overrides", prof.name, "zones"), logical.get("zones", []), pinned))
-        expanded, capacity_problems = capacity.steps(pool_base, pool_key, pool, logical, choice, prof, _step_zones(logical, site, prof, cat, choice, pinned))
+        expanded, capacity_problems = capacity.steps(
+            pool_base, pool_key, pool, logical, choice, prof, _step_zones(logical, site, prof, cat, choice, pinned), _respec(t, pool_base, pool_key, pool, site, prof, cat)
+        )
         problems.extend(capacity_problems)
         for step_key, spec in expanded.items():
             where: Path = (*pool_base, "capacity", spec["capacity"]["step"]) if "capacity" in spec else pool_base
@@ -714,6 +716,27 @@ def _pool(
     return spec, choice
 
 
+def _respec(t: Topology, base: Path, key: str, pool: NodePool, site: SitePlan, prof: CloudProfile, cat: Catalog) -> capacity.Respec:
+    """How a spot step's other GPU type is planned: the pool again with that type (same count
+    per node, labels, zones asked, scratch), its problems reported at the step's entry."""
+
+    def respec(path: Path, gpu: str) -> tuple[NodePoolSpec | None, list[Problem]]:
+        found: list[Problem] = []
+        planned = _pool(t, base, key, _with_gpu(pool, gpu), site, prof, cat, found)
+        if found or planned is None:
+            return None, [Problem(path, f"{gpu} x{pool.gpu.count if pool.gpu else 1}: {p.message}") for p in found]
+        return planned[0], []
+
+    return respec
+
+
+def _with_gpu(pool: NodePool, gpu: str | None) -> NodePool:
+    """The pool with another GPU type (one of a spot step's ``also``), else as it is."""
+    if pool.gpu is None or gpu is None or gpu == pool.gpu.type:
+        return pool
+    return pool.model_copy(update={"gpu": pool.gpu.model_copy(update={"type": gpu})})
+
+
 def _pinned_zone_problems(path: Path, zones: list[str], pinned: list[str] | None) -> list[Problem]:
     """Zones outside those the site pinned its network to (AWS zone IDs), by index."""
     return [Problem((*path, i), f"'{zone}' is not one of the site's zones ({', '.join(pinned)})") for i, zone in enumerate(zones) if pinned and zone not in pinned]
@@ -799,7 +822,7 @@ def _standby(
     before = len(problems)
     pools: dict[str, NodePoolSpec] = {}
     steps: dict[str, list[str]] = {}
-    choices: dict[str, PoolChoice | None] = {}
+    choices: dict[tuple[str, str | None], PoolChoice | None] = {}
     for step_key, step in primary["node_pools"].items():
         steps.setdefault(topology_pool(step_key, step), []).append(step_key)
     for step_key, primary_spec in primary["node_pools"].items():
@@ -816,10 +839,13 @@ def _standby(
                     )
                 )
             continue
-        if pool_key not in choices:
-            choices[pool_key], choice_problems = prof.choose_machine(("clusters", key, "standby"), pool, region, cat)
+        # the machine of the backup region for the step's GPU (a spot step's other types: theirs)
+        pool = _with_gpu(pool, primary_spec.get("gpu_type"))
+        gpu = (pool_key, primary_spec.get("gpu_type"))
+        if gpu not in choices:
+            choices[gpu], choice_problems = prof.choose_machine(("clusters", key, "standby"), pool, region, cat)
             problems.extend(choice_problems)
-        choice = choices[pool_key]
+        choice = choices[gpu]
         if choice is None:
             continue
         spec: NodePoolSpec = {**primary_spec}

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import cast
 
 from ..errors import Path, Problem
-from ..model import NodePool, Reserved, step_kind
+from ..model import NodePool, Reserved, SpotStep, step_kind
 from ..providers.base import CloudProfile, PoolChoice
 from ..specs import PLATFORM_CAPACITY_LABEL, CapacityKind as Kind, CapacitySpec, NodePoolSpec
 
-__all__ = ["RESERVED_KINDS", "SUFFIX", "priorities", "steps"]
+__all__ = ["RESERVED_KINDS", "SUFFIX", "Respec", "priorities", "spread_key", "steps"]
 
 SUFFIX = {"on-demand": "", "spot": "spot", "flex-start": "flex", "reservation": "reserved", "capacity-block": "block"}
 """What a step's pool key adds to the pool's key (on-demand keeps the pool's own)."""
@@ -33,6 +33,9 @@ scales its group to zero before it ends), and flex-start nodes come when pods wa
 ZoneCheck = Callable[[Path, list[str]], list[Problem]]
 """Checks a step's zone against the pool's region (and the zones offering its GPU)."""
 
+Respec = Callable[[Path, str], "tuple[NodePoolSpec | None, list[Problem]]"]
+"""Plans the pool again with another GPU type (a spot step's ``also``), reporting at the path."""
+
 
 def step_key(key: str, kind: str, nth: int) -> str:
     """The key of a step's pool: the pool's own for on-demand, else the pool's and the kind's
@@ -43,11 +46,43 @@ def step_key(key: str, kind: str, nth: int) -> str:
     return f"{key}-{suffix}" + (f"-{nth}" if nth > 1 else "")
 
 
-def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: PoolChoice | None, prof: CloudProfile, zone_check: ZoneCheck) -> tuple[dict[str, NodePoolSpec], list[Problem]]:
-    """The cloud pools of one topology pool: itself without a capacity list, else one per step.
-    A reservation's ``nodes`` always run (they are billed anyway); the rest of the minimum fills
-    the later steps that keep one, in order; each step after the reserved ones grows to the rest
-    of ``max``."""
+def spread_key(key: str, gpu: str) -> str:
+    """The key of a spot step's pool of another GPU type: the step's, and the type's."""
+    return f"{key}-{gpu.lower()}"
+
+
+def _spread(here: Path, step: SpotStep, pool: NodePool, spec: NodePoolSpec, prof: CloudProfile, respec: Respec) -> tuple[list[tuple[str, NodePoolSpec]], list[Problem]]:
+    """The pools of a spot step's other GPU types, each planned as the pool with that type."""
+    also: Path = (*here, "spot", "also")
+    if pool.gpu is None:
+        return [], [Problem(also, "spreads a GPU pool across GPU types; a CPU pool keeps its one machine")]
+    if "fabric" in spec:
+        return [], [Problem(also, "a fast interconnect joins machines of one type in one zone: leave the fabric pool's spot step on its own GPU")]
+    own = pool.overrides.get(prof.name)  # type: ignore[call-overload]
+    if own is not None and own.machine_type:
+        return [], [Problem(also, f"overrides.{prof.name}.machine_type pins the pool to one machine; remove one or the other")]
+    out: list[tuple[str, NodePoolSpec]] = []
+    problems: list[Problem] = []
+    for j, gpu in enumerate(step.spot.also):
+        if gpu == pool.gpu.type:
+            problems.append(Problem((*also, j), f"{gpu} is the pool's own GPU; list only the others it may take"))
+        elif gpu in step.spot.also[:j]:
+            problems.append(Problem((*also, j), f"{gpu} is listed twice"))
+        else:
+            other, wrong = respec((*also, j), gpu)
+            problems.extend(wrong)
+            if other is not None:
+                out.append((gpu, other))
+    return out, problems
+
+
+def steps(
+    base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: PoolChoice | None, prof: CloudProfile, zone_check: ZoneCheck, respec: Respec
+) -> tuple[dict[str, NodePoolSpec], list[Problem]]:
+    """The cloud pools of one topology pool: itself without a capacity list, else one per step
+    (a spot step spread across GPU types: one per type, ranked together). A reservation's
+    ``nodes`` always run (they are billed anyway); the rest of the minimum fills the later steps
+    that keep one, in order; each step after the reserved ones grows to the rest of ``max``."""
     if not pool.capacity:
         return {key: spec}, []
     path: Path = (*base, "capacity")
@@ -63,8 +98,12 @@ def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: Pool
     offering = choice.offering if choice is not None else None
     machine = choice.machine_type if choice is not None else "its machine"
     seen: dict[str, int] = {}
+    spread: dict[int, list[tuple[str, NodePoolSpec]]] = {}
     for i, (step, kind) in enumerate(zip(pool.capacity, kinds)):
         here: Path = (*path, i)
+        if isinstance(step, SpotStep):
+            spread[i], wrong = _spread(here, step, pool, spec, prof, respec)
+            problems.extend(wrong)
         # an Azure reservation group may hold reservations in several zones: one step per zone
         ref = (f"{step.ref()}@{step.zone or ''}" if prof.regional_reservations else step.ref()).lower() if isinstance(step, Reserved) else kind
         if ref in seen:
@@ -133,6 +172,16 @@ def steps(base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: Pool
         if name:
             one["name"] = name
         out[name_key] = one
+        for j, (gpu, other) in enumerate(spread.get(i, [])):
+            # The step's other GPU types: nodes only when the autoscaler adds them (the step's
+            # minimum stays on the pool's own type), up to the same maximum.
+            alike: NodePoolSpec = {**other, "min_nodes": 0, "max_nodes": top, "spot": True, "capacity": {**capacity, "also": j}}
+            alike["labels"] = dict(sorted({**other["labels"], PLATFORM_CAPACITY_LABEL: kind}.items()))
+            alike_key = spread_key(name_key, gpu)
+            alike_name = prof.pool_name(alike_key)
+            if alike_name:
+                alike["name"] = alike_name
+            out[alike_key] = alike
     if left > 0:
         field = "nodes" if pool.nodes is not None else "min"
         problems.append(Problem((*base, field), f"the steps that keep nodes hold {lo - left} of the {lo} asked: lower {field}, or add a step that keeps nodes"))
@@ -145,8 +194,8 @@ def priorities(pools: dict[str, NodePoolSpec]) -> dict[str, int]:
     its list, a pool without a list with the first steps, so a pod that several pools could take
     goes to a first choice (the expander after priority picks among them), never to another
     pool's last resort."""
-    lists = [p["capacity"]["pool"] for p in pools.values() if "capacity" in p]
-    if all(lists.count(pool) < 2 for pool in lists):
-        return {}
+    lists = {(p["capacity"]["pool"], p["capacity"]["step"]) for p in pools.values() if "capacity" in p}
+    if len(lists) == len({pool for pool, _ in lists}):
+        return {}  # no list of two steps (a spot step's GPU types rank together)
     top = max(p["capacity"]["step"] for p in pools.values() if "capacity" in p) + 1
     return {k: top - p["capacity"]["step"] if "capacity" in p else top for k, p in sorted(pools.items())}

@@ -247,7 +247,7 @@ class CloudProfile:
                     f"{gpu} x{count} is not offered in {self.name} {region}; {_offered(catalog, gpu, count)}",
                 )
             ]
-        spot = pool.spot or "spot" in pool.capacity
+        spot = pool.spot or "spot" in map(step_kind, pool.capacity)
         usable = [o for o in here if spot or not o.spot_only]
         if not usable:
             machines = ", ".join(o.machine for o in here)
