@@ -150,6 +150,41 @@ def test_the_training_pool_keeps_pod_scratch_on_the_instance_store(prod_recordin
     assert "userData" not in system
 
 
+def test_an_a4_pool_gets_the_same_rdma_fabric_as_a3_ultra_from_its_reservation(tmp_path: Path) -> None:
+    from topoform.cost import estimate
+    from topoform.loader import load_plan
+    from topoform.preview import record
+
+    path = tmp_path / "t.topology.yaml"
+    path.write_text(
+        "name: s\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
+        "sites:\n  g: {provider: gcp, project: acme-ml, region: us-central1}\n"
+        "clusters:\n  c:\n    site: g\n    node_pools:\n      system: {instance: cpu-4x16, min: 1, max: 2}\n"
+        "      b200: {gpu: {type: B200, count: 8}, min: 0, max: 4, interconnect: fast, capacity: [{reservation: a4-block, zone: us-central1-b, nodes: 2}]}\n"
+    )
+    rec = record(str(path), stack="dev")
+    pools = {r["name"]: r["inputs"] for r in rec.by_type("gcp:container/nodePool:NodePool")}
+    pool = pools["s-c-pool-b200-reserved"]
+    config = pool["nodeConfig"]
+    assert (config["machineType"], config["guestAccelerators"][0]["type"], config["diskType"]) == ("a4-highgpu-8g", "nvidia-b200", "hyperdisk-balanced")
+    assert pool["networkConfig"] == {"acceleratorNetworkProfile": "auto"} and config["gvnic"] == {"enabled": True}
+    assert config["labels"]["cloud.google.com/gke-networking-dra-driver"] == "true" and config["labels"]["topoform.io/fabric"] == "gpudirect-rdma"
+    assert pool["nodeLocations"] == ["us-central1-b"] and config["reservationAffinity"]["values"] == ["a4-block"]
+    assert config["ephemeralStorageLocalSsdConfig"] == {"localSsdCount": 32}  # A4's own SSDs, stated so the pool is never replaced
+    (installer,) = rec.by_type("kubernetes:apps/v1:DaemonSet")
+    assert installer["inputs"]["spec"]["template"]["spec"]["nodeSelector"] == {"topoform.io/fabric": "gpudirect-rdma"}
+    # A4 is not sold on demand: a reservation goes unpriced, spot has the catalog's one price
+    lines = {line.path: line for line in estimate(load_plan(str(path))[1]).lines}
+    assert lines["clusters.c.node_pools.b200.capacity.0"].note == "unpriced"
+    reserved = path.read_text()
+    path.write_text(reserved.replace("capacity: [{reservation: a4-block, zone: us-central1-b, nodes: 2}]", "capacity: [spot]"))
+    lines = {line.path: line for line in estimate(load_plan(str(path))[1]).lines}
+    assert lines["clusters.c.node_pools.b200.capacity.0"].unit_usd > 0
+    path.write_text(reserved.replace("capacity: [{reservation: a4-block, zone: us-central1-b, nodes: 2}]", "capacity: [on-demand]"))
+    result = run_cli("validate", str(path))
+    assert result.code == 2 and "capacity[0]: a4-highgpu-8g is sold on gcp only reserved, as spot or through flex-start, not on demand" in result.err
+
+
 def test_a_gke_pool_takes_its_machines_local_ssds_for_scratch(tmp_path: Path) -> None:
     from topoform.preview import record
 

@@ -415,7 +415,7 @@ class Gpu(_Frozen):
     """A logical GPU type from the catalog and how many per node."""
 
     type: str
-    """A logical GPU type: T4, L4, A10, A10G, L40S, A100-40GB, A100-80GB, H100, H200."""
+    """A logical GPU type: T4, L4, A10, A10G, L40S, A100-40GB, A100-80GB, H100, H200, B200."""
     count: PositiveInt = 1
     """GPUs per node."""
 

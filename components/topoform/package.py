@@ -48,7 +48,7 @@ class NodePoolArgs(TypedDict):
     """A node pool: GPU nodes (``gpu_type``, ``gpu_count``) or CPU nodes (``instance``)."""
 
     gpu_type: NotRequired[str]
-    """A logical GPU type: T4, L4, A10, A10G, L40S, A100-40GB, A100-80GB, H100 or H200."""
+    """A logical GPU type: T4, L4, A10, A10G, L40S, A100-40GB, A100-80GB, H100, H200 or B200."""
     gpu_count: NotRequired[int]
     """GPUs per node (the machine sizes the cloud sells, such as 1 or 8)."""
     instance: NotRequired[str]
