@@ -88,7 +88,6 @@ def test_the_eks_autoscaler_takes_the_steps_in_order_by_their_auto_scaling_group
     assert (config["metadata"]["name"], config["metadata"]["namespace"]) == ("cluster-autoscaler-priority-expander", "kube-system")
     levels = _priorities(config)
     groups = {r["name"]: r for r in prod_recording.resources if r["type"] == "aws:eks/nodeGroup:NodeGroup"}
-    assert sorted(levels, reverse=True) == [2, 1, 0]
     # each group by its exact Auto Scaling group (EKS names it: eks-<node group>-<UUID>): the
     # first step with the pools that have no list (a pod several could take goes to a first
     # choice, never to another pool's last resort), the second below them ...
@@ -96,16 +95,18 @@ def test_the_eks_autoscaler_takes_the_steps_in_order_by_their_auto_scaling_group
         assert all(p.startswith("^eks-vision-train-pool-") and p.endswith("$") for p in level)
         return sorted(p.removeprefix("^eks-vision-train-pool-").rsplit("-", 5)[0] for p in level)
 
-    # (eval's spot step spreads across L4 and A10G: both groups rank as its first step)
-    assert named(levels[2]) == ["eval-spot", "eval-spot-a10g", "h100-reserved", "system"]
-    assert named(levels[1]) == ["eval", "h100"]
+    # (eval's spot step spreads across L4, then A10G: one rank each, above its on-demand step)
+    assert sorted(levels, reverse=True) == [3, 2, 1, 0]
+    assert named(levels[3]) == ["eval-spot", "h100-reserved", "system"]
+    assert named(levels[2]) == ["eval-spot-a10g", "h100"]
+    assert named(levels[1]) == ["eval"]
     # ... and groups topoform does not make still eligible below them (unmatched ones never grow)
     assert levels[0] == [".*"] and len(groups) > 3
     # the standby's h100 has one step left (the reservation is in us-east-1); eval keeps its order
     standby = _one(prod_recording, "kubernetes:core/v1:ConfigMap", "vision-train-standby-autoscaler-priorities")
     ranks = {name: rank for rank, level in _priorities(standby).items() for name in level}
     spot, a10g, on_demand = (next(r for p, r in ranks.items() if p.startswith(f"^eks-vision-train-standby-pool-{k}-") and p.count("-") == n) for k, n in (("eval-spot", 11), ("eval-spot-a10g", 12), ("eval", 10)))
-    assert spot == a10g > on_demand
+    assert spot > a10g > on_demand
     assert "vision-train-standby-pool-h100-reserved" not in groups
 
 
@@ -124,21 +125,45 @@ def test_a_spot_step_spreads_across_gpu_types_one_node_group_each_labelled_with_
     # the backup region's machine for each type (A10G is a g5 there too, not the L4's g6)
     standby = _one(prod_recording, "aws:eks/nodeGroup:NodeGroup", "vision-train-standby-pool-eval-spot-a10g")
     assert standby["instanceTypes"] == ["g5.xlarge"] and standby["labels"]["topoform.io/accelerator"] == "A10G"
+    # the other type keeps the zones, of those chosen for the pool, where EC2 sells it (the
+    # preview's account has no g5 in use1-az4): a zone without it would fail the group's launches
+    subnets = {r["name"]: r["inputs"]["availabilityZoneId"] for r in prod_recording.by_type("aws:ec2/subnet:Subnet")}
+
+    def zones(group: dict[str, Any]) -> list[str]:
+        return sorted(next(z for name, z in subnets.items() if s.startswith(name + "-")) for s in group["subnetIds"])
+
+    assert zones(groups["eval"]) == zones(groups["eval-spot"]) == ["use1-az1", "use1-az2", "use1-az4"]
+    assert zones(groups["eval-spot-a10g"]) == ["use1-az1", "use1-az2"]
 
 
-def test_a_spread_spot_step_keeps_its_minimum_on_the_pools_own_gpu(tmp_path: Path) -> None:
-    spec = load_plan(str(_topology(tmp_path, AWS_SITE, "{gpu: {type: L4, count: 1}, min: 2, max: 6, capacity: [{spot: {also: [T4, A10G]}}, on-demand]}")))[1].clusters["c"].spec
+def test_a_spread_spot_step_takes_its_types_in_the_order_written_and_keeps_min_on_the_first(tmp_path: Path) -> None:
+    def cluster(pool: str) -> Any:
+        return load_plan(str(_topology(tmp_path, AWS_SITE, pool)))[1].clusters["c"].spec
+
+    spec = cluster("{gpu: {type: T4, count: 1}, min: 2, max: 6, capacity: [{spot: {also: [L4, A10G]}}, on-demand]}")
     pools = spec["node_pools"]
     assert {k: (p["machine_type"], p["min_nodes"], p["max_nodes"], p["spot"]) for k, p in pools.items() if k != "system"} == {
-        "gpu-spot": ("g6.xlarge", 2, 6, True),
-        "gpu-spot-t4": ("g4dn.xlarge", 0, 6, True),
+        "gpu-spot": ("g4dn.xlarge", 2, 6, True),
+        "gpu-spot-l4": ("g6.xlarge", 0, 6, True),
         "gpu-spot-a10g": ("g5.xlarge", 0, 6, True),
-        "gpu": ("g6.xlarge", 0, 6, False),
+        "gpu": ("g4dn.xlarge", 0, 6, False),
     }
-    assert spec["autoscaler"]["priorities"] == {"system": 2, "gpu-spot": 2, "gpu-spot-t4": 2, "gpu-spot-a10g": 2, "gpu": 1}
-    # a spread step alone orders nothing
-    alone = load_plan(str(_topology(tmp_path, AWS_SITE, "{gpu: {type: L4, count: 1}, min: 0, max: 6, capacity: [{spot: {also: [A10G]}}]}")))[1].clusters["c"].spec
-    assert "priorities" not in alone["autoscaler"] and set(alone["node_pools"]) == {"system", "gpu-spot", "gpu-spot-a10g"}
+    # the pool's own type, then also's in order, then the next step: each a rank of its own
+    assert spec["autoscaler"]["priorities"] == {"system": 4, "gpu-spot": 4, "gpu-spot-l4": 3, "gpu-spot-a10g": 2, "gpu": 1}
+    swapped = cluster("{gpu: {type: T4, count: 1}, min: 2, max: 6, capacity: [{spot: {also: [A10G, L4]}}, on-demand]}")
+    assert set(swapped["node_pools"]) == set(pools)  # the keys stay: reordering renames nothing
+    assert (swapped["autoscaler"]["priorities"]["gpu-spot-a10g"], swapped["autoscaler"]["priorities"]["gpu-spot-l4"]) == (3, 2)
+    # a spread step alone is a list of two pools to take in order too
+    alone = cluster("{gpu: {type: L4, count: 1}, min: 0, max: 6, capacity: [{spot: {also: [A10G]}}]}")
+    assert alone["autoscaler"]["priorities"] == {"system": 2, "gpu-spot": 2, "gpu-spot-a10g": 1}
+
+
+def test_a_spread_type_the_standby_region_lacks_is_named_where_it_is_written(tmp_path: Path) -> None:
+    site = "{provider: aws, region: us-east-1, backup_region: eu-west-3, admins: [arn:aws:iam::123456789012:role/platform-ci]}"
+    path = _topology(tmp_path, site, "{gpu: {type: L4, count: 1}, min: 0, max: 4, capacity: [{spot: {also: [A10G]}}]}", cluster="    standby: true\n")
+    result = run_cli("validate", str(path))
+    assert result.code == 2 and "Traceback" not in result.err
+    assert f"{path}:12: clusters.c.node_pools.gpu.capacity[0].spot.also[0]: the standby's region eu-west-3: A10G x1 is not offered in aws eu-west-3" in result.err, result.err
 
 
 def test_priority_config_puts_each_pattern_under_its_priority_and_the_rest_at_zero() -> None:
@@ -372,13 +397,15 @@ def test_a_standby_cannot_run_on_reserved_capacity_alone(tmp_path: Path) -> None
 
 
 def test_gke_and_aks_spread_a_spot_step_over_a_pool_per_gpu_type(tmp_path: Path) -> None:
-    gke = record(str(_topology(tmp_path, GCP_SITE, "{gpu: {type: L4, count: 1}, min: 0, max: 4, capacity: [{spot: {also: [T4]}}]}")), stack="dev")
+    gke = record(str(_topology(tmp_path, GCP_SITE, "{gpu: {type: T4, count: 1}, min: 0, max: 4, capacity: [{spot: {also: [L4]}}]}")), stack="dev")
     pools = {r["name"]: r["inputs"] for r in gke.by_type("gcp:container/nodePool:NodePool") if "-gpu-" in r["name"]}
     seen = {name: (p["nodeConfig"]["machineType"], p["nodeConfig"]["guestAccelerators"][0]["type"], p["nodeConfig"]["spot"], p["autoscaling"]["locationPolicy"]) for name, p in pools.items()}
-    assert seen == {"s-c-pool-gpu-spot": ("g2-standard-4", "nvidia-l4", True, "ANY"), "s-c-pool-gpu-spot-t4": ("n1-standard-8", "nvidia-tesla-t4", True, "ANY")}
+    assert seen == {"s-c-pool-gpu-spot": ("n1-standard-8", "nvidia-tesla-t4", True, "ANY"), "s-c-pool-gpu-spot-l4": ("g2-standard-4", "nvidia-l4", True, "ANY")}
     # each in the zones that offer its own GPU (T4 is also in us-central1-f, L4 is not)
-    assert "us-central1-f" in pools["s-c-pool-gpu-spot-t4"]["nodeLocations"] and "us-central1-f" not in pools["s-c-pool-gpu-spot"]["nodeLocations"]
-    assert pools["s-c-pool-gpu-spot-t4"]["nodeConfig"]["labels"]["topoform.io/accelerator"] == "T4"
+    assert "us-central1-f" in pools["s-c-pool-gpu-spot"]["nodeLocations"] and "us-central1-f" not in pools["s-c-pool-gpu-spot-l4"]["nodeLocations"]
+    assert pools["s-c-pool-gpu-spot-l4"]["nodeConfig"]["labels"]["topoform.io/accelerator"] == "L4"
+    # GKE orders no node pools: it picks among the types itself, with nothing to rank them
+    assert "priorities" not in load_plan(str(_topology(tmp_path, GCP_SITE, "{gpu: {type: T4, count: 1}, min: 0, max: 4, capacity: [{spot: {also: [L4]}}]}")))[1].clusters["c"].spec["autoscaler"]
 
     aks = record(str(_topology(tmp_path, AZURE_SITE, "{gpu: {type: T4, count: 1}, min: 0, max: 4, capacity: [{spot: {also: [A10]}}, on-demand]}")), stack="dev")
     agents = {r["inputs"]["agentPoolName"]: r["inputs"] for r in aks.by_type("azure-native:containerservice:AgentPool")}
@@ -386,7 +413,8 @@ def test_gke_and_aks_spread_a_spot_step_over_a_pool_per_gpu_type(tmp_path: Path)
     assert set(spot) == {"Standard_NC4as_T4_v3", "Standard_NV36ads_A10_v5"}
     assert agents[spot["Standard_NV36ads_A10_v5"]]["nodeLabels"]["topoform.io/accelerator"] == "A10"
     levels = _priorities(_one(aks, "kubernetes:core/v1:ConfigMap", "s-c-autoscaler-priorities"))
-    assert {f"^aks-{n}-[0-9]+-vmss$" for n in spot.values()} <= set(levels[2]) and levels[1] == ["^aks-gpu-[0-9]+-vmss$"]
+    t4, a10 = (f"^aks-{spot[size]}-[0-9]+-vmss$" for size in ("Standard_NC4as_T4_v3", "Standard_NV36ads_A10_v5"))
+    assert t4 in levels[3] and levels[2] == [a10] and levels[1] == ["^aks-gpu-[0-9]+-vmss$"]
 
 
 def test_cost_counts_later_steps_as_alternatives_for_the_same_nodes(tmp_path: Path) -> None:

@@ -452,10 +452,12 @@ def _zones(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
 
 def _instance_type_offerings(fc: FakeCloud, args: mocks.MockCallArgs) -> dict[str, Any]:
     """Where EC2 offers the instance types asked for, by zone ID: an account in which the largest
-    GPU machines (p-family) are not offered in its az1, as happens, and everything else everywhere."""
+    GPU machines (p-family) are not offered in its az1 and the g5s not in its az4, as happens,
+    and everything else everywhere."""
     wanted = {str(v) for f in args.args.get("filters") or [] if f.get("name") == "instance-type" for v in f.get("values") or []}
     zones = _zones(fc, mocks.MockCallArgs("aws:index/getAvailabilityZones:getAvailabilityZones", {"filters": [{"name": "opt-in-status", "values": ["opt-in-not-required"]}]}, args.provider))["zoneIds"]
-    pairs = [(t, z) for t in sorted(wanted) for z in zones if not (t.startswith("p") and z.endswith("-az1"))]
+    missing = (("p", "-az1"), ("g5.", "-az4"))
+    pairs = [(t, z) for t in sorted(wanted) for z in zones if not any(t.startswith(family) and z.endswith(zone) for family, zone in missing)]
     return {"id": "offerings", "locationType": "availability-zone-id", "instanceTypes": [t for t, _ in pairs], "locations": [z for _, z in pairs], "locationTypes": ["availability-zone-id"] * len(pairs)}
 
 

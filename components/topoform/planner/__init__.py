@@ -552,10 +552,11 @@ def _cluster(
         )
         problems.extend(capacity_problems)
         for step_key, spec in expanded.items():
-            where: Path = (*pool_base, "capacity", spec["capacity"]["step"]) if "capacity" in spec else pool_base
+            step = spec.get("capacity")
+            where: Path = pool_base if step is None else (*pool_base, "capacity", step["step"], *(("spot", "also", step["also"]) if "also" in step else ()))
             if step_key != pool_key and (step_key in cluster.node_pools or step_key in pools):
                 problems.append(Problem(where, f"its pool key '{step_key}' is another pool's; rename one"))
-            if "name" in spec:
+            elif "name" in spec:
                 other = names.get(spec["name"])
                 if other is not None:
                     problems.append(Problem(where, f"its {site.provider} pool name '{spec['name']}' collides with pool '{other}'; rename one"))
@@ -721,10 +722,17 @@ def _respec(t: Topology, base: Path, key: str, pool: NodePool, site: SitePlan, p
     per node, labels, zones asked, scratch), its problems reported at the step's entry."""
 
     def respec(path: Path, gpu: str) -> tuple[NodePoolSpec | None, list[Problem]]:
+        assert pool.gpu is not None
+        own, other = cat.logical.gpus.get(pool.gpu.type), cat.logical.gpus.get(gpu)
+        if own is not None and other is not None and other.memory_gb < own.memory_gb:
+            # the pool's GPU states what its pods need: a smaller one would take them and fail them
+            return None, [
+                Problem(path, f"{gpu} has {other.memory_gb} GB, less than the pool's {pool.gpu.type} ({own.memory_gb} GB): make the smaller type the pool's own, or leave it out")
+            ]
         found: list[Problem] = []
         planned = _pool(t, base, key, _with_gpu(pool, gpu), site, prof, cat, found)
         if found or planned is None:
-            return None, [Problem(path, f"{gpu} x{pool.gpu.count if pool.gpu else 1}: {p.message}") for p in found]
+            return None, [Problem(path, f"{gpu} x{pool.gpu.count}: {p.message}") for p in found]
         return planned[0], []
 
     return respec
@@ -844,6 +852,10 @@ def _standby(
         gpu = (pool_key, primary_spec.get("gpu_type"))
         if gpu not in choices:
             choices[gpu], choice_problems = prof.choose_machine(("clusters", key, "standby"), pool, region, cat)
+            spread = primary_spec.get("capacity")
+            if spread is not None and "also" in spread:  # a spread step's type: named where it is written
+                here: Path = (*base, "capacity", spread["step"], "spot", "also", spread["also"])
+                choice_problems = [Problem(here, f"the standby's region {region}: {p.message}") for p in choice_problems]
             problems.extend(choice_problems)
         choice = choices[gpu]
         if choice is None:

@@ -102,8 +102,8 @@ def steps(
     for i, (step, kind) in enumerate(zip(pool.capacity, kinds)):
         here: Path = (*path, i)
         if isinstance(step, SpotStep):
-            spread[i], wrong = _spread(here, step, pool, spec, prof, respec)
-            problems.extend(wrong)
+            spread[i], spread_problems = _spread(here, step, pool, spec, prof, respec)
+            problems.extend(spread_problems)
         # an Azure reservation group may hold reservations in several zones: one step per zone
         ref = (f"{step.ref()}@{step.zone or ''}" if prof.regional_reservations else step.ref()).lower() if isinstance(step, Reserved) else kind
         if ref in seen:
@@ -188,14 +188,27 @@ def steps(
     return out, problems
 
 
+def _place(step: CapacitySpec) -> tuple[int, int]:
+    """Where a cloud pool stands in its list: its step, then its GPU type within a spread spot
+    step (the pool's own first, then ``also`` in order)."""
+    return step["step"], step.get("also", -1)
+
+
 def priorities(pools: dict[str, NodePoolSpec]) -> dict[str, int]:
-    """The priority of every pool of a cluster where a capacity list has two or more steps (by
-    pool key, higher first; empty when there is nothing to order). A step ranks by its place in
-    its list, a pool without a list with the first steps, so a pod that several pools could take
-    goes to a first choice (the expander after priority picks among them), never to another
-    pool's last resort."""
-    lists = {(p["capacity"]["pool"], p["capacity"]["step"]) for p in pools.values() if "capacity" in p}
-    if len(lists) == len({pool for pool, _ in lists}):
-        return {}  # no list of two steps (a spot step's GPU types rank together)
-    top = max(p["capacity"]["step"] for p in pools.values() if "capacity" in p) + 1
-    return {k: top - p["capacity"]["step"] if "capacity" in p else top for k, p in sorted(pools.items())}
+    """The priority of every pool of a cluster where a capacity list gives two or more pools (by
+    pool key, higher first; empty when there is nothing to order). A pool ranks by its place in
+    its list (a spread spot step's types one after another, in the order written), a pool
+    without a list with the first ones, so a pod that several pools could take goes to a first
+    choice (the expander after priority picks among them), never to another pool's last resort."""
+    places: dict[str, list[tuple[int, int]]] = {}
+    for p in pools.values():
+        if "capacity" in p:
+            places.setdefault(p["capacity"]["pool"], []).append(_place(p["capacity"]))
+    if all(len(ordered) < 2 for ordered in places.values()):
+        return {}
+    rank = {pool: sorted(ordered) for pool, ordered in places.items()}
+    top = max(len(ordered) for ordered in rank.values())
+    return {
+        k: top - rank[p["capacity"]["pool"]].index(_place(p["capacity"])) if "capacity" in p else top
+        for k, p in sorted(pools.items())
+    }

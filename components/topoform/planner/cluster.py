@@ -28,7 +28,8 @@ def autoscaler(base: Path, cluster: Cluster, pools: dict[str, NodePoolSpec], pro
     if not autoscaled(pools) or not prof.supports(Capability.AUTOSCALE):
         return None, []
     spec, problems = prof.autoscaler((*base, "autoscaling"), cluster.autoscaling, version, catalog)
-    ordered = priorities(pools)
+    # GKE orders no node pools (its autoscaler picks among them itself): nothing to rank there
+    ordered = priorities(pools) if prof.supports(Capability.CAPACITY_ORDER) else {}
     if spec is not None and ordered:
         spec["priorities"] = ordered
         if not prof.chains_expanders:

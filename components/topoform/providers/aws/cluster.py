@@ -405,9 +405,10 @@ class AwsGpuCluster(GpuCluster):
             # Bottlerocket carries EFA's host side; pods see the interfaces through AWS's device plugin.
             efa_device_plugin(self.child("efa-device-plugin"), efa_plugin_image(args["region"]), self.kubernetes_provider, self)
 
-    def _fabric_subnet(self, key: str, pool: NodePoolSpec, subnets: list[_Subnet], args: GpuClusterArgs) -> pulumi.Input[str]:
-        """The one subnet of a fabric pool: in the first of its zones (by ID) where EC2 offers its
-        machine in this account (a zone without it makes EKS refuse the node group)."""
+    def _offered_subnets(self, key: str, pool: NodePoolSpec, subnets: list[_Subnet], args: GpuClusterArgs) -> list[pulumi.Input[str]]:
+        """A pool's subnets in the zones (by ID, in order) where EC2 offers its machine in this
+        account: a zone without it makes EKS refuse the node group, or fails the group's launches
+        there, which benches the whole group."""
         candidates = [(zone, subnet) for zone, subnet in subnets if zone in (pool.get("zones") or [zone])]
         offered = aws.ec2.get_instance_type_offerings(
             location_type="availability-zone-id",
@@ -418,7 +419,7 @@ class AwsGpuCluster(GpuCluster):
         if not usable:
             zones = ", ".join(sorted({z for z, _ in candidates}))
             raise pulumi.RunError(f"cluster {args['cluster_name']}, pool {key}: {pool['machine_type']} is not offered in its zones ({zones}); name one that has it in overrides.aws.zones")
-        return usable[0][1]
+        return [subnet for _, subnet in usable]
 
     def _fabric_security_group(self, vpc_id: pulumi.Input[str], args: GpuClusterArgs) -> pulumi.Output[str]:
         """EFA's OS-bypass traffic needs "all inbound and outbound traffic to and from itself":
@@ -728,6 +729,10 @@ class AwsGpuCluster(GpuCluster):
             # one RAID 0 array, and the kubelet's, the runtime's and pod logs' directories live on it.
             extra["user_data"] = base64.b64encode(SCRATCH_ON_NVME.encode()).decode()
         subnet_ids = _subnets_in(args["cluster_name"], key, subnets, pool.get("zones"))
+        if "also" in pool.get("capacity", {}):
+            # A spread spot step's other GPU type shares the pool's zones, which were chosen for
+            # the pool's own machine: it keeps those where EC2 sells it.
+            subnet_ids = self._offered_subnets(key, pool, subnets, args)
         step = capacity_kind(pool)
         ref = reservation_of(pool)
         if ref is not None:
@@ -752,7 +757,7 @@ class AwsGpuCluster(GpuCluster):
             # names the cluster's group and the fabric's (EKS adds none once interfaces name some).
             groups = [g for g in security_groups if g is not None]
             if ref is None:
-                subnet_ids = [self._fabric_subnet(key, pool, subnets, args)]
+                subnet_ids = self._offered_subnets(key, pool, subnets, args)[:1]  # the first zone that has it
                 placement = aws.ec2.PlacementGroup(**self.naming("aws:ec2/placementGroup:PlacementGroup", "pool", key), strategy="cluster", tags=tags, opts=self.opts())
                 extra["placement"] = aws.ec2.LaunchTemplatePlacementArgs(group_name=placement.name)
             # else no placement group: EC2 launches into a reservation only with the placement
