@@ -221,3 +221,24 @@ def test_cost_of_an_invalid_topology_is_exit_2_and_one_line(tmp_path: Path) -> N
     result = run_cli("cost", str(topo))
     assert result.code == 2
     assert result.err.count("\n") == 1 and ":3: budget.monthly_usd:" in result.err
+
+
+def test_a_pool_the_catalog_cannot_price_is_never_taken_for_free(tmp_path: Path) -> None:
+    """An A4 reservation (GCP sells A4 only reserved, flex-start or spot, and the catalog has no
+    price but spot's) counts as nothing in the sum: cost, place and the budget rule say so."""
+    topo = tmp_path / "a4.topology.yaml"
+    topo.write_text(
+        "name: bud\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\nlabels: {owner: ml}\nbudget: {monthly_usd: 100000}\n"
+        "sites:\n  g: {provider: gcp, project: acme-ml, region: us-central1}\n"
+        "clusters:\n  c: {site: g, node_pools: {system: {instance: cpu-4x16, min: 1, max: 2}, "
+        "b200: {gpu: {type: B200, count: 8}, min: 0, max: 2, interconnect: fast, capacity: [{reservation: a4-block, zone: us-central1-b, nodes: 2}]}}}\n"
+    )
+    text = run_cli("cost", str(topo)).out
+    assert "(within budget for what is priced: 1 item below is not)" in text
+    assert "unpriced: clusters.c.node_pools.b200.capacity.0: no on-demand price for a4-highgpu-8g in the catalog" in text
+    assert "  now   gcp us-central1: not priced (the catalog has no on-demand price for its machine)" in run_cli("place", str(topo)).out
+    checked = run_cli("check", str(topo), "--json")
+    assert checked.code == 0, checked.err
+    (finding,) = json.loads(checked.out)["violations"]
+    assert (finding["policy"], finding["enforcement"]) == ("budget-headroom", "advisory")
+    assert "leaves out node pools the catalog cannot price (gcp a4-highgpu-8g)" in finding["message"]

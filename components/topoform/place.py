@@ -105,6 +105,8 @@ class PoolPlacement:
     """The pool's capacity list where it is now, priced (empty without one)."""
     held: int = 0
     """Nodes its reservations hold: billed wherever the others run, so not compared."""
+    where: str = ""
+    """The pool's own cloud and region (``onprem`` for owned nodes), priced or not."""
 
     @property
     def best(self) -> Offer | None:
@@ -138,6 +140,7 @@ class PoolPlacement:
             "rejected": [asdict(r) for r in self.rejected],
             "unpriced_regions": self.unpriced_regions,
             "held": self.held,
+            "where": self.where,
             "steps": [step.to_dict() for step in self.steps],
         }
 
@@ -261,7 +264,7 @@ def place(plan: Plan, allowed: Constraints, catalog: Catalog | None = None) -> l
         # cheapest first; on a tie the pool stays where it is, then by cloud, region and machine
         here = (current.cloud, current.region, current.machine) if current else None
         ranked.sort(key=lambda o: (o.hourly_usd, (o.cloud, o.region, o.machine) != here, o.cloud, o.region, o.machine))
-        out.append(PoolPlacement(path, pool["gpu_type"], int(pool["gpu_count"]), nodes + held, capacity, current, ranked, rejected, unpriced, _steps(cat, provider, region, ordered, nodes), held))
+        out.append(PoolPlacement(path, pool["gpu_type"], int(pool["gpu_count"]), nodes + held, capacity, current, ranked, rejected, unpriced, _steps(cat, provider, region, ordered, nodes), held, f"{provider} {region}".strip()))
     return out
 
 

@@ -69,6 +69,8 @@ def _budget_line(est: Estimate) -> str | None:
         return None
     share = est.total.max / est.budget if est.budget else 0
     verdict = "over budget" if share > 1 else "within budget"
+    if share <= 1 and est.unpriced:
+        verdict += f" for what is priced: {len(est.unpriced)} item{'s' if len(est.unpriced) > 1 else ''} below {'are' if len(est.unpriced) > 1 else 'is'} not"
     return f"budget {usd(est.budget)}: the maximum is {share:.0%} of it ({verdict})"
 
 
@@ -209,8 +211,10 @@ def place_text(placements: list[PoolPlacement], allowed: Constraints, top: int =
         if p.current:
             c = p.current
             out.append(f"  now   {c.cloud} {c.region} {c.machine}: {hourly(c.hourly_usd)}, {usd(c.monthly_max_usd)} a month")
-        else:
+        elif p.where.startswith("onprem"):
             out.append("  now   on-prem (owned, not priced)")
+        else:
+            out.append(f"  now   {p.where}: not priced (the catalog has no {p.capacity} price for its machine)")
         best = p.best
         if best is None:
             out.append("  pick  none: no offering satisfies the constraints")

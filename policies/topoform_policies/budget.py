@@ -112,6 +112,11 @@ def _near_budget(subjects: Sequence[Subject], cfg: Mapping[str, Any]) -> Iterato
     estimate, basis = _estimate(subjects, cfg)
     if budget * ratio < estimate <= budget:
         yield Finding(_stack_urn(subjects), f"the maximum monthly estimate ${estimate:,.2f} is {estimate / budget:.0%} of the budget ${budget:,.2f} ({basis})")
+    elif estimate <= budget * ratio:
+        _, unknown = seen_monthly_max(subjects)
+        if unknown:
+            # a node pool the catalog cannot price counts as nothing: the budget cannot be judged
+            yield Finding(_stack_urn(subjects), f"the maximum monthly estimate ${estimate:,.2f} leaves out node pools the catalog cannot price ({', '.join(unknown)}): check their price before trusting the budget ${budget:,.2f}")
 
 
 def _fabric_unused(f: Fact, cfg: Mapping[str, Any]) -> str | None:
@@ -128,9 +133,9 @@ BUDGET: list[Rule | StackRule] = [
     ),
     StackRule(
         "TF-C02", "budget-headroom", "cost",
-        "The maximum monthly estimate stays under 80% of the budget (configurable).",
+        "The maximum monthly estimate stays under 80% of the budget (configurable), and prices every node pool.",
         "medium", "advisory",
-        "Plan for growth: review `topoform cost <env>` before the budget is reached.",
+        "Plan for growth: review `topoform cost <env>` before the budget is reached, and price what the catalog cannot (machines sold only reserved) before trusting it.",
         (), ("aws", "gcp", "azure"), _near_budget, HEADROOM_SCHEMA,
     ),
     Rule(
