@@ -537,8 +537,9 @@ class SpotAlternatives(_Frozen):
     """The other GPU types a spot step may take, each with the pool's GPUs per node."""
 
     also: Annotated[list[str], Field(min_length=1)]
-    """Logical GPU types besides the pool's own (A10G beside L4, say): one spot pool of each,
-    ranked with the pool's own, so the autoscaler turns to another machine when one runs out."""
+    """Logical GPU types besides the pool's own (A10G beside L4, say), none with less memory: one
+    spot pool of each, taken after the pool's own in the order written, so the autoscaler turns
+    to another machine when one runs out (GKE picks among them itself)."""
 
 
 class SpotStep(_Frozen):
