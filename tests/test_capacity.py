@@ -166,6 +166,15 @@ def test_a_spread_type_the_standby_region_lacks_is_named_where_it_is_written(tmp
     assert f"{path}:12: clusters.c.node_pools.gpu.capacity[0].spot.also[0]: the standby's region eu-west-3: A10G x1 is not offered in aws eu-west-3" in result.err, result.err
 
 
+def test_a_spread_pool_says_which_of_its_steps_types_it_is() -> None:
+    from topoform.specs import capacity_of
+
+    base: Any = {"machine_type": "g5.xlarge", "spot": True, "min_nodes": 0, "max_nodes": 8}
+    assert capacity_of({**base, "capacity": {"kind": "spot", "pool": "eval", "step": 0}}) == "spot, capacity step 1"
+    assert capacity_of({**base, "capacity": {"kind": "spot", "pool": "eval", "step": 0, "also": 0}}) == "spot, capacity step 1 (2nd GPU type)"
+    assert capacity_of({**base, "capacity": {"kind": "spot", "pool": "eval", "step": 1, "also": 1}}) == "spot, capacity step 2 (3rd GPU type)"
+
+
 def test_priority_config_puts_each_pattern_under_its_priority_and_the_rest_at_zero() -> None:
     text = priority_config({"a": 3, "b": 1, "c": 3, "gone": 2}, {"a": "^x$", "b": "^y$", "c": "^w$"})
     assert yaml.safe_load(text) == {3: ["^w$", "^x$"], 1: ["^y$"], 0: [".*"]}  # a step without a group yet is left out

@@ -377,4 +377,9 @@ def capacity_of(pool: NodePoolSpec) -> str:
     if step is None:
         return capacity_kind(pool)
     held = f" {step['ref']} ({step['nodes']} held)" if "ref" in step else ""
-    return f"{step['kind']}{held}, capacity step {step['step'] + 1}"
+    spread = f" ({_ordinal(step['also'] + 2)} GPU type)" if "also" in step else ""
+    return f"{step['kind']}{held}, capacity step {step['step'] + 1}{spread}"
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
