@@ -175,6 +175,17 @@ def test_a_spread_pool_says_which_of_its_steps_types_it_is() -> None:
     assert capacity_of({**base, "capacity": {"kind": "spot", "pool": "eval", "step": 1, "also": 1}}) == "spot, capacity step 2 (3rd GPU type)"
 
 
+def test_aks_refuses_a_cluster_whose_steps_make_more_pools_than_it_takes(tmp_path: Path) -> None:
+    pools = "".join(f"      g{i}: {{gpu: {{type: T4, count: 1}}, min: 0, max: 4, capacity: [{{spot: {{also: [A10]}}}}, on-demand]}}\n" for i in range(33))
+    path = _topology(tmp_path, AZURE_SITE, "{gpu: {type: T4, count: 1}, min: 0, max: 4}\n" + pools)
+    result = run_cli("validate", str(path))
+    assert result.code == 2 and "Traceback" not in result.err
+    # 1 system + 1 gpu + 33 x 3 = 101: one more than AKS takes ("Maximum node pools per cluster: 100")
+    assert f"{path}:9: clusters.c.node_pools: makes 101 azure node pools" in result.err and "a cluster takes at most 100" in result.err
+    fewer = _topology(tmp_path, AZURE_SITE, "{gpu: {type: T4, count: 1}, min: 0, max: 4}\n" + pools.replace("      g32:", "      # g32:"))
+    assert run_cli("validate", str(fewer)).code == 0
+
+
 def test_priority_config_puts_each_pattern_under_its_priority_and_the_rest_at_zero() -> None:
     text = priority_config({"a": 3, "b": 1, "c": 3, "gone": 2}, {"a": "^x$", "b": "^y$", "c": "^w$"})
     assert yaml.safe_load(text) == {3: ["^w$", "^x$"], 1: ["^y$"], 0: [".*"]}  # a step without a group yet is left out

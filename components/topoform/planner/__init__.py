@@ -562,6 +562,9 @@ def _cluster(
                     problems.append(Problem(where, f"its {site.provider} pool name '{spec['name']}' collides with pool '{other}'; rename one"))
                 names[spec["name"]] = step_key
             pools[step_key] = spec
+    if prof.pool_limit is not None and len(pools) > prof.pool_limit:
+        # capacity steps and spread spot steps each add a pool of the cloud
+        problems.append(Problem((*base, "node_pools"), f"makes {len(pools)} {site.provider} node pools (a pool per capacity step and per GPU type of a spread spot step); a cluster takes at most {prof.pool_limit}"))
     if len(problems) > before:
         return None
 

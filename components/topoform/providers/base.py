@@ -77,6 +77,8 @@ class CloudProfile:
     cluster_name_limit: ClassVar[int] = 63
     api_cidr_limit: ClassVar[int | None] = None
     """How many CIDR blocks the cluster's public API endpoint admits at most."""
+    pool_limit: ClassVar[int | None] = None
+    """How many node pools a cluster may have at most (a limit the cloud does not raise)."""
     device_plugin: ClassVar[bool] = False
     """Whether GPU nodes need our NVIDIA device plugin DaemonSet (no managed one)."""
     scratch_bundled: ClassVar[bool] = False

@@ -62,6 +62,7 @@ class AzureProfile(CloudProfile):
     cluster_name_limit = 63
     regional_reservations = True  # a capacity reservation group made without zones
     api_cidr_limit = 2000  # authorized IP ranges with API Server VNet Integration (200 without)
+    pool_limit = 100  # "Maximum node pools per cluster: 100" (AKS quotas, SKU and region availability)
     device_plugin = True
     chains_expanders = False  # autoScalerProfile.expander is one of least-waste, most-pods, priority, random
 
