@@ -136,6 +136,22 @@ def test_a_spot_step_spreads_across_gpu_types_one_node_group_each_labelled_with_
     assert zones(groups["eval-spot-a10g"]) == ["use1-az1", "use1-az2"]
 
 
+def test_every_eks_gpu_group_runs_only_where_ec2_sells_its_machine(tmp_path: Path) -> None:
+    """The cluster's zones are the lowest IDs EKS takes, whatever the machines: an A10G pool (g5,
+    which the preview's account does not sell in use1-az4) keeps the other two, its own type as
+    well as a spread one; CPU pools keep every zone."""
+    rec = record(str(_topology(tmp_path, AWS_SITE, "{gpu: {type: A10G, count: 1}, min: 0, max: 4, capacity: [{spot: {also: [L4]}}, on-demand]}")), stack="dev")
+    subnets = {r["name"]: r["inputs"]["availabilityZoneId"] for r in rec.by_type("aws:ec2/subnet:Subnet")}
+    zones = {
+        r["name"]: sorted(next(z for name, z in subnets.items() if s.startswith(name + "-")) for s in r["inputs"]["subnetIds"])
+        for r in rec.by_type("aws:eks/nodeGroup:NodeGroup")
+    }
+    everywhere = zones["s-c-pool-system"]
+    assert len(everywhere) == 3 and "use1-az4" in everywhere
+    assert zones["s-c-pool-gpu"] == zones["s-c-pool-gpu-spot"] == [z for z in everywhere if z != "use1-az4"]
+    assert zones["s-c-pool-gpu-spot-l4"] == everywhere
+
+
 def test_a_spread_spot_step_takes_its_types_in_the_order_written_and_keeps_min_on_the_first(tmp_path: Path) -> None:
     def cluster(pool: str) -> Any:
         return load_plan(str(_topology(tmp_path, AWS_SITE, pool)))[1].clusters["c"].spec
@@ -176,7 +192,7 @@ def test_a_spread_pool_says_which_of_its_steps_types_it_is() -> None:
 
 
 def test_aks_refuses_a_cluster_whose_steps_make_more_pools_than_it_takes(tmp_path: Path) -> None:
-    pools = "".join(f"      g{i}: {{gpu: {{type: T4, count: 1}}, min: 0, max: 4, capacity: [{{spot: {{also: [A10]}}}}, on-demand]}}\n" for i in range(33))
+    pools = "".join(f"      g{i}: {{gpu: {{type: T4, count: 1}}, min: 0, max: 4, capacity: [on-demand, {{spot: {{also: [A10]}}}}]}}\n" for i in range(33))
     path = _topology(tmp_path, AZURE_SITE, "{gpu: {type: T4, count: 1}, min: 0, max: 4}\n" + pools)
     result = run_cli("validate", str(path))
     assert result.code == 2 and "Traceback" not in result.err
@@ -427,14 +443,17 @@ def test_gke_and_aks_spread_a_spot_step_over_a_pool_per_gpu_type(tmp_path: Path)
     # GKE orders no node pools: it picks among the types itself, with nothing to rank them
     assert "priorities" not in load_plan(str(_topology(tmp_path, GCP_SITE, "{gpu: {type: T4, count: 1}, min: 0, max: 4, capacity: [{spot: {also: [L4]}}]}")))[1].clusters["c"].spec["autoscaler"]
 
-    aks = record(str(_topology(tmp_path, AZURE_SITE, "{gpu: {type: T4, count: 1}, min: 0, max: 4, capacity: [{spot: {also: [A10]}}, on-demand]}")), stack="dev")
+    # AKS learns of a failed spot allocation only after 15 minutes: a spread step comes last there
+    refused = run_cli("validate", str(_topology(tmp_path, AZURE_SITE, "{gpu: {type: T4, count: 1}, min: 0, max: 4, capacity: [{spot: {also: [A10]}}, on-demand]}")))
+    assert refused.code == 2 and "clusters.c.node_pools.gpu.capacity[0]: azure's autoscaler sees a failed spot allocation only after its node provision time" in refused.err
+    aks = record(str(_topology(tmp_path, AZURE_SITE, "{gpu: {type: T4, count: 1}, min: 0, max: 4, capacity: [on-demand, {spot: {also: [A10]}}]}")), stack="dev")
     agents = {r["inputs"]["agentPoolName"]: r["inputs"] for r in aks.by_type("azure-native:containerservice:AgentPool")}
     spot = {a["vmSize"]: name for name, a in agents.items() if a["scaleSetPriority"] == "Spot"}
     assert set(spot) == {"Standard_NC4as_T4_v3", "Standard_NV36ads_A10_v5"}
     assert agents[spot["Standard_NV36ads_A10_v5"]]["nodeLabels"]["topoform.io/accelerator"] == "A10"
     levels = _priorities(_one(aks, "kubernetes:core/v1:ConfigMap", "s-c-autoscaler-priorities"))
     t4, a10 = (f"^aks-{spot[size]}-[0-9]+-vmss$" for size in ("Standard_NC4as_T4_v3", "Standard_NV36ads_A10_v5"))
-    assert t4 in levels[3] and levels[2] == [a10] and levels[1] == ["^aks-gpu-[0-9]+-vmss$"]
+    assert "^aks-gpu-[0-9]+-vmss$" in levels[3] and levels[2] == [t4] and levels[1] == [a10]
 
 
 def test_cost_counts_later_steps_as_alternatives_for_the_same_nodes(tmp_path: Path) -> None:

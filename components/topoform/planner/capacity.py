@@ -104,6 +104,14 @@ def steps(
         if isinstance(step, SpotStep):
             spread[i], spread_problems = _spread(here, step, pool, spec, prof, respec)
             problems.extend(spread_problems)
+            if i < len(kinds) - 1 and not prof.sees_failed_launches:
+                problems.append(
+                    Problem(
+                        here,
+                        f"{prof.name}'s autoscaler sees a failed spot allocation only after its node provision time (15 minutes) and then "
+                        "returns to the first type when the back-off ends, so the steps after a spread step would be reached late or never: make it the last step",
+                    )
+                )
         # an Azure reservation group may hold reservations in several zones: one step per zone
         ref = (f"{step.ref()}@{step.zone or ''}" if prof.regional_reservations else step.ref()).lower() if isinstance(step, Reserved) else kind
         if ref in seen:
@@ -199,7 +207,8 @@ def priorities(pools: dict[str, NodePoolSpec]) -> dict[str, int]:
     pool key, higher first; empty when there is nothing to order). A pool ranks by its place in
     its list (a spread spot step's types one after another, in the order written), a pool
     without a list with the first ones, so a pod that several pools could take goes to a first
-    choice (the expander after priority picks among them), never to another pool's last resort."""
+    choice (the expander after priority picks among equals). Lists of different lengths do not
+    line up: the second pool of one ranks with the second of another, whatever their steps."""
     places: dict[str, list[tuple[int, int]]] = {}
     for p in pools.values():
         if "capacity" in p:

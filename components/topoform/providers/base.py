@@ -88,6 +88,11 @@ class CloudProfile:
     chains_expanders: ClassVar[bool] = True
     """Whether the autoscaler takes a chain of expanders (``priority,least-waste``); else the
     priority expander alone orders capacity lists (AKS takes one)."""
+    sees_failed_launches: ClassVar[bool] = True
+    """Whether the autoscaler learns at once that a pool cannot get a machine (EKS: from the Auto
+    Scaling group's scaling activities). Where it waits out its node provision time first (AKS:
+    15 minutes, then back to the first choice when the back-off ends), a spread spot step must be
+    the last of its list, or a later step would be reached late or never."""
     regional_reservations: ClassVar[bool] = False
     """Whether a reservation step may name no zone (a reservation made for the whole region)."""
     fabric_gaps: ClassVar[Mapping[str, str]] = {}

@@ -418,7 +418,10 @@ class AwsGpuCluster(GpuCluster):
         usable = sorted((c for c in candidates if c[0] in set(offered.locations)), key=lambda c: (len(c[0]), c[0]))
         if not usable:
             zones = ", ".join(sorted({z for z, _ in candidates}))
-            raise pulumi.RunError(f"cluster {args['cluster_name']}, pool {key}: {pool['machine_type']} is not offered in its zones ({zones}); name one that has it in overrides.aws.zones")
+            raise pulumi.RunError(
+                f"cluster {args['cluster_name']}, pool {key}: {pool['machine_type']} is not offered in its zones ({zones}); "
+                "name one that has it in the pool's overrides.aws.zones (or the site's network.zones), or leave the type out of the pool's spot step"
+            )
         return [subnet for _, subnet in usable]
 
     def _fabric_security_group(self, vpc_id: pulumi.Input[str], args: GpuClusterArgs) -> pulumi.Output[str]:
@@ -729,9 +732,9 @@ class AwsGpuCluster(GpuCluster):
             # one RAID 0 array, and the kubelet's, the runtime's and pod logs' directories live on it.
             extra["user_data"] = base64.b64encode(SCRATCH_ON_NVME.encode()).decode()
         subnet_ids = _subnets_in(args["cluster_name"], key, subnets, pool.get("zones"))
-        if "also" in pool.get("capacity", {}):
-            # A spread spot step's other GPU type shares the pool's zones, which were chosen for
-            # the pool's own machine: it keeps those where EC2 sells it.
+        if "gpu_type" in pool:
+            # The cluster's zones are the lowest IDs EKS takes, whatever the machines: a GPU group
+            # keeps those where EC2 sells its machine (EKS refuses a group with a zone that does not).
             subnet_ids = self._offered_subnets(key, pool, subnets, args)
         step = capacity_kind(pool)
         ref = reservation_of(pool)

@@ -65,6 +65,9 @@ class AzureProfile(CloudProfile):
     pool_limit = 100  # "Maximum node pools per cluster: 100" (AKS quotas, SKU and region availability)
     device_plugin = True
     chains_expanders = False  # autoScalerProfile.expander is one of least-waste, most-pods, priority, random
+    # "cluster-autoscaler is waiting for max-node-provision-time to expire before it can observe the
+    # OverconstrainedAllocationRequest error" on AKS (kubernetes/autoscaler#8323, by AKS's maintainer)
+    sees_failed_launches = False
 
     def network(self, base: Path, net: SiteNetwork) -> tuple[NetworkSpec | None, list[Problem]]:
         cidr = ipaddress.ip_network(net.cidr)
