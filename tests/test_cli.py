@@ -142,6 +142,12 @@ def test_the_console_script_runs_the_first_readme_command() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("topoform preview: vision / dev (stack dev): ")
     assert "cluster train: AwsGpuCluster" in proc.stdout
+    # the README shows this output with lines past 115 characters cut: it must stay what users see
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```\ntopoform preview: vision / dev (stack dev): ") + 4
+    shown = readme[start : readme.index("```", start)].splitlines()
+    seen = [line if len(line) <= 115 else line[:112] + "..." for line in (proc.stdout + proc.stderr).splitlines()]
+    assert shown == seen
 
 
 @pytest.mark.parametrize(
