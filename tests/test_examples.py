@@ -125,6 +125,42 @@ def test_the_same_description_on_another_cloud(tmp_path: Path, cloud: str, provi
     assert stateful and all(r["options"]["protect"] and r["options"]["retainOnDelete"] for r in stateful)
 
 
+def test_a_cluster_by_component_takes_capacity_lists_fabrics_scratch_and_autoscaling(tmp_path: Path) -> None:
+    """Issue 17's pool fields reach component users as typed args (CapacityStepArgs and
+    AutoscalingArgs in other languages), planned exactly as a topology file's."""
+    program = _program(
+        tmp_path,
+        'topoform.GpuCluster("c", {"cloud": "aws", "region": "us-east-1", "system": "demo", "environment": "dev", "deployer_networks": ["198.51.100.10/32"], '
+        '"admins": ["arn:aws:iam::123456789012:role/ci"], "autoscaling": {"scale_down_after_minutes": 5}, "node_pools": {'
+        '"system": {"instance": "cpu-4x16", "min": 1, "max": 2}, '
+        '"eval": {"gpu_type": "L4", "min": 0, "max": 4, "capacity": [{"kind": "spot", "also": ["A10G"]}, {"kind": "on-demand"}]}, '
+        '"h100": {"gpu_type": "H100", "gpu_count": 8, "min": 0, "max": 4, "interconnect": "fast", "scratch": "local-nvme", '
+        '"capacity": [{"kind": "reservation", "reservation": "cr-0123456789abcdef0", "zone": "use1-az2", "nodes": 2}, {"kind": "on-demand"}]}}})\n',
+    )
+    rec = record_program(program, stack="dev", project="x")
+    groups = {r["name"]: r["inputs"] for r in rec.by_type("aws:eks/nodeGroup:NodeGroup")}
+    assert {name: (g["instanceTypes"], g["capacityType"]) for name, g in groups.items() if "-eval" in name} == {
+        "c-pool-eval-spot": (["g6.xlarge"], "SPOT"),
+        "c-pool-eval-spot-a10g": (["g5.xlarge"], "SPOT"),
+        "c-pool-eval": (["g6.xlarge"], "ON_DEMAND"),
+    }
+    templates = {r["name"]: r["inputs"] for r in rec.by_type("aws:ec2/launchTemplate:LaunchTemplate")}
+    reserved = templates["c-pool-h100-reserved"]
+    assert reserved["capacityReservationSpecification"]["capacityReservationTarget"] == {"capacityReservationId": "cr-0123456789abcdef0"}
+    assert len(reserved["networkInterfaces"]) == 33 and "userData" in reserved  # EFA, and scratch on the instance store
+    (scaler,) = [r for r in rec.by_type("kubernetes:apps/v1:Deployment") if r["name"].endswith("autoscaler-deployment")]
+    flags = scaler["inputs"]["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert "--scale-down-unneeded-time=5m" in flags and "--expander=priority,least-waste" in flags
+    bad = _program(
+        tmp_path,
+        'topoform.GpuCluster("c", {"cloud": "aws", "region": "us-east-1", "system": "demo", "environment": "dev", "deployer_networks": ["198.51.100.10/32"], '
+        '"admins": ["arn:aws:iam::123456789012:role/ci"], "node_pools": {"system": {"instance": "cpu-4x16", "min": 1, "max": 2}, '
+        '"g": {"gpu_type": "L4", "min": 0, "max": 2, "capacity": [{"kind": "spot", "zone": "use1-az2"}]}}})\n',
+    )
+    with pytest.raises(Exception, match=r"node_pools\.g\.capacity\[0\]: a spot step takes no zone"):
+        record_program(bad, stack="dev", project="x")
+
+
 def test_a_bad_description_fails_with_one_clear_message(tmp_path: Path) -> None:
     program = _program(
         tmp_path,

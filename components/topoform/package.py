@@ -28,6 +28,8 @@ from .providers import module, sdk
 sdk.install()
 
 __all__ = [
+    "AutoscalingArgs",
+    "CapacityStepArgs",
     "EncryptedStore",
     "EncryptedStoreArgs",
     "Endpoint",
@@ -42,6 +44,34 @@ __all__ = [
 
 _SITE = "site"
 """The one site of the topology a component plans: its cloud and region."""
+
+
+class CapacityStepArgs(TypedDict):
+    """One step of a pool's capacity list: where its nodes come from, taken in the list's order."""
+
+    kind: str
+    """on-demand, spot, flex-start (GCP), reservation or capacity-block (AWS)."""
+    reservation: NotRequired[str]
+    """kind reservation: the reservation (AWS cr-... or a group's ARN; GCP its name; Azure a capacity reservation group's ID)."""
+    capacity_block: NotRequired[str]
+    """kind capacity-block: the Capacity Block's reservation ID (cr-...)."""
+    zone: NotRequired[str]
+    """kind reservation or capacity-block: the zone it is in (AWS zone ID, GCP zone, Azure 1-3)."""
+    nodes: NotRequired[int]
+    """kind reservation or capacity-block: how many of the pool's machines it holds."""
+    also: NotRequired[list[str]]
+    """kind spot: other GPU types the step may take (none with less memory), one spot pool each."""
+
+
+class AutoscalingArgs(TypedDict):
+    """How the cluster's autoscaler shrinks and grows its pools, the same on every cloud."""
+
+    scale_down_utilization: NotRequired[float]
+    """Below this share of a node's requested resources it may be removed (default 0.5)."""
+    scale_down_after_minutes: NotRequired[int]
+    """How long a node stays a candidate before it is removed (default 10)."""
+    expander: NotRequired[str]
+    """least-waste, most-pods or random: which pool grows when several could (not on GKE)."""
 
 
 class NodePoolArgs(TypedDict):
@@ -65,6 +95,12 @@ class NodePoolArgs(TypedDict):
     """The node's disk size in GB."""
     labels: NotRequired[dict[str, str]]
     """Kubernetes labels for the pool's nodes (topoform adds its own)."""
+    capacity: NotRequired[list[CapacityStepArgs]]
+    """Where the nodes come from, in order (default on-demand, or spot with spot: true)."""
+    interconnect: NotRequired[str]
+    """standard (default) or fast: the machine's fabric for multi-node training (EFA, GPUDirect-RDMA), in one zone."""
+    scratch: NotRequired[str]
+    """disk (default) or local-nvme: pods' scratch space on the machine's local NVMe disks."""
 
 
 class GpuClusterArgs(TypedDict):
@@ -98,6 +134,8 @@ class GpuClusterArgs(TypedDict):
     """Principals given cluster-admin, the deployer among them (required on AWS and Azure): IAM role or user ARNs (AWS), user:/group:/serviceAccount: members (GCP), user:/group:/servicePrincipal: object IDs (Azure)."""
     cidr: NotRequired[str]
     """The network's address range (default 10.0.0.0/16)."""
+    autoscaling: NotRequired[AutoscalingArgs]
+    """How the autoscaler scales the pools (EKS: the Cluster Autoscaler topoform installs)."""
 
 
 class EncryptedStoreArgs(TypedDict):
@@ -296,8 +334,8 @@ class GpuCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: GpuClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         super().__init__("topoform:index:GpuCluster", name, {}, opts)
         key = _key(name)
-        entry: dict[str, Any] = {"node_pools": {k: _pool(v) for k, v in args["node_pools"].items()}}
-        for field in ("kubernetes_version", "api", "allowed_cidrs"):
+        entry: dict[str, Any] = {"node_pools": {k: _pool(k, v) for k, v in args["node_pools"].items()}}
+        for field in ("kubernetes_version", "api", "allowed_cidrs", "autoscaling"):
             if field in args:
                 entry[field] = args[field]
         planned = _plan("clusters", key, args, entry, {"cidr": args["cidr"]} if "cidr" in args else None)
@@ -466,8 +504,28 @@ class _StoreRef:
 _CLASS = {"aws": "Aws", "gcp": "Gcp", "azure": "Azure"}
 
 
-def _pool(p: NodePoolArgs) -> dict[str, Any]:
-    out: dict[str, Any] = {k: v for k, v in p.items() if k not in ("gpu_type", "gpu_count")}
+def _pool(key: str, p: NodePoolArgs) -> dict[str, Any]:
+    out: dict[str, Any] = {k: v for k, v in p.items() if k not in ("gpu_type", "gpu_count", "capacity")}
     if "gpu_type" in p:
         out["gpu"] = {"type": p["gpu_type"], "count": p.get("gpu_count", 1)}
+    if "capacity" in p:
+        out["capacity"] = [_step(f"node_pools.{key}.capacity[{i}]", step) for i, step in enumerate(p["capacity"])]
     return out
+
+
+_STEP_FIELDS = {"on-demand": set(), "flex-start": set(), "spot": {"also"}, "reservation": {"reservation", "zone", "nodes"}, "capacity-block": {"capacity_block", "zone", "nodes"}}
+"""The fields each kind of capacity step takes (the topology validates their values)."""
+
+
+def _step(where: str, step: CapacityStepArgs) -> Any:
+    """A capacity step as a topology writes it: a word, or a mapping for the kinds that name more."""
+    kind = step.get("kind", "")
+    if kind not in _STEP_FIELDS:
+        raise ValueError(f"{where}.kind: {kind!r} is not one of {', '.join(_STEP_FIELDS)}")
+    rest = {k: v for k, v in step.items() if k != "kind"}
+    extra = sorted(set(rest) - _STEP_FIELDS[kind])
+    if extra:
+        raise ValueError(f"{where}: a {kind} step takes no {', '.join(extra)}")
+    if kind == "spot" and rest:
+        return {"spot": {"also": rest["also"]}}
+    return rest if kind in ("reservation", "capacity-block") else kind
