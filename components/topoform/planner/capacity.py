@@ -2,8 +2,9 @@
 
 A pool's ``capacity`` list (a reservation or Capacity Block, flex-start, on-demand, spot)
 becomes one pool of the cloud per step, each keyed by what it is (``h100`` for on-demand,
-``h100-spot``, ``h100-reserved``...), so reordering the list renames nothing; the cluster's
-autoscaler takes them in the stated order (:func:`priorities`). The
+``h100-spot``, ``h100-reserved``...; a spot step spread across GPU types adds ``h100-spot-h200``
+and the like), so reordering the list renames nothing; the cluster's autoscaler takes them in
+the stated order (:func:`priorities`). The
 same file name as each provider folder's ``cluster.py`` builds from these specs; what a cloud
 cannot do is its profile's capability data.
 """
@@ -80,7 +81,7 @@ def steps(
     base: Path, key: str, pool: NodePool, spec: NodePoolSpec, choice: PoolChoice | None, prof: CloudProfile, zone_check: ZoneCheck, respec: Respec
 ) -> tuple[dict[str, NodePoolSpec], list[Problem]]:
     """The cloud pools of one topology pool: itself without a capacity list, else one per step
-    (a spot step spread across GPU types: one per type, ranked together). A reservation's
+    (a spot step spread across GPU types: one per type, ranked in its order). A reservation's
     ``nodes`` always run (they are billed anyway); the rest of the minimum fills the later steps
     that keep one, in order; each step after the reserved ones grows to the rest of ``max``."""
     if not pool.capacity:
