@@ -150,6 +150,13 @@ def test_every_eks_gpu_group_runs_only_where_ec2_sells_its_machine(tmp_path: Pat
     assert len(everywhere) == 3 and "use1-az4" in everywhere
     assert zones["s-c-pool-gpu"] == zones["s-c-pool-gpu-spot"] == [z for z in everywhere if z != "use1-az4"]
     assert zones["s-c-pool-gpu-spot-l4"] == everywhere
+    # a reservation's group runs in the zone it was made in, whatever EC2 lists for on-demand
+    # there (the preview's account lists no p5 in use1-az1)
+    reserved = record(str(_topology(tmp_path, AWS_SITE, f"{{gpu: {{type: H100, count: 8}}, min: 0, max: 4, capacity: [{{reservation: {RESERVATION}, zone: use1-az1, nodes: 2}}, on-demand]}}")), stack="dev")
+    subnets = {r["name"]: r["inputs"]["availabilityZoneId"] for r in reserved.by_type("aws:ec2/subnet:Subnet")}
+    groups = {r["name"]: r["inputs"] for r in reserved.by_type("aws:eks/nodeGroup:NodeGroup")}
+    assert [next(z for name, z in subnets.items() if s.startswith(name + "-")) for s in groups["s-c-pool-gpu-reserved"]["subnetIds"]] == ["use1-az1"]
+    assert "use1-az1" not in [next(z for name, z in subnets.items() if s.startswith(name + "-")) for s in groups["s-c-pool-gpu"]["subnetIds"]]
 
 
 def test_a_spread_spot_step_takes_its_types_in_the_order_written_and_keeps_min_on_the_first(tmp_path: Path) -> None:

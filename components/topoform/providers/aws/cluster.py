@@ -732,12 +732,13 @@ class AwsGpuCluster(GpuCluster):
             # one RAID 0 array, and the kubelet's, the runtime's and pod logs' directories live on it.
             extra["user_data"] = base64.b64encode(SCRATCH_ON_NVME.encode()).decode()
         subnet_ids = _subnets_in(args["cluster_name"], key, subnets, pool.get("zones"))
-        if "gpu_type" in pool:
-            # The cluster's zones are the lowest IDs EKS takes, whatever the machines: a GPU group
-            # keeps those where EC2 sells its machine (EKS refuses a group with a zone that does not).
-            subnet_ids = self._offered_subnets(key, pool, subnets, args)
         step = capacity_kind(pool)
         ref = reservation_of(pool)
+        if "gpu_type" in pool and ref is None:
+            # The cluster's zones are the lowest IDs EKS takes, whatever the machines: a GPU group
+            # keeps those where EC2 sells its machine (EKS refuses a group with a zone that does
+            # not). A reservation's or Capacity Block's group runs in the zone it was made in.
+            subnet_ids = self._offered_subnets(key, pool, subnets, args)
         if ref is not None:
             # Reserved capacity: the launch template targets the reservation (or Capacity Block)
             # alone, in its zone (the step's one zone); a Capacity Block also needs its market
