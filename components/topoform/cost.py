@@ -20,7 +20,7 @@ from typing import Any
 
 from .catalog import Catalog, CloudCatalog, load_catalog
 from .planner import ClusterPlan, Plan
-from .specs import NodePoolSpec, capacity_kind
+from .specs import NodePoolSpec, capacity_kind, step_path
 
 __all__ = ["HOURS_PER_MONTH", "NOT_PRICED", "Change", "Estimate", "Line", "Range", "cents", "diff", "estimate", "pool_path", "totals"]
 
@@ -181,8 +181,7 @@ def pool_path(cluster: str, key: str, pool: NodePoolSpec) -> str:
     step = pool.get("capacity")
     if step is None:
         return f"clusters.{cluster}.node_pools.{key}"
-    also = f".spot.also.{step['also']}" if "also" in step else ""
-    return f"clusters.{cluster}.node_pools.{step['pool']}.capacity.{step['step']}{also}"
+    return ".".join(map(str, step_path(("clusters", cluster, "node_pools", step["pool"]), step)))
 
 
 FLEX_START_NOTE = "the on-demand price as a ceiling: flex-start is discounted (GKE: up to 53%)"

@@ -365,6 +365,12 @@ def topology_pool(key: str, pool: NodePoolSpec) -> str:
     return step["pool"] if step is not None else key
 
 
+def step_path(base: tuple[str | int, ...], step: CapacitySpec) -> tuple[str | int, ...]:
+    """Where a cloud pool's capacity step is written under its topology pool (``base``): its
+    entry of ``capacity``, and of the step's ``spot.also`` for a spread step's other type."""
+    return (*base, "capacity", step["step"], *(("spot", "also", step["also"]) if "also" in step else ()))
+
+
 def reservation_of(pool: NodePoolSpec) -> str | None:
     """The reservation (or Capacity Block) a pool's capacity step consumes, where it holds one."""
     step = pool.get("capacity")

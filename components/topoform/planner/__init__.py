@@ -59,6 +59,7 @@ from ..specs import (
     TaintSpec,
     TeamSpec,
     capacity_kind,
+    step_path,
     topology_pool,
 )
 
@@ -553,7 +554,7 @@ def _cluster(
         problems.extend(capacity_problems)
         for step_key, spec in expanded.items():
             step = spec.get("capacity")
-            where: Path = pool_base if step is None else (*pool_base, "capacity", step["step"], *(("spot", "also", step["also"]) if "also" in step else ()))
+            where: Path = pool_base if step is None else step_path(pool_base, step)
             if step_key != pool_key and (step_key in cluster.node_pools or step_key in pools):
                 problems.append(Problem(where, f"its pool key '{step_key}' is another pool's; rename one"))
             elif "name" in spec:
@@ -857,8 +858,7 @@ def _standby(
             choices[gpu], choice_problems = prof.choose_machine(("clusters", key, "standby"), pool, region, cat)
             spread = primary_spec.get("capacity")
             if spread is not None and "also" in spread:  # a spread step's type: named where it is written
-                here: Path = (*base, "capacity", spread["step"], "spot", "also", spread["also"])
-                choice_problems = [Problem(here, f"the standby's region {region}: {p.message}") for p in choice_problems]
+                choice_problems = [Problem(step_path(base, spread), f"the standby's region {region}: {p.message}") for p in choice_problems]
             problems.extend(choice_problems)
         choice = choices[gpu]
         if choice is None:
