@@ -78,13 +78,14 @@ def seen_monthly_max(subjects: Sequence[Subject]) -> tuple[Decimal, list[str]]:
     return total, sorted(set(unknown))
 
 
-def _estimate(subjects: Sequence[Subject], cfg: Mapping[str, Any]) -> tuple[Decimal, str]:
+def _estimate(subjects: Sequence[Subject], cfg: Mapping[str, Any]) -> tuple[Decimal, str, list[str]]:
+    """The estimate the rules judge, what it rests on, and the machines it could not price."""
     seen, unknown = seen_monthly_max(subjects)
     planned = Decimal(str(cfg.get("planned_max_usd") or 0))
     basis = "topoform's estimate" if planned >= seen else "node pools at maximum and control planes"
     if unknown:
         basis += f"; not priced: {', '.join(unknown)}"
-    return max(seen, planned), basis
+    return max(seen, planned), basis, unknown
 
 
 def _stack_urn(subjects: Sequence[Subject]) -> str:
@@ -99,7 +100,7 @@ def _over_budget(subjects: Sequence[Subject], cfg: Mapping[str, Any]) -> Iterato
     if cfg.get("monthly_usd") is None:
         return
     budget = Decimal(str(cfg["monthly_usd"]))
-    estimate, basis = _estimate(subjects, cfg)
+    estimate, basis, _ = _estimate(subjects, cfg)
     if estimate > budget:
         yield Finding(_stack_urn(subjects), f"the maximum monthly estimate ${estimate:,.2f} exceeds the budget ${budget:,.2f} ({basis})")
 
@@ -109,14 +110,12 @@ def _near_budget(subjects: Sequence[Subject], cfg: Mapping[str, Any]) -> Iterato
         return
     budget = Decimal(str(cfg["monthly_usd"]))
     ratio = Decimal(str(cfg.get("headroom_ratio", 0.8)))
-    estimate, basis = _estimate(subjects, cfg)
+    estimate, basis, unknown = _estimate(subjects, cfg)
     if budget * ratio < estimate <= budget:
         yield Finding(_stack_urn(subjects), f"the maximum monthly estimate ${estimate:,.2f} is {estimate / budget:.0%} of the budget ${budget:,.2f} ({basis})")
-    elif estimate <= budget * ratio:
-        _, unknown = seen_monthly_max(subjects)
-        if unknown:
-            # a node pool the catalog cannot price counts as nothing: the budget cannot be judged
-            yield Finding(_stack_urn(subjects), f"the maximum monthly estimate ${estimate:,.2f} leaves out node pools the catalog cannot price ({', '.join(unknown)}): check their price before trusting the budget ${budget:,.2f}")
+    elif estimate <= budget * ratio and unknown:
+        # a node pool the catalog cannot price counts as nothing: the budget cannot be judged
+        yield Finding(_stack_urn(subjects), f"the maximum monthly estimate ${estimate:,.2f} leaves out node pools the catalog cannot price ({', '.join(unknown)}): check their price before trusting the budget ${budget:,.2f}")
 
 
 def _fabric_unused(f: Fact, cfg: Mapping[str, Any]) -> str | None:
