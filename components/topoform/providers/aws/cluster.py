@@ -275,6 +275,9 @@ class AwsGpuCluster(GpuCluster):
 
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("AwsGpuCluster", name, args, opts)
+        self._offered: dict[str, frozenset[str]] = {}
+        """Zone IDs where EC2 sells each machine type, asked once per type (a capacity list's
+        pools share their machine)."""
         net = args["network"]
         vpc_id, subnets, route_tables = self._network(net, args["cluster_name"], args["region"], args["tags"], args["log_retention_days"])
         subnet_ids = [subnet for _, subnet in subnets]
@@ -410,12 +413,16 @@ class AwsGpuCluster(GpuCluster):
         account: a zone without it makes EKS refuse the node group, or fails the group's launches
         there, which benches the whole group."""
         candidates = [(zone, subnet) for zone, subnet in subnets if zone in (pool.get("zones") or [zone])]
-        offered = aws.ec2.get_instance_type_offerings(
-            location_type="availability-zone-id",
-            filters=[aws.ec2.GetInstanceTypeOfferingsFilterArgs(name="instance-type", values=[pool["machine_type"]])],
-            opts=pulumi.InvokeOptions(parent=self),
-        )
-        usable = sorted((c for c in candidates if c[0] in set(offered.locations)), key=lambda c: (len(c[0]), c[0]))
+        machine = pool["machine_type"]
+        if machine not in self._offered:
+            self._offered[machine] = frozenset(
+                aws.ec2.get_instance_type_offerings(
+                    location_type="availability-zone-id",
+                    filters=[aws.ec2.GetInstanceTypeOfferingsFilterArgs(name="instance-type", values=[machine])],
+                    opts=pulumi.InvokeOptions(parent=self),
+                ).locations
+            )
+        usable = sorted((c for c in candidates if c[0] in self._offered[machine]), key=lambda c: (len(c[0]), c[0]))
         if not usable:
             zones = ", ".join(sorted({z for z, _ in candidates}))
             raise pulumi.RunError(
