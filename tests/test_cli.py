@@ -121,7 +121,7 @@ def test_a_lean_sdk_package_gives_each_name_the_object_the_sdk_exports(top: str,
 def test_validate_reports_counts(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("validate", "prod")
     assert result.code == 0
-    assert result.out == "stacks/prod.topology.yaml: valid (vision/prod: 4 sites, 5 clusters, 18 node pools, 4 stores)\n"
+    assert result.out == "stacks/prod.topology.yaml: valid (vision/prod: 4 sites, 5 clusters, 19 node pools, 4 stores)\n"
 
 
 def test_a_file_outside_the_project_previews_under_its_environment_name(tmp_path: Path) -> None:
@@ -186,7 +186,7 @@ def test_every_renderer_handles_a_stack_level_finding(project_copy: Path) -> Non
     assert report.code == 0, report.err
     assert "`the stack`" in (project_copy / "r.md").read_text()
     prod = project_copy / "stacks" / "prod.topology.yaml"
-    prod.write_text(prod.read_text().replace("budget: {monthly_usd: 1900000}", "budget: {monthly_usd: 50000}"))
+    prod.write_text(prod.read_text().replace("budget: {monthly_usd: 2000000}", "budget: {monthly_usd: 50000}"))
     over = run_cli("check", "prod", "--format", "markdown", cwd=project_copy)
     assert over.code == 1 and "budget-within-limit" in over.out and ":x: **" in over.out
 

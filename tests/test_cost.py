@@ -203,7 +203,7 @@ def test_markdown_and_text_carry_every_line_the_totals_and_the_prices_date() -> 
     total = f"{data['monthly_usd']['min']:,.2f} .. {data['monthly_usd']['max']:,.2f}"
     assert total in md and total in text
     assert f"prices read {data['prices_read']}" in text and f"prices read {data['prices_read']}" in md
-    assert "budget 1,900,000.00" in text
+    assert "budget 2,000,000.00" in text
 
 
 def test_the_policy_config_it_prints_is_what_check_would_pass(tmp_path: Path) -> None:
@@ -212,7 +212,7 @@ def test_the_policy_config_it_prints_is_what_check_would_pass(tmp_path: Path) ->
     out = run_cli("cost", "prod", "--policy-config").out
     config = load_policy_config(out)  # a valid --policy-pack-config file
     est = json.loads(run_cli("cost", "prod", "--json").out)
-    assert config["budget-within-limit"] == {"monthly_usd": 1900000.0, "planned_max_usd": est["monthly_usd"]["max"]}
+    assert config["budget-within-limit"] == {"monthly_usd": 2000000.0, "planned_max_usd": est["monthly_usd"]["max"]}
 
 
 def test_cost_of_an_invalid_topology_is_exit_2_and_one_line(tmp_path: Path) -> None:

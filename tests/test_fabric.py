@@ -4,6 +4,7 @@ where it cannot be built."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,114 @@ def test_gke_rdma_nodes_get_the_gib_plugin_and_every_namespace_a_claim_on_the_ni
     assert [r["name"] for r in prod_recording.by_type("kubernetes:apps/v1:DaemonSet") if "nccl" in r["name"]] == ["vision-serve-nccl-rdma-installer"]
 
 
+def test_the_aks_training_pool_gets_its_infiniband_nics_and_can_start_from_zero(prod_recording: Any) -> None:
+    pools = {r["name"]: r["inputs"] for r in prod_recording.by_type("azure-native:containerservice:AgentPool")}
+    pool = pools["vision-finetune-pool-multinode"]
+    nd = next(o for o in load_catalog().clouds["azure"].offerings if o.machine == pool["vmSize"])
+    assert nd.fabric is not None and nd.fabric.kind == "infiniband" and nd.gpus == 8
+    # one scale set (AKS keeps an InfiniBand size's in one placement group): no zones to split it,
+    # no proximity placement group or capacity reservation group (neither takes such a scale set)
+    assert pool["type"] == "VirtualMachineScaleSets" and "availabilityZones" not in pool
+    assert "proximityPlacementGroupID" not in pool and "capacityReservationGroupID" not in pool
+    assert pool["osSKU"] == "Ubuntu" and pool["scaleSetPriority"] == "Regular"
+    assert pool["nodeLabels"]["topoform.io/fabric"] == "infiniband"
+    # a pod asking for rdma/ib can start the empty pool: the autoscaler reads "_" as "/" in the tag
+    assert (pool["minCount"], pool["maxCount"]) == (0, 4)
+    assert pool["tags"]["k8s.io_cluster-autoscaler_node-template_resources_rdma_ib"] == str(nd.fabric.interfaces) == "8"
+    # an upgrade replaces a node at a time, never growing the scale set past its size
+    assert pool["upgradeSettings"] == {"maxSurge": "0", "maxUnavailable": "1"}
+    for name, other in pools.items():
+        if name != "vision-finetune-pool-multinode":
+            assert not any(t.startswith("k8s.io_cluster-autoscaler_node-template_resources") for t in other["tags"]), name
+            assert "topoform.io/fabric" not in other["nodeLabels"], name
+
+
+def test_the_network_operator_builds_ofed_and_offers_the_nics_on_infiniband_nodes_only(prod_recording: Any) -> None:
+    release = _one(prod_recording, "kubernetes:helm.sh/v3:Release", "vision-finetune-network-operator")["inputs"]
+    assert (release["chart"], release["version"], release["repositoryOpts"]["repo"]) == ("network-operator", "26.4.0", "https://helm.ngc.nvidia.com/nvidia")
+    assert release["namespace"] == "network-operator" and release["values"]["nfd"] == {"enabled": True, "deployNodeFeatureRules": False}
+    ns = _one(prod_recording, "kubernetes:core/v1:Namespace", "vision-finetune-network-operator-namespace")
+    assert ns["inputs"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert ns["options"]["protect"] is True  # as every namespace of a protected environment
+    policy = _one(prod_recording, "kubernetes:mellanox.com/v1alpha1:NicClusterPolicy", "vision-finetune-network-operator-policy")
+    spec = policy["inputs"]["spec"]
+    assert policy["inputs"]["metadata"]["name"] == "nic-cluster-policy"  # the one name the operator reconciles
+    (term,) = spec["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert {e["key"]: e["values"] for e in term["matchExpressions"]} == {"feature.node.kubernetes.io/pci-15b3.present": ["true"], "topoform.io/fabric": ["infiniband"]}
+    assert spec["tolerations"] == [{"operator": "Exists"}]  # past the GPU taint and the pool's own
+    assert spec["ofedDriver"]["image"] == "doca-driver" and spec["ofedDriver"]["upgradePolicy"]["maxParallelUpgrades"] == 1
+    config = json.loads(spec["sriovDevicePlugin"]["config"])
+    assert config == {"resourceList": [{"resourcePrefix": "rdma", "resourceName": "ib", "selectors": {"vendors": ["15b3"], "linkTypes": ["infiniband"], "isRdma": True}}]}
+    rule = _one(prod_recording, "kubernetes:nfd.k8s-sigs.io/v1alpha1:NodeFeatureRule", "vision-finetune-network-operator-nfd-rule")["inputs"]["spec"]
+    (match,) = rule["rules"][0]["matchFeatures"]
+    assert match["matchExpressions"] == {"vendor": {"op": "In", "value": ["15b3"]}, "device": {"op": "In", "value": ["101c", "101e"]}}
+    # the custom resources wait for the chart that brings their definitions
+    release_urn = _one(prod_recording, "kubernetes:helm.sh/v3:Release", "vision-finetune-network-operator")["urn"]
+    assert all(release_urn in r["options"]["dependsOn"] for r in (policy, _one(prod_recording, "kubernetes:nfd.k8s-sigs.io/v1alpha1:NodeFeatureRule", "vision-finetune-network-operator-nfd-rule")))
+    # only the cluster with an InfiniBand pool runs the operator
+    assert [r["name"] for r in prod_recording.by_type("kubernetes:helm.sh/v3:Release")] == ["vision-finetune-network-operator"]
+
+
+def test_infiniband_nodes_raise_the_locked_memory_limit_so_team_namespaces_stay_baseline(prod_recording: Any) -> None:
+    node = _one(prod_recording, "kubernetes:apps/v1:DaemonSet", "vision-finetune-network-operator-node")["inputs"]
+    pod = node["spec"]["template"]["spec"]
+    assert node["metadata"]["namespace"] == "kube-system" and pod["nodeSelector"] == {"topoform.io/fabric": "infiniband"}
+    assert pod["hostPID"] is True and not pod.get("hostNetwork") and pod["tolerations"] == [{"operator": "Exists"}]
+    (init,) = pod["initContainers"]
+    (loader,) = pod["containers"]
+    script = init["command"][2]
+    assert "LimitMEMLOCK=infinity" in script and "systemctl restart containerd" in script
+    # only when the limit is not yet raised: a restarted pod does not restart the runtime again
+    assert script.index("!= infinity") < script.index("systemctl restart containerd")
+    assert "modprobe nvidia-peermem" in loader["command"][2]
+    assert loader["readinessProbe"]["exec"]["command"][-2:] == ["^nvidia_peermem ", "/proc/modules"]
+    # training pods then need no IPC_LOCK: the team's namespace keeps baseline Pod Security
+    tuning = _one(prod_recording, "kubernetes:core/v1:Namespace", "vision-finetune-ns-tuning")["inputs"]["metadata"]["labels"]
+    assert tuning["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
+_AZURE_FAST = (
+    "name: s\nenvironment: dev\ndeployer: {networks: [198.51.100.10/32]}\n"
+    "sites:\n  x: {provider: azure, region: eastus2, backup_region: westus2, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a], network: {cidr: 10.30.0.0/16}}\n"
+    "clusters:\n  c:\n    site: x\n    node_pools:\n      system: {instance: cpu-4x16, min: 1, max: 2}\n"
+    "      train: {gpu: {type: A100-80GB, count: 8}, min: 0, max: 4, interconnect: fast}\n"
+)
+
+
+def test_an_aks_infiniband_pool_that_is_valid_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "t.topology.yaml"
+    path.write_text(_AZURE_FAST)
+    assert run_cli("validate", str(path)).code == 0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "fragment"),
+    [
+        # each step's pool is a scale set of its own, and each scale set its own InfiniBand network
+        ("interconnect: fast}", "interconnect: fast, capacity: [spot, on-demand]}", 11, "clusters.c.node_pools.train.capacity", "each pool's scale set is a separate InfiniBand network"),
+        ("max: 4, interconnect", "max: 101, interconnect", 11, "clusters.c.node_pools.train.max", "which Azure caps at 100 VMs"),
+        ("min: 0, max: 4, interconnect", "nodes: 120, interconnect", 11, "clusters.c.node_pools.train.nodes", "give nodes 100 or less"),
+        ("interconnect: fast}", "interconnect: fast, overrides: {azure: {zones: ['1', '2']}}}", 11, "clusters.c.node_pools.train.overrides.azure.zones", "a fast interconnect reaches only nodes in its own zone"),
+        ("type: A100-80GB, count: 8", "type: A100-80GB, count: 1", 11, "clusters.c.node_pools.train.interconnect", "Standard_NC24ads_A100_v4 has no fabric in the catalog; on azure these do: Standard_ND96asr_v4 (A100-40GB x8, infiniband x8)"),
+        # Azure's InfiniBand network holds 172.16.0.0/16 on every ND VM
+        ("cidr: 10.30.0.0/16", "cidr: 172.16.0.0/20", 5, "sites.x.network.cidr", "172.16.0.0/20 overlaps 172.16.0.0/16, which Azure's InfiniBand network holds"),
+        ("cidr: 10.30.0.0/16", "cidr: 10.30.0.0/16, pods_cidr: 172.16.0.0/14", 5, "sites.x.network.pods_cidr", "172.16.0.0/14 overlaps 172.16.0.0/16"),
+        # ... and the standby's network in the backup region too
+        ("cidr: 10.30.0.0/16", "cidr: 10.30.0.0/16, backup_cidr: 172.16.0.0/16", 5, "sites.x.network.backup_cidr", "172.16.0.0/16 overlaps 172.16.0.0/16, which Azure's InfiniBand network holds"),
+    ],
+)
+def test_what_an_aks_infiniband_pool_cannot_be_is_refused_naming_the_field(tmp_path: Path, old: str, new: str, line: int, field: str, fragment: str) -> None:
+    text = _AZURE_FAST.replace(old, new, 1)
+    if "backup_cidr" in field:
+        text = text.replace("    site: x\n", "    site: x\n    standby: true\n", 1)
+    assert text != _AZURE_FAST
+    path = tmp_path / "t.topology.yaml"
+    path.write_text(text)
+    result = run_cli("validate", str(path))
+    assert result.code == 2 and "Traceback" not in result.err
+    assert f"{path}:{line}: {field}: " in result.err and fragment in result.err, result.err
+
+
 # --------------------------------------------------------------------------- scratch: local-nvme
 
 
@@ -211,7 +320,6 @@ def test_a_gke_pool_takes_its_machines_local_ssds_for_scratch(tmp_path: Path) ->
         # A3 High's GPUDirect-TCPX lives in every workload pod: refused, naming what is built instead
         ("{provider: gcp, project: acme-ml, region: us-central1}", "{gpu: {type: H100, count: 8}, min: 0, max: 4, interconnect: fast}", "interconnect", "topoform does not build a3-highgpu-8g's fabric (gpudirect-tcpx): GPUDirect-TCPX works only when every workload pod carries a receive-data-path sidecar"),
         ("{provider: gcp, project: acme-ml, region: us-central1}", "{gpu: {type: L4, count: 1}, min: 0, max: 4, interconnect: fast}", "interconnect", "g2-standard-4 has no fabric in the catalog; on gcp these do: a3-ultragpu-8g (H200 x8, gpudirect-rdma x8)"),
-        ("{provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}", "{gpu: {type: H100, count: 8}, min: 0, max: 4, interconnect: fast}", "interconnect", "azure sites cannot join a pool's nodes with the machine's fabric (interconnect: fast): InfiniBand on ND-series pools needs"),
         ("{provider: aws, region: us-east-1, admins: [arn:aws:iam::123456789012:role/platform-ci]}", "{instance: cpu-8x32, min: 0, max: 4, scratch: local-nvme}", "scratch", "m7i.2xlarge has no local NVMe in the catalog; on aws these do: g4dn.xlarge"),
         ("{provider: azure, region: eastus, admins: [servicePrincipal:5c2e8f4a-7b1d-4c3e-9a0f-2d6b8e1c4f7a]}", "{gpu: {type: H100, count: 8}, min: 0, max: 4, scratch: local-nvme}", "scratch", "azure sites cannot put pods' scratch space on the machine's local NVMe (scratch: local-nvme): AKS puts kubelet storage on the NVMe disks only through Azure Container Storage"),
     ],

@@ -34,7 +34,7 @@ def test_new_staging_from_prod_validates_and_matches_prods_shape(project_copy: P
     path = project_copy / "stacks" / "staging.topology.yaml"
     text = path.read_text()
     for placeholder, value in (
-        ("prod has 1900000", "900000"), ("prod has acme-ml-prod", "acme-ml-staging"), ("prod has infer.acme.example", "infer.staging.acme.example"),
+        ("prod has 2000000", "900000"), ("prod has acme-ml-prod", "acme-ml-staging"), ("prod has infer.acme.example", "infer.staging.acme.example"),
         ("prod has 0.0.0.0/0", "0.0.0.0/0"), ("prod has inference-ops@acme.example", "inference-ops@acme.example"),
         ("prod has tuning@acme.example", "tuning@acme.example"), ("prod has 6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c", "6f1d2c3b-4a5e-4f60-8b7c-9d0e1f2a3b4c"),
         ("prod has cr-0a1b2c3d4e5f67890", "cr-0a1b2c3d4e5f67891"),

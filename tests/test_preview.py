@@ -292,8 +292,8 @@ def test_readable_preview_shows_a_tree_per_site_and_cluster(cli) -> None:  # typ
     out = result.out
     assert "site aws-east (aws us-east-1, backup us-west-2)" in out
     assert "  cluster train: AwsGpuCluster vision-train," in out
-    assert "pool h100: p5.48xlarge (8x H100), 0..12 nodes, on-demand, capacity step 2, taint nvidia.com/gpu=present:NoSchedule" in out
-    assert "pool h100-reserved: p5.48xlarge (8x H100), 4 nodes, reservation cr-0a1b2c3d4e5f67890 (4 held), capacity step 1, taint nvidia.com/gpu=present:NoSchedule" in out
+    assert "pool h100: p5.48xlarge (8x H100), 0..12 nodes, on-demand, capacity step 2, fabric efa x32, taint nvidia.com/gpu=present:NoSchedule" in out
+    assert "pool h100-reserved: p5.48xlarge (8x H100), 4 nodes, reservation cr-0a1b2c3d4e5f67890 (4 held), capacity step 1, fabric efa x32, taint nvidia.com/gpu=present:NoSchedule" in out
     assert "site dc1 (onprem)" in out and "notice: site dc1:" in out
 
 

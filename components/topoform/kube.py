@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, PLATFORM_CAPACITY_LABEL, PLATFORM_FABRIC_LABEL, RESERVED_NAMESPACES, NodePoolSpec
 
-__all__ = ["AUTOSCALER", "DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "cluster_autoscaler", "RESERVED_NAMESPACES", "device_plugin", "efa_device_plugin", "fabric_claim_template", "gib_installer", "label_existing_nodes", "namespace", "namespace_guardrails", "priority_config", "priority_expander"]
+__all__ = ["AUTOSCALER", "DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "cluster_autoscaler", "RESERVED_NAMESPACES", "device_plugin", "efa_device_plugin", "fabric_claim_template", "gib_installer", "infiniband_fabric", "label_existing_nodes", "namespace", "namespace_guardrails", "priority_config", "priority_expander"]
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
@@ -338,11 +338,10 @@ def _fabric_daemon(name: str, app: str, fabric: str, provider: k8s.Provider, par
         app,
         provider,
         parent,
-        host_network=True,
         node_selector={PLATFORM_FABRIC_LABEL: fabric},
         # Every taint: a fabric pool may carry taints of its own besides the GPU's.
         tolerations=[k8s.core.v1.TolerationArgs(operator="Exists")],
-        **pod,
+        **{"host_network": True, **pod},
     )
 
 
@@ -473,3 +472,167 @@ def fabric_claim_template(prefix: str, ns: k8s.core.v1.Namespace, device_class: 
         # A claim template's spec cannot be changed in place: a new one replaces it.
         opts=pulumi.ResourceOptions(provider=provider, parent=ns, protect=False, replace_on_changes=["spec"], delete_before_replace=True),
     )
+
+
+NETWORK_OPERATOR_REPO = "https://helm.ngc.nvidia.com/nvidia"
+NETWORK_OPERATOR_CHART = "network-operator"
+NETWORK_OPERATOR_VERSION = "26.4.0"
+NETWORK_OPERATOR_NAMESPACE = "network-operator"
+"""NVIDIA's Network Operator as Microsoft's AKS InfiniBand guide installs it (Azure/aks-rdma-infiniband
+at 700dabb of 2026-07-15: chart ``nvidia/network-operator`` v26.4.0 in the ``network-operator``
+namespace, labelled for privileged pods)."""
+DOCA_DRIVER = {"repository": "nvcr.io/nvidia/mellanox", "image": "doca-driver", "version": "doca3.2.0-25.10-1.2.8.0-2"}
+SRIOV_DEVICE_PLUGIN = {"repository": "nvcr.io/nvidia/mellanox", "image": "sriov-network-device-plugin", "version": "network-operator-v25.10.0"}
+"""The OFED driver and SR-IOV device plugin images Microsoft's guide pins with that chart."""
+INFINIBAND_RESOURCE = "rdma/ib"
+"""What a training pod asks for to get a node's InfiniBand NICs (one per NIC, from the SR-IOV device plugin)."""
+INFINIBAND_NODE_IMAGE = "mcr.microsoft.com/mirror/docker/library/ubuntu:24.04"
+"""Ubuntu from Microsoft's registry mirror, as Microsoft's peermem loader runs (it has nsenter and
+needs no package at start)."""
+MELLANOX_PRESENT = "feature.node.kubernetes.io/pci-15b3.present"
+"""The label Node Feature Discovery gives nodes with NVIDIA (Mellanox) InfiniBand functions; the
+operator's device plugin states select it."""
+
+_MEMLOCK_DROP_IN = "/etc/systemd/system/containerd.service.d/90-topoform-memlock.conf"
+_INFINIBAND_NODE_SETUP = f"""set -eu
+host() {{ nsenter -t 1 -m -u -i -n -p -- "$@"; }}
+# Containers inherit the runtime's locked-memory limit (64 KiB by default on AKS); NCCL registers
+# its buffers with the InfiniBand NICs, which needs it unlimited. Raising it here spares every
+# training pod the IPC_LOCK capability, which baseline Pod Security refuses.
+if [ "$(host systemctl show containerd -p LimitMEMLOCK --value)" != infinity ]; then
+  host mkdir -p {_MEMLOCK_DROP_IN.rsplit("/", 1)[0]}
+  host sh -c 'printf "[Service]\\nLimitMEMLOCK=infinity\\n" > {_MEMLOCK_DROP_IN}'
+  host systemctl daemon-reload
+  # Running containers keep their limit; the runtime and containers it starts from now on get it.
+  host systemctl restart containerd
+fi
+host systemctl show containerd -p LimitMEMLOCK
+"""
+_PEERMEM_LOADER = """host() { nsenter -t 1 -m -- "$@"; }
+# GPUDirect RDMA needs nvidia-peermem, which the AKS-installed driver does not load and the OFED
+# driver's start unloads: load it again whenever it is missing.
+was=""
+while true; do
+  if host modprobe nvidia-peermem 2>/dev/null; then now=loaded; else now="not loadable yet (GPU driver or OFED still starting)"; fi
+  [ "$now" = "$was" ] || echo "nvidia-peermem: $now"
+  was=$now
+  sleep 30
+done
+"""
+
+
+def infiniband_fabric(prefix: str, provider: k8s.Provider, parent: pulumi.Resource, *, protect: bool) -> list[pulumi.Resource]:
+    """InfiniBand on AKS ND-series nodes, Microsoft's self-managed way (Azure/aks-rdma-infiniband):
+    NVIDIA's Network Operator builds the OFED driver on each node of a pool labelled
+    ``topoform.io/fabric: infiniband`` and its SR-IOV device plugin offers each of the node's
+    InfiniBand NICs as one ``rdma/ib``; a node daemon raises the runtime's locked-memory limit (so training pods
+    need no IPC_LOCK) and keeps ``nvidia-peermem`` loaded for GPUDirect RDMA. Everything the
+    operator runs is confined to those nodes and tolerates their taints."""
+    # The OFED driver and device plugin pods are privileged: the operator's guide labels the namespace so.
+    ns = namespace(f"{prefix}-namespace", NETWORK_OPERATOR_NAMESPACE, provider, protect=protect, parent=parent, labels={"pod-security.kubernetes.io/enforce": "privileged"})
+    release = k8s.helm.v3.Release(
+        prefix,
+        name=NETWORK_OPERATOR_CHART,
+        chart=NETWORK_OPERATOR_CHART,
+        version=NETWORK_OPERATOR_VERSION,
+        namespace=NETWORK_OPERATOR_NAMESPACE,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=NETWORK_OPERATOR_REPO),
+        # Node Feature Discovery (which the OFED state reads kernels and OS from) stays on; the
+        # chart's own rules would label every Mellanox Ethernet function too: ours below instead.
+        values={"nfd": {"enabled": True, "deployNodeFeatureRules": False}},
+        wait_for_jobs=True,
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[ns]),
+    )
+    after = pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[release])
+    rule = k8s.apiextensions.CustomResource(
+        f"{prefix}-nfd-rule",
+        api_version="nfd.k8s-sigs.io/v1alpha1",
+        kind="NodeFeatureRule",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="topoform-infiniband", labels=MANAGED_BY),
+        spec={
+            "rules": [
+                {
+                    "name": "infiniband-virtual-functions",
+                    "labels": {MELLANOX_PRESENT: "true"},
+                    # ND v4's ConnectX-6 virtual function (101c) and ND v5's ConnectX-7 one (101e)
+                    "matchFeatures": [{"feature": "pci.device", "matchExpressions": {"vendor": {"op": "In", "value": ["15b3"]}, "device": {"op": "In", "value": ["101c", "101e"]}}}],
+                }
+            ]
+        },
+        opts=after,
+    )
+    fabric_nodes = {
+        "requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [
+                {
+                    "matchExpressions": [
+                        {"key": MELLANOX_PRESENT, "operator": "In", "values": ["true"]},
+                        {"key": PLATFORM_FABRIC_LABEL, "operator": "In", "values": ["infiniband"]},
+                    ]
+                }
+            ]
+        }
+    }
+    device_plugin_config = {"resourceList": [{"resourcePrefix": "rdma", "resourceName": "ib", "selectors": {"vendors": ["15b3"], "linkTypes": ["infiniband"], "isRdma": True}}]}
+    policy = k8s.apiextensions.CustomResource(
+        f"{prefix}-policy",
+        api_version="mellanox.com/v1alpha1",
+        kind="NicClusterPolicy",
+        # The operator reconciles this one name only.
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="nic-cluster-policy", labels=MANAGED_BY),
+        spec={
+            "nodeAffinity": fabric_nodes,
+            # The GPU taint, and any the pool adds.
+            "tolerations": [{"operator": "Exists"}],
+            "ofedDriver": {
+                **DOCA_DRIVER,
+                # Microsoft's fix for a race in which a kernel module fails to load (Mellanox/doca-driver-build#52)
+                "env": [{"name": "OFED_BLACKLIST_MODULES_FILE", "value": "/host/etc/modprobe.d/blacklist-ofed-modules.conf"}],
+                "forcePrecompiled": False,
+                # A new driver version drains a node at a time before it is built there.
+                "upgradePolicy": {"autoUpgrade": True, "maxParallelUpgrades": 1, "drain": {"enable": True, "force": True, "deleteEmptyDir": True, "timeoutSeconds": 300}},
+                "startupProbe": {"initialDelaySeconds": 10, "periodSeconds": 20},
+                "livenessProbe": {"initialDelaySeconds": 30, "periodSeconds": 30},
+                "readinessProbe": {"initialDelaySeconds": 10, "periodSeconds": 30},
+            },
+            "sriovDevicePlugin": {**SRIOV_DEVICE_PLUGIN, "config": json.dumps(device_plugin_config, separators=(",", ":"))},
+        },
+        opts=after,
+    )
+    node = _fabric_daemon(
+        f"{prefix}-node",
+        "topoform-infiniband-node",
+        "infiniband",
+        provider,
+        parent,
+        # nsenter reaches the host's mount namespace through PID 1 (the host's systemd).
+        host_pid=True,
+        host_network=False,
+        init_containers=[
+            k8s.core.v1.ContainerArgs(
+                name="memlock",
+                image=INFINIBAND_NODE_IMAGE,
+                image_pull_policy="IfNotPresent",
+                # It changes the host's container runtime (Microsoft's and NVIDIA's AKS recipes run such steps privileged).
+                security_context=k8s.core.v1.SecurityContextArgs(privileged=True, read_only_root_filesystem=True),
+                resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "10m", "memory": "16Mi"}, limits={"cpu": "100m", "memory": "64Mi"}),
+                command=["/bin/sh", "-c", _INFINIBAND_NODE_SETUP],
+            )
+        ],
+        containers=[
+            k8s.core.v1.ContainerArgs(
+                name="nvidia-peermem",
+                image=INFINIBAND_NODE_IMAGE,
+                image_pull_policy="IfNotPresent",
+                security_context=k8s.core.v1.SecurityContextArgs(privileged=True, read_only_root_filesystem=True),
+                resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "10m", "memory": "16Mi"}, limits={"cpu": "50m", "memory": "32Mi"}),
+                command=["/bin/sh", "-c", _PEERMEM_LOADER],
+                # Ready once the module is in (the DaemonSet's ready count: nodes with GPUDirect RDMA).
+                readiness_probe=k8s.core.v1.ProbeArgs(
+                    exec_=k8s.core.v1.ExecActionArgs(command=["nsenter", "-t", "1", "-m", "--", "grep", "-q", "^nvidia_peermem ", "/proc/modules"]),
+                    period_seconds=30,
+                ),
+            )
+        ],
+    )
+    return [ns, release, rule, policy, node]

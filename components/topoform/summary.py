@@ -40,7 +40,8 @@ def _pool_line(key: str, pool: NodePoolSpec) -> str:
         what += f" ({pool['gpu_count']}x {pool['gpu_type']})"
     capacity = capacity_of(pool)
     taints = ", ".join(f"{t['key']}={t['value']}:{t['effect']}" for t in pool["taints"])
-    return f"pool {key}: {what}, {size} nodes, {capacity}" + (f", taint {taints}" if taints else "")
+    fabric = f", fabric {pool['fabric']['kind']} x{pool['fabric']['interfaces']}" if "fabric" in pool else ""
+    return f"pool {key}: {what}, {size} nodes, {capacity}{fabric}" + (f", taint {taints}" if taints else "")
 
 
 _STORE_ROLES = ("bucket", "account", "pvc")

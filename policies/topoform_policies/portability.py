@@ -66,8 +66,15 @@ def _gpu_selector(f: Fact, cfg: Mapping[str, Any]) -> str | None:
     return None
 
 
+OPERATOR_ONLY_VERSIONS = ["mellanox.com/v1alpha1", "nfd.k8s-sigs.io/v1alpha1"]
+"""Custom resources whose operators serve no other version: NVIDIA's Network Operator's
+NicClusterPolicy and Node Feature Discovery's NodeFeatureRule (topoform's InfiniBand on AKS)."""
+
+
 def _preview(f: Fact, cfg: Mapping[str, Any]) -> str | None:
-    return f"uses the pre-release API version {f.value}" if is_preview(str(f.value)) else None
+    if str(f.value) in cfg.get("operator_versions", OPERATOR_ONLY_VERSIONS):
+        return None
+    return f"uses the pre-release API version {f.value}" if is_preview(str(f.value).rsplit("/", 1)[-1]) else None
 
 
 def jurisdiction(cloud: str, region: str) -> str | None:
@@ -230,6 +237,8 @@ PORTABILITY: list[Rule | StackRule] = [
     rule(
         "TF-P06", "no-preview-api-versions", "api_version", "No alpha, beta or preview API versions: they change or vanish without notice.",
         "medium", "Use a GA API version.", (), _preview, ("kubernetes", "azure"),
+        config={"operator_versions": {"type": "array", "items": {"type": "string"}, "default": OPERATOR_ONLY_VERSIONS,
+                                      "description": "API group/versions of custom resources whose operators serve no GA version."}},
     ),
     stack_rule(
         "TF-P07", "portable-resource-types", "Only resource types with a counterpart on the other clouds, unless exempted.",

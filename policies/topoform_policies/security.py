@@ -105,9 +105,11 @@ def _world_open(f: Fact, cfg: Mapping[str, Any]) -> str | None:
     return f"admits the whole internet on port(s) {', '.join(bad)} ({f.where})" if bad else None
 
 
-HOST_INSTALLERS = ["us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib"]
+HOST_INSTALLERS = ["us-docker.pkg.dev/gce-ai-infra/gpudirect-gib/nccl-plugin-gib", "mcr.microsoft.com/mirror/docker/library/ubuntu"]
 """Node installers topoform itself runs privileged in kube-system, by image repository: Google's
-NCCL gIB plugin installer on GKE's GPUDirect-RDMA nodes (its manifest runs it so)."""
+NCCL gIB plugin installer on GKE's GPUDirect-RDMA nodes (its manifest runs it so), and the Ubuntu
+image (Microsoft's mirror) of the node daemon on AKS InfiniBand nodes, which raises the runtime's
+locked-memory limit and loads nvidia-peermem, as Microsoft's peermem loader does from that image."""
 
 
 def _repository(image: str) -> str:

@@ -38,7 +38,7 @@ from ..model import (
 from ..naming import account_id, physical
 from ..providers import profile
 from . import capacity
-from .cluster import autoscaler, fabric, scratch
+from .cluster import autoscaler, fabric, fabric_network_problems, scratch
 from ..providers.base import Capability, CloudProfile, PoolChoice, api_networks
 from ..specs import (
     GPU_TAINT_EFFECT,
@@ -563,6 +563,10 @@ def _cluster(
                     problems.append(Problem(where, f"its {site.provider} pool name '{spec['name']}' collides with pool '{other}'; rename one"))
                 names[spec["name"]] = step_key
             pools[step_key] = spec
+    if network is not None:
+        net_path: Path = ("sites", cluster.site, "network")
+        ranges = [((*net_path, "cidr"), network["cidr"]), ((*net_path, "pods_cidr"), network["pods_cidr"]), ((*net_path, "services_cidr"), network["services_cidr"])]
+        problems.extend(fabric_network_problems([(p, r) for p, r in ranges if r], pools, prof))
     if prof.pool_limit is not None and len(pools) > prof.pool_limit:
         # capacity steps and spread spot steps each add a pool of the cloud
         problems.append(Problem((*base, "node_pools"), f"makes {len(pools)} {site.provider} node pools (a pool per capacity step and per GPU type of a spread spot step); a cluster takes at most {prof.pool_limit}"))
@@ -904,6 +908,7 @@ def _standby(
         problems.extend(net_problems)
         if network is not None:
             standby["network"] = network
+            problems.extend(fabric_network_problems([(("sites", cluster.site, "network", "backup_cidr"), network["cidr"])], standby["node_pools"], prof))
     if len(problems) > before:
         return None
     standby["cluster_name"] = physical(t.name, t.environment, key, STANDBY, limit=prof.cluster_name_limit)

@@ -7,14 +7,16 @@ cloud's cluster component builds. Each cloud's own vocabulary comes from its pro
 
 from __future__ import annotations
 
+import ipaddress
+
 from ..catalog import Catalog
 from ..errors import Path, Problem
 from ..model import Cluster, NodePool
 from ..providers.base import Capability, CloudProfile, PoolChoice
 from .capacity import priorities
-from ..specs import AutoscalerSpec, FabricSpec, NodePoolSpec, ScratchSpec
+from ..specs import AutoscalerSpec, FabricSpec, NetworkSpec, NodePoolSpec, ScratchSpec
 
-__all__ = ["autoscaled", "autoscaler", "fabric", "scratch"]
+__all__ = ["autoscaled", "autoscaler", "fabric", "fabric_network_problems", "scratch"]
 
 
 def autoscaled(pools: dict[str, NodePoolSpec]) -> list[str]:
@@ -68,6 +70,21 @@ def fabric(base: Path, pool: NodePool, spec: NodePoolSpec, choice: PoolChoice | 
     if len(zones) > 1:
         problems.append(Problem((*base, "overrides", prof.name, "zones"), f"a fast interconnect reaches only nodes in its own zone: name one of {', '.join(zones)}"))
     return {"kind": offering.fabric.kind, "interfaces": offering.fabric.interfaces, "vcpus": offering.vcpus}, problems
+
+
+def fabric_network_problems(ranges: list[tuple[Path, str]], pools: dict[str, NodePoolSpec], prof: CloudProfile) -> list[Problem]:
+    """Where a fabric holds an address range on its nodes (Azure's InfiniBand network,
+    172.16.0.0/16), the cluster's address ranges (each with its field's path) keep out of it."""
+    kinds = sorted({pool["fabric"]["kind"] for pool in pools.values() if "fabric" in pool and pool["fabric"]["kind"] in prof.fabric_cidrs})
+    problems = []
+    for kind in kinds:
+        held, why = prof.fabric_cidrs[kind]
+        problems += [
+            Problem(path, f"{cidr} overlaps {held}, which {why}: choose another range")
+            for path, cidr in ranges
+            if ipaddress.ip_network(cidr).overlaps(ipaddress.ip_network(held))
+        ]
+    return problems
 
 
 def scratch(base: Path, pool: NodePool, choice: PoolChoice | None, prof: CloudProfile, catalog: Catalog) -> tuple[ScratchSpec | None, list[Problem]]:

@@ -98,6 +98,9 @@ class CloudProfile:
     fabric_gaps: ClassVar[Mapping[str, str]] = {}
     """Fabric kind (the catalog's) -> why topoform does not build it on this cloud, where the
     cloud builds others (``interconnect: fast`` on such a machine is refused with the reason)."""
+    fabric_cidrs: ClassVar[Mapping[str, tuple[str, str]]] = {}
+    """Fabric kind -> the address range its network holds on each node, and whose word that is:
+    a site network, pod or service range overlapping it is refused where a pool has that fabric."""
     cloud_unsupported: ClassVar[Mapping[Capability, str]] = {
         Capability.LABEL_EXISTING_NODES: "cloud node pools get their labels and taints when they are created",
         Capability.RESERVATION: "topoform does not yet place its pools in this cloud's reservations",

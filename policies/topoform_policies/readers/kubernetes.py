@@ -100,9 +100,9 @@ def namespace(s: Subject) -> Iterator[Fact]:
 
 
 def api_version(s: Subject) -> Iterator[Fact]:
-    """Every Kubernetes object: its API version (alpha and beta versions are not portable)."""
+    """Every Kubernetes object: its API group and version (alpha and beta versions are not portable)."""
     module = s.type.split(":")[1] if s.type.count(":") >= 2 else ""
-    yield Fact("api_version", module.rsplit("/", 1)[-1], "apiVersion")
+    yield Fact("api_version", module, "apiVersion")
 
 
 READERS: dict[str, Any] = {

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_azure_native as azure
 import yaml
 
-from ...kube import device_plugin, priority_config, priority_expander
+from ...kube import device_plugin, infiniband_fabric, priority_config, priority_expander
 from ...program import offline
 from ...naming import digest, physical
 from ...resources import GpuCluster, GpuClusterArgs
@@ -106,6 +106,18 @@ def _taints(pool: NodePoolSpec) -> list[str]:
     if pool["spot"]:
         taints.append(SPOT_TAINT)  # AKS adds it to spot pools; declaring it avoids a perpetual diff
     return taints
+
+
+INFINIBAND_TEMPLATE_TAG = "k8s.io_cluster-autoscaler_node-template_resources_rdma_ib"
+"""What an empty InfiniBand pool's scale set tells the autoscaler its nodes will offer: Azure tag
+names cannot hold "/", so the autoscaler reads "_" in a resource tag's name as one (kubernetes/autoscaler#4056)."""
+
+
+def infiniband_template_tags(pool: NodePoolSpec) -> dict[str, str]:
+    """The scale set tag that lets the autoscaler start an empty InfiniBand pool for a pod asking
+    for ``rdma/ib`` (it builds its template node from the scale set's size and tags)."""
+    fabric = pool.get("fabric")
+    return {INFINIBAND_TEMPLATE_TAG: str(fabric["interfaces"])} if fabric is not None and fabric["kind"] == "infiniband" else {}
 
 
 def _azurecli_login(kubeconfig_b64: str) -> str:
@@ -345,8 +357,9 @@ class AzureGpuCluster(GpuCluster):
                 agent_pool_name=pool["name"],
                 mode="User",
                 **self._pool_args(pool, subnet_id, tags),
-                # A reservation holds no VM for a surge node: its pool replaces a node at a time.
-                upgrade_settings=azure.containerservice.AgentPoolUpgradeSettingsArgs(max_surge="0", max_unavailable="1") if held else None,
+                # A reservation holds no VM for a surge node, and an InfiniBand pool's scale set no more
+                # than 100: such a pool replaces a node at a time.
+                upgrade_settings=azure.containerservice.AgentPoolUpgradeSettingsArgs(max_surge="0", max_unavailable="1") if held or infiniband_template_tags(pool) else None,
                 # AKS cannot change a pool's zones: new zones mean a new pool of the same name. A
                 # pool moved to another reservation group is made anew too (AKS moves existing
                 # pools between groups only in preview).
@@ -375,6 +388,8 @@ class AzureGpuCluster(GpuCluster):
         if ordered:
             # The priority expander matches scale set names: AKS names a pool's aks-<pool>-<n>-vmss.
             priority_expander(self.child("autoscaler"), priority_config(ordered, {k: f"^aks-{pools[k]['name']}-[0-9]+-vmss$" for k in ordered}), self.kubernetes_provider, self)
+        if any(infiniband_template_tags(p) for p in pools.values()):
+            infiniband_fabric(self.child("network-operator"), self.kubernetes_provider, self, protect=args["protect"])
         if args.get("device_plugin"):
             # AKS taints every spot node with its own key; without it, spot GPUs would never be advertised.
             device_plugin(self.child("nvidia-device-plugin"), self.kubernetes_provider, self, tolerate=(SPOT_TAINT_KEY,))
@@ -483,7 +498,7 @@ class AzureGpuCluster(GpuCluster):
             "node_labels": pool["labels"],
             "node_taints": _taints(pool),
             "scale_set_priority": "Spot" if spot else "Regular",
-            "tags": tags,
+            "tags": {**tags, **infiniband_template_tags(pool)},
         }
         if spot:
             args["scale_set_eviction_policy"] = "Delete"

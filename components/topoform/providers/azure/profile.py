@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from ...errors import Path, Problem
-from ...model import Cluster, SiteNetwork
+from ...model import Cluster, NodePool, SiteNetwork
 from ...naming import compact, digest
 from ...specs import GpuClusterSpec, NetworkSpec
 from ..base import Capability, CloudProfile, overlap_problems, api_networks
@@ -45,6 +45,31 @@ def system_pool(cpu_pools: Iterable[str]) -> str:
     return "system" if "system" in keys else keys[0]
 
 
+INFINIBAND_SCALE_SET_LIMIT = 100
+"""Nodes one InfiniBand pool may have: "the maximum scale set size that can be spun up with
+singlePlacementGroup=true is capped at 100 VMs by default" (Set up InfiniBand, Azure VMs; 300 on a
+support request), and AKS puts an InfiniBand size's pool in a single placement group."""
+
+
+def _fabric_pool_problems(path: Path, pool: NodePool) -> Iterator[Problem]:
+    """What an InfiniBand pool cannot be on AKS: each scale set is its own InfiniBand network ("VMSS
+    serves as the isolation boundary between workloads"), so the pool is one scale set of at most
+    100 VMs."""
+    if len(pool.capacity) > 1:
+        yield Problem(
+            (*path, "capacity"),
+            "each capacity step makes an AKS pool of its own, and each pool's scale set is a separate InfiniBand network, so a job's "
+            "nodes across steps could not reach each other over it: give one step",
+        )
+    field, size = ("max", pool.max) if pool.max is not None else ("nodes", pool.nodes)
+    if size is not None and size > INFINIBAND_SCALE_SET_LIMIT:
+        yield Problem(
+            (*path, field),
+            f"an InfiniBand pool is one scale set in a single placement group, which Azure caps at {INFINIBAND_SCALE_SET_LIMIT} VMs "
+            f"(300 on a support request): give {field} {INFINIBAND_SCALE_SET_LIMIT} or less, or split the pool",
+        )
+
+
 class AzureProfile(CloudProfile):
     """AKS. AKS installs the NVIDIA driver on GPU pools but no device plugin (outside a
     preview feature), so GPU clusters get our device plugin DaemonSet."""
@@ -53,11 +78,11 @@ class AzureProfile(CloudProfile):
     unsupported = {
         **{k: v for k, v in CloudProfile.cloud_unsupported.items() if k is not Capability.RESERVATION},
         Capability.CHOOSE_DISK_TYPE: "AKS gives node pools managed OS disks of the size asked (disk_gb)",
-        Capability.FABRIC: (
-            "InfiniBand on ND-series pools needs the subscription's AKSInfinibandSupport feature, NVIDIA's Network Operator building its "
-            "OFED driver on every node, and pods with IPC_LOCK, which the baseline Pod Security of topoform's namespaces refuses; not built yet"
-        ),
         Capability.LOCAL_NVME: "AKS puts kubelet storage on the NVMe disks only through Azure Container Storage, which topoform does not yet install",
+    }
+    fabric_cidrs = {
+        # "The RDMA network in Azure reserves the address space 172.16.0.0/16" (Set up InfiniBand, Azure VMs)
+        "infiniband": ("172.16.0.0/16", "Azure's InfiniBand network holds on ND-series VMs"),
     }
     cluster_name_limit = 63
     regional_reservations = True  # a capacity reservation group made without zones
@@ -107,6 +132,9 @@ class AzureProfile(CloudProfile):
         return None
 
     def cluster_problems(self, base: Path, cluster: Cluster) -> Iterator[Problem]:
+        for fast, p in cluster.node_pools.items():
+            if p.interconnect == "fast" and p.gpu is not None:
+                yield from _fabric_pool_problems((*base, "node_pools", fast), p)
         cpu = [k for k, p in cluster.node_pools.items() if p.gpu is None]
         if not cpu:
             return  # the planner asks for a CPU pool
