@@ -607,8 +607,9 @@ class NodePool(_Frozen):
     Default: on-demand (spot with ``spot: true``)."""
     interconnect: Literal["standard", "fast"] = "standard"
     """fast: join the nodes with the machine's fabric for multi-node training, in one zone (AWS:
-    EFA interfaces and a cluster placement group; GCP: GPUDirect-RDMA NICs on A3 Ultra through
-    GKE's accelerator network profile); the catalog says which machines have one."""
+    EFA interfaces and a cluster placement group; GCP: GPUDirect-RDMA NICs on A3 Ultra and A4
+    through GKE's accelerator network profile; Azure: InfiniBand on ND-series, pods asking for
+    rdma/ib); the catalog says which machines have one."""
     scratch: Literal["disk", "local-nvme"] = "disk"
     """Where pods' scratch space (emptyDir, images, logs) lives: the node disk (disk_gb), or the
     machine's local NVMe disks, fast and gone with the node (AWS instance store, GCP local SSD)."""

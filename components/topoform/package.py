@@ -98,7 +98,7 @@ class NodePoolArgs(TypedDict):
     capacity: NotRequired[list[CapacityStepArgs]]
     """Where the nodes come from, in order (default on-demand, or spot with spot: true)."""
     interconnect: NotRequired[str]
-    """standard (default) or fast: the machine's fabric for multi-node training (EFA, GPUDirect-RDMA), in one zone."""
+    """standard (default) or fast: the machine's fabric for multi-node training (EFA, GPUDirect-RDMA, InfiniBand), in one zone."""
     scratch: NotRequired[str]
     """disk (default) or local-nvme: pods' scratch space on the machine's local NVMe disks."""
 
