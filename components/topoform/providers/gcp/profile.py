@@ -32,11 +32,15 @@ class GcpProfile(CloudProfile):
             "must then select (the cluster-wide default class that would spare them is not yet proven with pools made by hand); give one step"
         ),
     }
+    # Google's manifests, even the unprivileged one (container-engine-accelerators
+    # gpudirect-tcpxo/nccl-test-unprivileged-without-hostnetwork.yaml), give the sidecar NET_ADMIN
+    # and hostPath volumes for /sys, /proc/sys and /dev/aperture_devices.
     fabric_gaps = {
         kind: (
             f"GPUDirect-{kind.rpartition('-')[2].upper()} works only when every workload pod carries a receive-data-path sidecar of the "
             "plugin's exact version, NRI device annotations and an interface per extra VPC, which topoform cannot put in your pods "
-            "(a mismatch falls back to TCP without a word)"
+            "(a mismatch falls back to TCP without a word), and that sidecar needs NET_ADMIN and the host's /sys and /proc/sys, "
+            "which the baseline Pod Security of topoform's namespaces refuses; A3 Ultra and A4 (GPUDirect-RDMA) need neither"
         )
         for kind in ("gpudirect-tcpx", "gpudirect-tcpxo")
     }
