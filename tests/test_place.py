@@ -98,6 +98,23 @@ def test_the_text_names_the_pick_and_why_the_others_lose(tmp_path: Path) -> None
     assert "out   azure: placement.clouds allows only aws, gcp" in text
 
 
+def test_a_pool_joined_by_a_fabric_is_compared_only_with_machines_whose_fabric_topoform_builds(tmp_path: Path) -> None:
+    topo = topology(tmp_path)
+    topo.write_text(topo.read_text().replace("max: 4, spot: false}", "max: 4, spot: false, interconnect: fast}"))
+    pool = place(topo)
+    from topoform.catalog import load_catalog
+    from topoform.providers import profile
+
+    cat = load_catalog()
+    builds = {(c, o.machine) for c in ("aws", "gcp", "azure") for o in cat.clouds[c].offerings if o.fabric is not None and o.fabric.kind not in profile(c).fabric_gaps}
+    assert pool["ranked"] and all((o["cloud"], o["machine"]) in builds for o in pool["ranked"])
+    # GCP's 8x H100 (a3-highgpu-8g, GPUDirect-TCPX) is refused for the fabric, and so not offered as a move
+    assert {"cloud": "gcp", "region": "", "machine": "a3-highgpu-8g", "reason": "no fabric topoform builds (interconnect: fast)"} in pool["rejected"]
+    # without the fabric the same pool may move to machines without one
+    plain = place(topology(tmp_path))
+    assert any((o["cloud"], o["machine"]) not in builds for o in plain["ranked"])
+
+
 def test_the_example_prod_places_every_gpu_pool_but_standbys() -> None:
     result = run_cli("place", "prod", "--json")
     assert result.code == 0, result.err

@@ -24,6 +24,8 @@ from .catalog import Catalog, load_catalog
 from .cost import HOURS_PER_MONTH, STEP_NOTES, cents
 from .model import Placement
 from .planner import Plan
+from .providers import profile
+from .providers.base import Capability
 from .specs import NodePoolSpec, reservation_of, topology_pool
 
 __all__ = ["Constraints", "Offer", "PoolPlacement", "Rejected", "Step", "constraints", "place", "to_json"]
@@ -242,7 +244,12 @@ def place(plan: Plan, allowed: Constraints, catalog: Catalog | None = None) -> l
             if not offerings:
                 rejected.append(Rejected(cloud, "", "", f"no machine with {pool['gpu_count']}x {pool['gpu_type']}"))
                 continue
+            builds = profile(cloud)
             for o in offerings:
+                if "fabric" in pool and (o.fabric is None or o.fabric.kind in builds.fabric_gaps or not builds.supports(Capability.FABRIC)):
+                    # interconnect: fast asks for the machine's fabric, which only some machines have (and topoform builds)
+                    rejected.append(Rejected(cloud, "", o.machine, "no fabric topoform builds (interconnect: fast)"))
+                    continue
                 if o.spot_only and not spot:
                     rejected.append(Rejected(cloud, "", o.machine, "sold only as spot capacity"))
                     continue
