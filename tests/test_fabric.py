@@ -154,6 +154,8 @@ def test_the_network_operator_builds_ofed_and_offers_the_nics_on_infiniband_node
     release = _one(prod_recording, "kubernetes:helm.sh/v3:Release", "vision-finetune-network-operator")["inputs"]
     assert (release["chart"], release["version"], release["repositoryOpts"]["repo"]) == ("network-operator", "26.4.0", "https://helm.ngc.nvidia.com/nvidia")
     assert release["namespace"] == "network-operator" and release["values"]["nfd"] == {"enabled": True, "deployNodeFeatureRules": False}
+    # NFD's worker labels every node, whatever its taints (the chart's default tolerates the GPU taint only)
+    assert release["values"]["node-feature-discovery"]["worker"]["tolerations"] == [{"operator": "Exists"}]
     ns = _one(prod_recording, "kubernetes:core/v1:Namespace", "vision-finetune-network-operator-namespace")
     assert ns["inputs"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
     assert ns["options"]["protect"] is True  # as every namespace of a protected environment

@@ -539,7 +539,12 @@ def infiniband_fabric(prefix: str, provider: k8s.Provider, parent: pulumi.Resour
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=NETWORK_OPERATOR_REPO),
         # Node Feature Discovery (which the OFED state reads kernels and OS from) stays on; the
         # chart's own rules would label every Mellanox Ethernet function too: ours below instead.
-        values={"nfd": {"enabled": True, "deployNodeFeatureRules": False}},
+        # Its worker tolerates only the GPU taint by default: every taint here, so a pool's own
+        # taints (or AKS's spot taint) do not leave its nodes unlabelled and without the driver.
+        values={
+            "nfd": {"enabled": True, "deployNodeFeatureRules": False},
+            "node-feature-discovery": {"worker": {"tolerations": [{"operator": "Exists"}]}},
+        },
         wait_for_jobs=True,
         opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[ns]),
     )
