@@ -189,8 +189,11 @@ def test_infiniband_nodes_raise_the_locked_memory_limit_so_team_namespaces_stay_
     assert "LimitMEMLOCK=infinity" in script and "systemctl restart containerd" in script
     # only when the limit is not yet raised: a restarted pod does not restart the runtime again
     assert script.index("!= infinity") < script.index("systemctl restart containerd")
-    assert "modprobe nvidia-peermem" in loader["command"][2]
-    assert loader["readinessProbe"]["exec"]["command"][-2:] == ["^nvidia_peermem ", "/proc/modules"]
+    loop = loader["command"][2]
+    # only once the OFED driver says it is up: never while it reloads its modules
+    assert loop.index("test -e /run/mellanox/drivers/.driver-ready") < loop.index("modprobe nvidia-peermem")
+    # `pulumi up` waits for a DaemonSet's pods to be ready: nothing that waits on OFED may hold it
+    assert "readinessProbe" not in loader and "readinessProbe" not in init
     # training pods then need no IPC_LOCK: the team's namespace keeps baseline Pod Security
     tuning = _one(prod_recording, "kubernetes:core/v1:Namespace", "vision-finetune-ns-tuning")["inputs"]["metadata"]["labels"]
     assert tuning["pod-security.kubernetes.io/enforce"] == "baseline"
@@ -208,6 +211,24 @@ def test_an_aks_infiniband_pool_that_is_valid_as_written(tmp_path: Path) -> None
     path = tmp_path / "t.topology.yaml"
     path.write_text(_AZURE_FAST)
     assert run_cli("validate", str(path)).code == 0
+
+
+def test_a_spot_infiniband_pool_takes_no_upgrade_settings_and_its_nodes_are_still_labelled(tmp_path: Path) -> None:
+    """AKS refuses upgrade settings on a spot pool ("Spot pools can't set max surge"), and its
+    nodes carry AKS's spot taint: NFD's worker and the operator's DaemonSets must tolerate it."""
+    from topoform.preview import record
+
+    path = tmp_path / "t.topology.yaml"
+    path.write_text(_AZURE_FAST.replace("interconnect: fast}", "interconnect: fast, capacity: [spot]}"))
+    rec = record(str(path), stack="dev")
+    pools = {r["name"]: r["inputs"] for r in rec.by_type("azure-native:containerservice:AgentPool")}
+    (spot,) = [p for name, p in pools.items() if name.startswith("s-c-pool-train")]
+    assert spot["scaleSetPriority"] == "Spot" and "upgradeSettings" not in spot
+    assert spot["tags"]["k8s.io_cluster-autoscaler_node-template_resources_rdma_ib"] == "8"
+    (release,) = rec.by_type("kubernetes:helm.sh/v3:Release")
+    assert release["inputs"]["values"]["node-feature-discovery"]["worker"]["tolerations"] == [{"operator": "Exists"}]
+    (policy,) = rec.by_type("kubernetes:mellanox.com/v1alpha1:NicClusterPolicy")
+    assert policy["inputs"]["spec"]["tolerations"] == [{"operator": "Exists"}]
 
 
 @pytest.mark.parametrize(

@@ -508,12 +508,17 @@ if [ "$(host systemctl show containerd -p LimitMEMLOCK --value)" != infinity ]; 
 fi
 host systemctl show containerd -p LimitMEMLOCK
 """
-_PEERMEM_LOADER = """host() { nsenter -t 1 -m -- "$@"; }
+_OFED_READY = "/run/mellanox/drivers/.driver-ready"
+"""What NVIDIA's OFED driver container creates on the host once its modules are loaded."""
+_PEERMEM_LOADER = f"""host() {{ nsenter -t 1 -m -- "$@"; }}
 # GPUDirect RDMA needs nvidia-peermem, which the AKS-installed driver does not load and the OFED
-# driver's start unloads: load it again whenever it is missing.
+# driver's start unloads: once OFED is up (never while it reloads its modules), load it again
+# whenever it is missing.
 was=""
 while true; do
-  if host modprobe nvidia-peermem 2>/dev/null; then now=loaded; else now="not loadable yet (GPU driver or OFED still starting)"; fi
+  if ! host test -e {_OFED_READY}; then now="waiting for the OFED driver"
+  elif host modprobe nvidia-peermem 2>/dev/null; then now=loaded
+  else now="not loadable (GPU driver not built against OFED's peer memory: NCCL uses InfiniBand through host memory)"; fi
   [ "$now" = "$was" ] || echo "nvidia-peermem: $now"
   was=$now
   sleep 30
@@ -632,11 +637,9 @@ def infiniband_fabric(prefix: str, provider: k8s.Provider, parent: pulumi.Resour
                 security_context=k8s.core.v1.SecurityContextArgs(privileged=True, read_only_root_filesystem=True),
                 resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "10m", "memory": "16Mi"}, limits={"cpu": "50m", "memory": "32Mi"}),
                 command=["/bin/sh", "-c", _PEERMEM_LOADER],
-                # Ready once the module is in (the DaemonSet's ready count: nodes with GPUDirect RDMA).
-                readiness_probe=k8s.core.v1.ProbeArgs(
-                    exec_=k8s.core.v1.ExecActionArgs(command=["nsenter", "-t", "1", "-m", "--", "grep", "-q", "^nvidia_peermem ", "/proc/modules"]),
-                    period_seconds=30,
-                ),
+                # No readiness probe on the module: `pulumi up` waits for a DaemonSet's pods to be
+                # ready, and a node building OFED (minutes) or whose driver lacks peer memory would
+                # hold it up and fail it. The loop's log says where each node stands.
             )
         ],
     )

@@ -108,6 +108,11 @@ def _taints(pool: NodePoolSpec) -> list[str]:
     return taints
 
 
+def _one_at_a_time() -> azure.containerservice.AgentPoolUpgradeSettingsArgs:
+    """Upgrades that replace one node at a time and add none."""
+    return azure.containerservice.AgentPoolUpgradeSettingsArgs(max_surge="0", max_unavailable="1")
+
+
 INFINIBAND_TEMPLATE_TAG = "k8s.io_cluster-autoscaler_node-template_resources_rdma_ib"
 """What an empty InfiniBand pool's scale set tells the autoscaler its nodes will offer: Azure tag
 names cannot hold "/", so the autoscaler reads "_" in a resource tag's name as one (kubernetes/autoscaler#4056)."""
@@ -358,8 +363,9 @@ class AzureGpuCluster(GpuCluster):
                 mode="User",
                 **self._pool_args(pool, subnet_id, tags),
                 # A reservation holds no VM for a surge node, and an InfiniBand pool's scale set no more
-                # than 100: such a pool replaces a node at a time.
-                upgrade_settings=azure.containerservice.AgentPoolUpgradeSettingsArgs(max_surge="0", max_unavailable="1") if held or infiniband_template_tags(pool) else None,
+                # than 100: such a pool replaces a node at a time. Spot pools take no upgrade settings
+                # ("Spot pools can't set max surge") and get no surge nodes anyway.
+                upgrade_settings=_one_at_a_time() if held or (infiniband_template_tags(pool) and not pool["spot"]) else None,
                 # AKS cannot change a pool's zones: new zones mean a new pool of the same name. A
                 # pool moved to another reservation group is made anew too (AKS moves existing
                 # pools between groups only in preview).
