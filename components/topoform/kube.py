@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from .specs import GPU_TAINT_KEY, PLATFORM_ACCELERATOR_LABEL, PLATFORM_CAPACITY_LABEL, PLATFORM_FABRIC_LABEL, RESERVED_NAMESPACES, NodePoolSpec
 
-__all__ = ["AUTOSCALER", "DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "cluster_autoscaler", "RESERVED_NAMESPACES", "device_plugin", "efa_device_plugin", "fabric_claim_template", "gib_installer", "infiniband_fabric", "label_existing_nodes", "namespace", "namespace_guardrails", "priority_config", "priority_expander"]
+__all__ = ["AUTOSCALER", "DEFAULT_REQUESTS", "DEVICE_PLUGIN_IMAGE", "MANAGED_BY", "cluster_autoscaler", "RESERVED_NAMESPACES", "device_plugin", "efa_device_plugin", "fabric_claim_template", "gib_installer", "INFINIBAND_RESOURCE", "infiniband_fabric", "label_existing_nodes", "namespace", "namespace_guardrails", "priority_config", "priority_expander"]
 DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 
 DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
@@ -583,7 +583,8 @@ def infiniband_fabric(prefix: str, provider: k8s.Provider, parent: pulumi.Resour
             ]
         }
     }
-    device_plugin_config = {"resourceList": [{"resourcePrefix": "rdma", "resourceName": "ib", "selectors": {"vendors": ["15b3"], "linkTypes": ["infiniband"], "isRdma": True}}]}
+    group, name = INFINIBAND_RESOURCE.split("/")
+    device_plugin_config = {"resourceList": [{"resourcePrefix": group, "resourceName": name, "selectors": {"vendors": ["15b3"], "linkTypes": ["infiniband"], "isRdma": True}}]}
     policy = k8s.apiextensions.CustomResource(
         f"{prefix}-policy",
         api_version="mellanox.com/v1alpha1",

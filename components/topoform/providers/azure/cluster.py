@@ -14,7 +14,7 @@ import pulumi
 import pulumi_azure_native as azure
 import yaml
 
-from ...kube import device_plugin, infiniband_fabric, priority_config, priority_expander
+from ...kube import INFINIBAND_RESOURCE, device_plugin, infiniband_fabric, priority_config, priority_expander
 from ...program import offline
 from ...naming import digest, physical
 from ...resources import GpuCluster, GpuClusterArgs
@@ -113,7 +113,7 @@ def _one_at_a_time() -> azure.containerservice.AgentPoolUpgradeSettingsArgs:
     return azure.containerservice.AgentPoolUpgradeSettingsArgs(max_surge="0", max_unavailable="1")
 
 
-INFINIBAND_TEMPLATE_TAG = "k8s.io_cluster-autoscaler_node-template_resources_rdma_ib"
+INFINIBAND_TEMPLATE_TAG = "k8s.io_cluster-autoscaler_node-template_resources_" + INFINIBAND_RESOURCE.replace("/", "_")
 """What an empty InfiniBand pool's scale set tells the autoscaler its nodes will offer: Azure tag
 names cannot hold "/", so the autoscaler reads "_" in a resource tag's name as one (kubernetes/autoscaler#4056)."""
 
