@@ -297,6 +297,8 @@ CASES: list[tuple[str, str, Callable[[Recording], None] | None, dict[str, Any] |
     ("gpu-pools-use-their-fabric", "aws", set_prop("fx-c-pool-gpu", ("instanceTypes",), ["p5.48xlarge"], "NodeGroup"), None),
     # ... and on GKE, a pool of A3 Ultras (GPUDirect-RDMA) without the accelerator network profile
     ("gpu-pools-use-their-fabric", "gcp", set_prop("fx-c-pool-gpu", ("nodeConfig", "machineType"), "a3-ultragpu-8g"), None),
+    # ... and on AKS, a pool of ND H100s (InfiniBand) in a cluster without the Network Operator's policy
+    ("gpu-pools-use-their-fabric", "azure", set_prop("fx-c-pool-gpu", ("vmSize",), "Standard_ND96isr_H100_v5"), None),
     # a GPU pool allowed to grow to 1 000 nodes breaks a $100k budget the fixture fits easily
     ("budget-within-limit", "aws", set_prop("fx-c-pool-gpu", ("scalingConfig", "maxSize"), 1000, "NodeGroup"), {"budget-within-limit": {"monthly_usd": 100000}}),
     ("budget-within-limit", "gcp", set_prop("fx-c-pool-gpu", ("autoscaling", "totalMaxNodeCount"), 1000), {"budget-within-limit": {"monthly_usd": 100000}}),

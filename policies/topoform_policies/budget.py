@@ -139,9 +139,9 @@ BUDGET: list[Rule | StackRule] = [
     ),
     Rule(
         "TF-C03", "gpu-pools-use-their-fabric", "cost",
-        "A GPU pool of two or more nodes on machines with a fabric for multi-node training uses it, in one zone (EKS: EFA interfaces in the launch template, one subnet; GKE: the accelerator network profile on RDMA machines, one node location).",
+        "A GPU pool of two or more nodes on machines with a fabric for multi-node training uses it, in one zone (EKS: EFA interfaces in the launch template, one subnet; GKE: the accelerator network profile on RDMA machines, one node location; AKS: NVIDIA's Network Operator for ND pools' InfiniBand, one zone or none).",
         "medium", "advisory",
         "Set interconnect: fast on the pool (one zone comes with it, and on AWS a cluster placement group), or exempt pools that never run multi-node jobs.",
-        (), ("aws", "gcp"), "pool.fabric", _fabric_unused, scope="stack",
+        (), ("aws", "gcp", "azure"), "pool.fabric", _fabric_unused, scope="stack",
     ),
 ]

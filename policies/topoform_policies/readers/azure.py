@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..base import Fact, Subject, get
-from .common import capacity, control_plane, gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
+from .common import capacity, control_plane, fabric_of, gpu_labels_and_taints, is_gpu_machine, labels_fact, world_open_ports
 
 __all__ = ["FORBIDDEN_ROLES", "READERS", "STACK_READERS"]
 
@@ -192,4 +192,29 @@ def aks_diagnostics(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, Fact
             yield s, Fact("cluster.control_plane_logs", s.urn in logged, "no diagnostic setting with kube-apiserver and kube-audit")
 
 
-STACK_READERS: list[Any] = [aks_diagnostics]
+NIC_CLUSTER_POLICY = "kubernetes:mellanox.com/v1alpha1:NicClusterPolicy"
+
+
+def aks_pool_fabric(subjects: Sequence[Subject]) -> Iterator[tuple[Subject, Fact]]:
+    """An agent pool of two or more ND machines (InfiniBand NICs) is a multi-node training pool:
+    its NICs get a driver and reach pods (``rdma/ib``) only through NVIDIA's Network Operator in
+    its cluster (a NicClusterPolicy beside the pool, under the same parent), and a scale set over
+    several zones has a placement group, so an InfiniBand network, per zone."""
+    operated = {s.parent for s in subjects if s.type == NIC_CLUSTER_POLICY}
+    for s in subjects:
+        if s.type != "azure-native:containerservice:AgentPool":
+            continue
+        machine = str(get(s.props, "vmSize", default=""))
+        high = max(int(get(s.props, "maxCount", default=0) or 0), int(get(s.props, "count", default=0) or 0))
+        if fabric_of("azure", machine) != "infiniband" or high < 2:
+            continue
+        zones = get(s.props, "availabilityZones", default=[]) or []
+        if s.parent not in operated:
+            yield s, Fact("pool.fabric", False, f"{machine} has InfiniBand; no NicClusterPolicy in its cluster gives the nodes a driver and rdma/ib")
+        elif len(zones) > 1:
+            yield s, Fact("pool.fabric", False, f"InfiniBand joins one placement group, and a scale set has one per zone; availabilityZones names {len(zones)}")
+        else:
+            yield s, Fact("pool.fabric", True, "InfiniBand through the Network Operator, one scale set in one zone or none")
+
+
+STACK_READERS: list[Any] = [aks_diagnostics, aks_pool_fabric]
