@@ -78,7 +78,11 @@ class AzureProfile(CloudProfile):
     unsupported = {
         **{k: v for k, v in CloudProfile.cloud_unsupported.items() if k is not Capability.RESERVATION},
         Capability.CHOOSE_DISK_TYPE: "AKS gives node pools managed OS disks of the size asked (disk_gb)",
-        Capability.LOCAL_NVME: "AKS puts kubelet storage on the NVMe disks only through Azure Container Storage, which topoform does not yet install",
+        Capability.LOCAL_NVME: (
+            "AKS has no pool setting that puts pods' scratch on the local NVMe drives: kubeletDiskType Temporary moves it to the SCSI "
+            "resource disk (1 TiB on Standard_ND96isr_H100_v5, whose 8 NVMe drives stay raw), AKS's own guidance says emptyDir on NVMe "
+            "needs custom node bootstrap scripting, and Azure Container Storage offers the drives as volumes, not as emptyDir or image storage"
+        ),
     }
     fabric_cidrs = {
         # "The RDMA network in Azure reserves the address space 172.16.0.0/16" (Set up InfiniBand, Azure VMs)
