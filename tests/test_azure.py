@@ -68,12 +68,16 @@ def test_a_spot_system_pool_is_refused(tmp_path: Path) -> None:
 def test_the_device_plugin_runs_on_spot_gpu_nodes_and_the_pack_says_what_workloads_need(tmp_path: Path) -> None:
     """F1: AKS taints spot nodes with kubernetes.azure.com/scalesetpriority; the device plugin
     did not tolerate it, so spot GPUs were never advertised."""
-    path = _topology(tmp_path, "system: {instance: cpu-4x16, min: 1, max: 2}, h100: {gpu: {type: H100, count: 8}, min: 0, max: 2, spot: true}")
+    path = _topology(
+        tmp_path,
+        "system: {instance: cpu-4x16, min: 1, max: 2}, h100: {gpu: {type: H100, count: 8}, min: 0, max: 2, spot: true, taints: {team: {value: vision, effect: NoSchedule}}}",
+    )
     rec = record(str(path), stack="dev")
-    assert "kubernetes.azure.com/scalesetpriority=spot:NoSchedule" in _pools(rec)["h100"]["nodeTaints"]
+    taints = _pools(rec)["h100"]["nodeTaints"]
+    assert {"kubernetes.azure.com/scalesetpriority=spot:NoSchedule", "team=vision:NoSchedule"} <= set(taints)
     (plugin,) = rec.by_type("kubernetes:apps/v1:DaemonSet")
-    tolerated = {t["key"] for t in plugin["inputs"]["spec"]["template"]["spec"]["tolerations"]}
-    assert tolerated == {"nvidia.com/gpu", "kubernetes.azure.com/scalesetpriority"}
+    # every taint: AKS's spot taint, the GPU taint and the pool's own (GPUs nobody advertises serve no pod)
+    assert plugin["inputs"]["spec"]["template"]["spec"]["tolerations"] == [{"operator": "Exists"}]
     # pods of topoform's namespaces tolerate it by default (AKS runs PodTolerationRestriction)
     for ns in rec.by_type("kubernetes:core/v1:Namespace"):
         defaults = json.loads(ns["inputs"]["metadata"]["annotations"]["scheduler.alpha.kubernetes.io/defaultTolerations"])

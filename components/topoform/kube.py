@@ -62,15 +62,16 @@ def _host_path(name: str, path: str, **kwargs: Any) -> k8s.core.v1.VolumeArgs:
     return k8s.core.v1.VolumeArgs(name=name, host_path=k8s.core.v1.HostPathVolumeSourceArgs(path=path, **kwargs))
 
 
-def device_plugin(name: str, provider: k8s.Provider, parent: pulumi.Resource, tolerate: tuple[str, ...] = ()) -> k8s.apps.v1.DaemonSet:
-    """The NVIDIA device plugin on every node carrying the platform accelerator label, past the
-    GPU taint and the ``tolerate`` taint keys a cloud adds itself (AKS's spot taint)."""
+def device_plugin(name: str, provider: k8s.Provider, parent: pulumi.Resource) -> k8s.apps.v1.DaemonSet:
+    """The NVIDIA device plugin on every node carrying the platform accelerator label, past every
+    taint: the GPU taint, those a cloud adds itself (AKS's spot taint) and a pool's own, for a
+    GPU node whose GPUs nobody advertises is a node no GPU pod can use."""
     return _node_daemon(
         name,
         "nvidia-device-plugin",
         provider,
         parent,
-        tolerations=[k8s.core.v1.TolerationArgs(key=key, operator="Exists", effect="NoSchedule") for key in (GPU_TAINT_KEY, *tolerate)],
+        tolerations=[k8s.core.v1.TolerationArgs(operator="Exists")],
         affinity=k8s.core.v1.AffinityArgs(
             node_affinity=k8s.core.v1.NodeAffinityArgs(
                 required_during_scheduling_ignored_during_execution=k8s.core.v1.NodeSelectorArgs(

@@ -397,8 +397,8 @@ class AzureGpuCluster(GpuCluster):
         if any(infiniband_template_tags(p) for p in pools.values()):
             infiniband_fabric(self.child("network-operator"), self.kubernetes_provider, self, protect=args["protect"])
         if args.get("device_plugin"):
-            # AKS taints every spot node with its own key; without it, spot GPUs would never be advertised.
-            device_plugin(self.child("nvidia-device-plugin"), self.kubernetes_provider, self, tolerate=(SPOT_TAINT_KEY,))
+            # AKS taints every spot node with its own key, which the plugin tolerates with any other.
+            device_plugin(self.child("nvidia-device-plugin"), self.kubernetes_provider, self)
 
     def _admins(self, cluster: azure.containerservice.ManagedCluster, args: GpuClusterArgs, client: pulumi.Output[Any]) -> list[pulumi.Resource]:
         """Azure Kubernetes Service RBAC Cluster Admin on this cluster for the site's admins (the
