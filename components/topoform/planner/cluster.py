@@ -14,7 +14,7 @@ from ..errors import Path, Problem
 from ..model import Cluster, NodePool
 from ..providers.base import Capability, CloudProfile, PoolChoice
 from .capacity import priorities
-from ..specs import AutoscalerSpec, FabricSpec, NetworkSpec, NodePoolSpec, ScratchSpec
+from ..specs import AutoscalerSpec, FabricSpec, NodePoolSpec, ScratchSpec
 
 __all__ = ["autoscaled", "autoscaler", "fabric", "fabric_network_problems", "scratch"]
 
