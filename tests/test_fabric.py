@@ -231,6 +231,15 @@ def test_a_spot_infiniband_pool_takes_no_upgrade_settings_and_its_nodes_are_stil
     assert policy["inputs"]["spec"]["tolerations"] == [{"operator": "Exists"}]
 
 
+def test_a_site_range_in_azures_infiniband_network_is_one_problem_however_many_clusters_share_it(tmp_path: Path) -> None:
+    path = tmp_path / "t.topology.yaml"
+    second = "  d:\n    site: x\n    node_pools:\n      system: {instance: cpu-4x16, min: 1, max: 2}\n      train: {gpu: {type: A100-80GB, count: 8}, min: 0, max: 4, interconnect: fast}\n"
+    path.write_text(_AZURE_FAST.replace("cidr: 10.30.0.0/16", "cidr: 172.16.0.0/16") + second)
+    result = run_cli("validate", str(path))
+    assert result.code == 2
+    assert result.err.count("sites.x.network.cidr: 172.16.0.0/16 overlaps 172.16.0.0/16") == 1, result.err
+
+
 @pytest.mark.parametrize(
     ("old", "new", "line", "field", "fragment"),
     [

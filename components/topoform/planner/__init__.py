@@ -359,7 +359,8 @@ def plan(t: Topology, catalog: Catalog | None = None) -> Plan:
     problems.extend(_front_door_origin_problems(endpoints))
 
     if problems:
-        raise TopologyError(problems)
+        # a site's problem found through each of its clusters is one problem
+        raise TopologyError(list(dict.fromkeys(problems)))
     return Plan(
         name=t.name,
         environment=t.environment,
