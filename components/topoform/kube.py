@@ -620,29 +620,24 @@ def infiniband_fabric(prefix: str, provider: k8s.Provider, parent: pulumi.Resour
         # nsenter reaches the host's mount namespace through PID 1 (the host's systemd).
         host_pid=True,
         host_network=False,
-        init_containers=[
-            k8s.core.v1.ContainerArgs(
-                name="memlock",
-                image=INFINIBAND_NODE_IMAGE,
-                image_pull_policy="IfNotPresent",
-                # It changes the host's container runtime (Microsoft's and NVIDIA's AKS recipes run such steps privileged).
-                security_context=k8s.core.v1.SecurityContextArgs(privileged=True, read_only_root_filesystem=True),
-                resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "10m", "memory": "16Mi"}, limits={"cpu": "100m", "memory": "64Mi"}),
-                command=["/bin/sh", "-c", _INFINIBAND_NODE_SETUP],
-            )
-        ],
-        containers=[
-            k8s.core.v1.ContainerArgs(
-                name="nvidia-peermem",
-                image=INFINIBAND_NODE_IMAGE,
-                image_pull_policy="IfNotPresent",
-                security_context=k8s.core.v1.SecurityContextArgs(privileged=True, read_only_root_filesystem=True),
-                resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "10m", "memory": "16Mi"}, limits={"cpu": "50m", "memory": "32Mi"}),
-                command=["/bin/sh", "-c", _PEERMEM_LOADER],
-                # No readiness probe on the module: `pulumi up` waits for a DaemonSet's pods to be
-                # ready, and a node building OFED (minutes) or whose driver lacks peer memory would
-                # hold it up and fail it. The loop's log says where each node stands.
-            )
-        ],
+        init_containers=[_host_step("memlock", _INFINIBAND_NODE_SETUP, {"cpu": "100m", "memory": "64Mi"})],
+        # No readiness probe on the module: `pulumi up` waits for a DaemonSet's pods to be ready,
+        # and a node building OFED (minutes) or whose driver lacks peer memory would hold it up
+        # and fail it. The loop's log says where each node stands.
+        containers=[_host_step("nvidia-peermem", _PEERMEM_LOADER, {"cpu": "50m", "memory": "32Mi"})],
     )
     return [ns, release, rule, policy, node]
+
+
+def _host_step(name: str, script: str, limits: dict[str, str]) -> k8s.core.v1.ContainerArgs:
+    """A container of the InfiniBand node daemon running ``script`` against the host (through
+    nsenter): privileged, as Microsoft's and NVIDIA's AKS recipes run such steps, with nothing
+    written inside the container."""
+    return k8s.core.v1.ContainerArgs(
+        name=name,
+        image=INFINIBAND_NODE_IMAGE,
+        image_pull_policy="IfNotPresent",
+        security_context=k8s.core.v1.SecurityContextArgs(privileged=True, read_only_root_filesystem=True),
+        resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "10m", "memory": "16Mi"}, limits=limits),
+        command=["/bin/sh", "-c", script],
+    )

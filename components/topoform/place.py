@@ -25,7 +25,6 @@ from .cost import HOURS_PER_MONTH, STEP_NOTES, cents
 from .model import Placement
 from .planner import Plan
 from .providers import profile
-from .providers.base import Capability
 from .specs import NodePoolSpec, reservation_of, topology_pool
 
 __all__ = ["Constraints", "Offer", "PoolPlacement", "Rejected", "Step", "constraints", "place", "to_json"]
@@ -246,7 +245,7 @@ def place(plan: Plan, allowed: Constraints, catalog: Catalog | None = None) -> l
                 continue
             builds = profile(cloud)
             for o in offerings:
-                if "fabric" in pool and (o.fabric is None or o.fabric.kind in builds.fabric_gaps or not builds.supports(Capability.FABRIC)):
+                if "fabric" in pool and not builds.builds_fabric(o):
                     # interconnect: fast asks for the machine's fabric, which only some machines have (and topoform builds)
                     rejected.append(Rejected(cloud, "", o.machine, "no fabric topoform builds (interconnect: fast)"))
                     continue

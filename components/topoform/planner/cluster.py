@@ -52,12 +52,12 @@ def fabric(base: Path, pool: NodePool, spec: NodePoolSpec, choice: PoolChoice | 
     if pool.gpu is None:
         return None, [Problem(path, "a fast interconnect joins GPU nodes for multi-node training; this is a CPU pool")]
     offering = choice.offering if choice is not None else None
-    if offering is None or offering.fabric is None or offering.fabric.kind in prof.fabric_gaps:
+    if offering is None or offering.fabric is None or not prof.builds_fabric(offering):
         machine = choice.machine_type if choice is not None else "its machine"
         having = [
             f"{o.machine} ({o.gpu} x{o.gpus}, {o.fabric.kind} x{o.fabric.interfaces})"
             for o in catalog.clouds[prof.name].offerings
-            if o.fabric is not None and o.fabric.kind not in prof.fabric_gaps
+            if o.fabric is not None and prof.builds_fabric(o)
         ]
         if offering is not None and offering.fabric is not None:
             gap = prof.fabric_gaps[offering.fabric.kind]

@@ -111,6 +111,11 @@ class CloudProfile:
     def supports(self, capability: Capability) -> bool:
         return capability not in self.unsupported
 
+    def builds_fabric(self, offering: Offering) -> bool:
+        """Whether ``interconnect: fast`` on this machine gets its fabric here: the machine has
+        one (the catalog's), and topoform builds that kind on this cloud."""
+        return self.supports(Capability.FABRIC) and offering.fabric is not None and offering.fabric.kind not in self.fabric_gaps
+
     def capability_problems(self, base: Path, cluster: Cluster) -> Iterator[Problem]:
         """One problem per field that asks for a capability this site lacks."""
         asks: list[tuple[Capability, Path, bool]] = [
